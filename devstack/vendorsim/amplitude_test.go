@@ -1,0 +1,100 @@
+package vendorsim_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+)
+
+type amplitudeJob struct {
+	Day          string `json:"day"`
+	Status       string `json:"status"`
+	AmplitudeIDs []struct {
+		AmplitudeID    int64  `json:"amplitude_id"`
+		Requester      string `json:"requester"`
+		RequestedOnDay string `json:"requested_on_day"`
+	} `json:"amplitude_ids"`
+	App int `json:"app"`
+}
+
+func basic(user, pass string) []string {
+	return []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+}
+
+func TestAmplitude(t *testing.T) {
+	e := start(t, vendorsim.Options{JobDelay: time.Hour})
+	auth := basic("api-key", "secret-key")
+	const path = "/amplitude/api/2/deletions/users"
+	today := e.clock.Now().UTC().Format("2006-01-02")
+	day := e.clock.Now().UTC().AddDate(0, 0, 10).Format("2006-01-02")
+	list := fmt.Sprintf("%s?start_day=%s&end_day=%s", path, today, e.clock.Now().UTC().AddDate(0, 1, 0).Format("2006-01-02"))
+	tooMany := `{"user_ids":["u` + strings.Repeat(`","u`, 100) + `"]}` // 101 ids
+
+	var uid1 int64 // amplitude_id derived for user u1
+	jobStatus := func(want string, n int) func(*testing.T, resp) {
+		return func(t *testing.T, r resp) {
+			jobs := decode[[]amplitudeJob](t, r.body)
+			if len(jobs) != n || jobs[0].Status != want {
+				t.Errorf("jobs = %s, want %d with the first %s", r.body, n, want)
+			}
+		}
+	}
+	run(t, e, []step{
+		{name: "no auth", method: "POST", path: path, body: `{"user_ids":["u1"]}`, want: 401, check: func(t *testing.T, r resp) {
+			jsonEqual(t, r.body, `{"code":401,"error":"Invalid API key or secret key"}`)
+		}},
+		{name: "empty secret", method: "POST", path: path, body: `{"user_ids":["u1"]}`, header: basic("api-key", ""), want: 401},
+		{name: "malformed", method: "POST", path: path, body: `{"user_ids":"u1"}`, header: auth, want: 400},
+		{name: "no ids", method: "POST", path: path, body: `{"requester":"dpo@consentry.test"}`, header: auth, want: 400},
+		{name: "too many ids", method: "POST", path: path, body: tooMany, header: auth, want: 400},
+		{name: "invalid id", method: "POST", path: path, body: `{"amplitude_ids":[0]}`, header: auth, want: 400},
+		{name: "create", method: "POST", path: path, header: auth,
+			body: `{"amplitude_ids":[123],"user_ids":["u1"],"requester":"dpo@consentry.test","ignore_invalid_id":true}`,
+			want: 200, check: func(t *testing.T, r resp) {
+				job := decode[amplitudeJob](t, r.body)
+				if job.Day != day || job.Status != "staging" || job.App == 0 || len(job.AmplitudeIDs) != 2 {
+					t.Fatalf("job = %s, want day %s staging with 2 ids", r.body, day)
+				}
+				first := job.AmplitudeIDs[0]
+				if first.AmplitudeID != 123 || first.Requester != "dpo@consentry.test" || first.RequestedOnDay != today {
+					t.Errorf("first entry = %+v", first)
+				}
+				uid1 = job.AmplitudeIDs[1].AmplitudeID
+				if uid1 <= 0 || uid1 == 123 {
+					t.Errorf("derived amplitude_id = %d", uid1)
+				}
+			}},
+		{name: "same user joins the batch once", method: "POST", path: path, header: auth, body: `{"user_ids":["u1"]}`,
+			advance: time.Minute, want: 200, check: func(t *testing.T, r resp) {
+				job := decode[amplitudeJob](t, r.body)
+				if job.Day != day || len(job.AmplitudeIDs) != 2 || job.AmplitudeIDs[1].AmplitudeID != uid1 {
+					t.Errorf("job = %s, want the same batch with u1 once as %d", r.body, uid1)
+				}
+			}},
+		{name: "staging", method: "GET", path: list, header: auth, want: 200, check: jobStatus("staging", 1)},
+		{name: "submitted", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("submitted", 1)},
+		{name: "done", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("done", 1)},
+		{name: "a closed batch starts the next day", method: "POST", path: path, header: auth, body: `{"user_ids":["u2"]}`,
+			want: 200, check: func(t *testing.T, r resp) {
+				next := e.clock.Now().UTC().AddDate(0, 0, 11).Format("2006-01-02")
+				if job := decode[amplitudeJob](t, r.body); job.Day != next || job.Status != "staging" {
+					t.Errorf("job = %s, want staging on %s", r.body, next)
+				}
+			}},
+		{name: "both jobs listed by day", method: "GET", path: list, header: auth, want: 200, check: jobStatus("done", 2)},
+		{name: "other project sees none", method: "GET", path: list, header: basic("other", "s"), want: 200, check: func(t *testing.T, r resp) {
+			jsonEqual(t, r.body, `[]`)
+		}},
+		{name: "range excludes", method: "GET", path: path + "?start_day=2020-01-01&end_day=2020-02-01", header: auth, want: 200,
+			check: func(t *testing.T, r resp) { jsonEqual(t, r.body, `[]`) }},
+		{name: "missing days", method: "GET", path: path, header: auth, want: 400},
+		{name: "bad day", method: "GET", path: path + "?start_day=2026-13-01&end_day=2026-12-01", header: auth, want: 400},
+		{name: "end before start", method: "GET", path: path + "?start_day=2026-03-02&end_day=2026-03-01", header: auth, want: 400},
+		{name: "over six months", method: "GET", path: path + "?start_day=2026-01-01&end_day=2026-08-01", header: auth, want: 400},
+		{name: "list no auth", method: "GET", path: list, want: 401},
+	})
+}

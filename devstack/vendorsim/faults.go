@@ -1,0 +1,108 @@
+package vendorsim
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Fault modes. Each imitates a failure an adapter must classify correctly.
+const (
+	ModeOK   = "ok"   // clears the vendor's fault
+	ModeDown = "down" // connection closed with no response: retryable, breaker-worthy
+	ModeSlow = "slow" // answer normally after DelayMS: exercises client timeouts
+	Mode5xx  = "5xx"  // 503 in the vendor's error shape: retryable
+	Mode429  = "429"  // the vendor's own throttling signal (403 for Salesforce): retry later
+	Mode4xx  = "4xx"  // 400 in the vendor's error shape: permanent, dead-letter
+)
+
+// Fault makes a share of one vendor's calls fail.
+type Fault struct {
+	Vendor string `json:"vendor"`
+	Mode   string `json:"mode"`
+	// Rate is the probability a call is affected. 0 (or omitted) means 1: a fault that
+	// never fires is never what the caller meant, and mode "ok" is the way to pause one.
+	Rate float64 `json:"rate"`
+	// RetryAfterS is sent as Retry-After on a 429 only when above zero, so a test can
+	// also model vendors that throttle without one (LinkedIn, SendGrid, HubSpot per
+	// vendors.md). Salesforce's 403 never carries it.
+	RetryAfterS int `json:"retry_after_s"`
+	// DelayMS is how long mode "slow" waits; required for it.
+	DelayMS int `json:"delay_ms"`
+}
+
+// fieldError is a rejected input, naming the field so the JSON error can too.
+type fieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// SetFault sets (or with mode "ok" clears) a vendor's fault. It is what
+// POST /_sim/faults does; the error names the offending field.
+func (s *Simulator) SetFault(f Fault) error {
+	if _, ok := s.vendors[f.Vendor]; !ok {
+		return &fieldError{"vendor", fmt.Sprintf("unknown vendor %q; want one of %v", f.Vendor, s.vendorNames())}
+	}
+	switch f.Mode {
+	case ModeOK, ModeDown, ModeSlow, Mode5xx, Mode429, Mode4xx:
+	default:
+		return &fieldError{"mode", fmt.Sprintf("unknown mode %q; want ok, down, slow, 5xx, 429 or 4xx", f.Mode)}
+	}
+	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
+		return &fieldError{"rate", "must be between 0 and 1"}
+	}
+	if f.RetryAfterS < 0 {
+		return &fieldError{"retry_after_s", "must not be negative"}
+	}
+	if f.DelayMS < 0 || (f.Mode == ModeSlow && f.DelayMS == 0) {
+		return &fieldError{"delay_ms", "must be positive for mode slow and never negative"}
+	}
+	if f.Rate == 0 {
+		f.Rate = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Mode == ModeOK {
+		delete(s.faults, f.Vendor)
+		return nil
+	}
+	s.faults[f.Vendor] = f
+	return nil
+}
+
+// listFaults returns the current faults ordered by vendor.
+func (s *Simulator) listFaults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Fault) int { return strings.Compare(a.Vendor, b.Vendor) })
+	return out
+}
+
+// drawFault returns the fault that hits this call, or the zero Fault.
+func (s *Simulator) drawFault(vendor string) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.faults[vendor]
+	// A rate of 1 draws nothing, so adding a full fault does not shift the random
+	// sequence that partial faults on other vendors see.
+	if !ok || (f.Rate < 1 && s.random() >= f.Rate) {
+		return Fault{}
+	}
+	return f
+}
+
+// retryAfter sets Retry-After per the Fault.RetryAfterS contract.
+func retryAfter(h http.Header, seconds int) {
+	if seconds > 0 {
+		h.Set("Retry-After", strconv.Itoa(seconds))
+	}
+}

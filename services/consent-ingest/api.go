@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
+	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
+)
+
+// maxBody bounds a request: a full batch of 1,000 consents with identifiers fits well.
+const maxBody = 4 << 20
+
+type api struct {
+	log           *slog.Logger
+	pepper        pseudonym.Pepper
+	sealer        *seal.Sealer
+	serde         *serde.Serde
+	producer      *kafka.Producer
+	idempotency   *postgres.Store
+	topics        kafka.Topics
+	policyVersion string
+	maxBatch      int
+	now           func() time.Time
+	accepted      *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (accepted, rejected *prometheus.CounterVec) {
+	accepted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consentry_ingest_events_accepted_total", Help: "Events acknowledged by Kafka and answered 202."}, []string{"kind"})
+	rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consentry_ingest_requests_rejected_total", Help: "Requests answered with an error, by error code."}, []string{"code"})
+	reg.MustRegister(accepted, rejected)
+	return accepted, rejected
+}
+
+func (a *api) writeError(w http.ResponseWriter, err error) {
+	var e *apierror.Error
+	code := string(apierror.Internal)
+	if errors.As(err, &e) {
+		code = string(e.Code)
+	}
+	a.rejected.WithLabelValues(code).Inc()
+	apierror.Write(w, a.log, err)
+}
+
+// postConsents takes one consent or {"consents": [...]}.
+func (a *api) postConsents(w http.ResponseWriter, r *http.Request) {
+	body, err := server.ReadBody(w, r, maxBody)
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	inputs, err := a.parseConsents(body)
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	now := a.now()
+	var (
+		valid []ingest.Normalized
+		bad   []apierror.FieldError
+	)
+	for i, in := range inputs {
+		prefix := ""
+		if len(inputs) > 1 || isBatch(body) {
+			prefix = fmt.Sprintf("consents[%d]", i)
+		}
+		n, errs := ingest.ValidateConsent(in, prefix, now)
+		valid, bad = append(valid, n), append(bad, errs...)
+	}
+	if len(bad) > 0 {
+		a.writeError(w, apierror.Fields(bad))
+		return
+	}
+	ids, err := a.accept(r, "consents", body, valid, a.topics.Consents,
+		func(n ingest.Normalized, h schemas.Header) schemas.Event { return n.ConsentEvent(h) })
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	a.accepted.WithLabelValues("consent").Add(float64(len(ids)))
+	apierror.JSON(w, http.StatusAccepted, map[string]any{"event_ids": ids})
+}
+
+func isBatch(body []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(body, &probe) != nil {
+		return false
+	}
+	_, ok := probe["consents"]
+	return ok
+}
+
+// parseConsents reads either shape strictly, naming the position of a bad element.
+func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
+	if !isBatch(body) {
+		var one ingest.ConsentInput
+		if err := server.DecodeStrict(body, "", &one); err != nil {
+			return nil, err
+		}
+		return []ingest.ConsentInput{one}, nil
+	}
+	var batch struct {
+		Consents []json.RawMessage `json:"consents"`
+	}
+	if err := server.DecodeStrict(body, "", &batch); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(batch.Consents) == 0:
+		return nil, apierror.Fields([]apierror.FieldError{{Field: "consents", Message: "must hold at least one consent"}})
+	case len(batch.Consents) > a.maxBatch:
+		return nil, apierror.Fields([]apierror.FieldError{{Field: "consents", Message: fmt.Sprintf("holds more than %d consents; split the batch", a.maxBatch)}})
+	}
+	out := make([]ingest.ConsentInput, len(batch.Consents))
+	for i, raw := range batch.Consents {
+		if err := server.DecodeStrict(raw, fmt.Sprintf("consents[%d]", i), &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
+	body, err := server.ReadBody(w, r, maxBody)
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	var in ingest.RequestInput
+	if err := server.DecodeStrict(body, "", &in); err != nil {
+		a.writeError(w, err)
+		return
+	}
+	n, bad := ingest.ValidateRequest(in, a.now(), a.policyVersion)
+	if len(bad) > 0 {
+		a.writeError(w, apierror.Fields(bad))
+		return
+	}
+	ids, err := a.accept(r, "privacy-requests", body, []ingest.Normalized{n}, a.topics.Requests,
+		func(n ingest.Normalized, h schemas.Header) schemas.Event { return n.RequestEvent(h) })
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	a.accepted.WithLabelValues("privacy_request").Inc()
+	apierror.JSON(w, http.StatusAccepted, map[string]any{"event_ids": ids, "request_id": ids[0]})
+}
+
+// accept turns validated submissions into sealed events and returns their ids once Kafka
+// has acknowledged all of them. With an Idempotency-Key, a retry of the same request gets
+// the same ids (and the same recorded_at), so downstream dedupe makes it harmless.
+func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.Normalized, topic string,
+	build func(ingest.Normalized, schemas.Header) schemas.Event) ([]string, error) {
+	ctx := r.Context()
+	for _, n := range subs {
+		if err := apikey.CheckTenant(ctx, n.Tenant); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, len(subs))
+	for i := range ids {
+		id, err := eventid.New()
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	recordedAt := a.now().UTC()
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		var err error
+		if ids, recordedAt, err = a.claim(ctx, kind, key, body, ids, recordedAt); err != nil {
+			return nil, err
+		}
+	}
+	msgs := make([]kafka.Message, len(subs))
+	for i, n := range subs {
+		subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
+		sealed, err := a.sealer.Seal(ctx, n.Tenant, subjectKey, n.Identifiers())
+		if err != nil {
+			return nil, apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err)
+		}
+		msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := a.producer.Publish(ctx, msgs...); err != nil {
+		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
+	}
+	return ids, nil
+}
+
+func (a *api) claim(ctx context.Context, kind, key string, body []byte, ids []string, recordedAt time.Time) ([]string, time.Time, error) {
+	if len(key) > 255 {
+		return nil, time.Time{}, apierror.Fields([]apierror.FieldError{{Field: "Idempotency-Key", Message: "is longer than 255 characters"}})
+	}
+	k, _ := apikey.FromContext(ctx)
+	sum := sha256.Sum256(append([]byte(kind+"\x00"), body...))
+	stored, at, err := a.idempotency.Claim(ctx, k.Name, key, sum[:], ids, recordedAt)
+	switch {
+	case errors.Is(err, postgres.ErrKeyReused):
+		return nil, time.Time{}, apierror.New(apierror.Conflict, "this Idempotency-Key was already used with a different request")
+	case err != nil:
+		return nil, time.Time{}, apierror.Wrap(apierror.Unavailable, "the idempotency store is unavailable", err)
+	case len(stored) != len(ids):
+		return nil, time.Time{}, apierror.New(apierror.Conflict, "this Idempotency-Key was already used with a different request")
+	}
+	return stored, at, nil
+}
+

@@ -1,0 +1,286 @@
+// Package ingest is consent-ingest's domain: what a product service may submit, how it is
+// validated, and what canonical event it becomes. It does no I/O.
+package ingest
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/consentry/consentry/platform/apierror"
+)
+
+// IdentifiersInput are the personal identifiers a producer may send. They are sealed
+// before anything leaves the service.
+type IdentifiersInput struct {
+	Email       string            `json:"email,omitempty"`
+	AnonymousID string            `json:"anonymous_id,omitempty"`
+	VendorIDs   map[string]string `json:"vendor_ids,omitempty"`
+}
+
+// ConsentInput is one consent change as POST /v1/consents takes it.
+type ConsentInput struct {
+	Tenant        string            `json:"tenant"`
+	SubjectID     string            `json:"subject_id"`
+	Identifiers   *IdentifiersInput `json:"identifiers,omitempty"`
+	OccurredAt    string            `json:"occurred_at"`
+	Source        string            `json:"source"`
+	PolicyVersion string            `json:"policy_version"`
+	Purposes      map[string]string `json:"purposes"`
+}
+
+// RequestInput is one privacy request as POST /v1/privacy-requests takes it.
+type RequestInput struct {
+	Tenant        string            `json:"tenant"`
+	SubjectID     string            `json:"subject_id"`
+	Identifiers   *IdentifiersInput `json:"identifiers,omitempty"`
+	Type          string            `json:"type"`
+	Reason        string            `json:"reason"`
+	OccurredAt    string            `json:"occurred_at,omitempty"`
+	Source        string            `json:"source,omitempty"`
+	PolicyVersion string            `json:"policy_version,omitempty"`
+}
+
+// Purposes a consent may name (DESIGN vocabulary).
+var Purposes = []string{"essential", "analytics", "advertising", "personalization", "marketing_email", "sales_outreach", "sale_share"}
+
+// Sources a consent or request may come from.
+var Sources = []string{"cmp", "preference_center", "email_link", "api", "support", "gpc", "dnt", "import"}
+
+// RequestTypes a privacy request may have.
+var RequestTypes = []string{"erasure", "access", "rectification", "restriction", "portability", "objection"}
+
+// RequestReasons a privacy request may give.
+var RequestReasons = []string{"user_request", "child_under_16", "account_closure"}
+
+var (
+	tenantPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	vendorIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+)
+
+// Limits on sizes, generous for real ids and tight enough to keep one event small.
+const (
+	MaxSubjectID     = 256
+	MaxEmail         = 254 // RFC 5321 path limit
+	MaxOpaqueID      = 256
+	MaxVendorIDs     = 32
+	MaxPolicyVersion = 64
+	// ClockSkew is how far in the future occurred_at may lie: producers' clocks drift.
+	ClockSkew = 5 * time.Minute
+)
+
+// Normalized is a validated submission, ready to become an event.
+type Normalized struct {
+	Tenant        string
+	SubjectID     string
+	Email         string // trimmed; the hash for suppression is computed downstream
+	AnonymousID   string
+	VendorIDs     map[string]string
+	OccurredAt    time.Time
+	Source        string
+	PolicyVersion string
+	Purposes      map[string]string // consents only
+	Type, Reason  string            // requests only
+}
+
+// fields collects errors under a path prefix such as "consents[2]".
+type fields struct {
+	prefix string
+	errs   []apierror.FieldError
+}
+
+func (f *fields) add(field, format string, args ...any) {
+	name := field
+	if f.prefix != "" {
+		name = f.prefix + "." + field
+	}
+	f.errs = append(f.errs, apierror.FieldError{Field: name, Message: fmt.Sprintf(format, args...)})
+}
+
+// ValidateConsent checks one consent and returns it normalised, or the fields at fault
+// (prefixed by prefix, e.g. "consents[2]").
+func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized, []apierror.FieldError) {
+	f := &fields{prefix: prefix}
+	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
+	n.OccurredAt = occurredAt(f, in.OccurredAt, true, now)
+	n.Source = oneOf(f, "source", in.Source, Sources, true)
+	n.PolicyVersion = policyVersion(f, in.PolicyVersion, true)
+	if len(in.Purposes) == 0 {
+		f.add("purposes", "is required: name at least one purpose")
+	}
+	n.Purposes = make(map[string]string, len(in.Purposes))
+	for _, p := range sortedKeys(in.Purposes) {
+		d := in.Purposes[p]
+		switch {
+		case !contains(Purposes, p):
+			f.add("purposes."+p, "is not a known purpose; known purposes are %s", strings.Join(Purposes, ", "))
+		case d != "granted" && d != "denied":
+			f.add("purposes."+p, `must be "granted" or "denied"`)
+		case p == "essential" && d == "denied":
+			f.add("purposes.essential", "cannot be denied: essential processing is not optional")
+		default:
+			n.Purposes[p] = d
+		}
+	}
+	return n, f.errs
+}
+
+// ValidateRequest checks one privacy request. occurred_at defaults to now, source to
+// "api" and policy_version to the current one.
+func ValidateRequest(in RequestInput, now time.Time, currentPolicy string) (Normalized, []apierror.FieldError) {
+	f := &fields{}
+	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
+	n.Type = oneOf(f, "type", in.Type, RequestTypes, true)
+	n.Reason = oneOf(f, "reason", in.Reason, RequestReasons, true)
+	if in.OccurredAt == "" {
+		n.OccurredAt = now
+	} else {
+		n.OccurredAt = occurredAt(f, in.OccurredAt, true, now)
+	}
+	n.Source = "api"
+	if in.Source != "" {
+		n.Source = oneOf(f, "source", in.Source, Sources, true)
+	}
+	n.PolicyVersion = currentPolicy
+	if in.PolicyVersion != "" {
+		n.PolicyVersion = policyVersion(f, in.PolicyVersion, true)
+	}
+	return n, f.errs
+}
+
+func common(f *fields, tenant, subjectID string, ids *IdentifiersInput) Normalized {
+	n := Normalized{Tenant: tenant, SubjectID: subjectID}
+	switch {
+	case tenant == "":
+		f.add("tenant", "is required")
+	case !tenantPattern.MatchString(tenant):
+		f.add("tenant", "must be 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	switch {
+	case subjectID == "":
+		f.add("subject_id", "is required")
+	case len(subjectID) > MaxSubjectID:
+		f.add("subject_id", "is longer than %d bytes", MaxSubjectID)
+	case !printable(subjectID):
+		f.add("subject_id", "must be printable UTF-8 without control characters")
+	}
+	if ids == nil {
+		return n
+	}
+	if ids.Email != "" {
+		n.Email = strings.TrimSpace(ids.Email)
+		if !plausibleEmail(n.Email) {
+			f.add("identifiers.email", "is not an email address")
+		}
+	}
+	if ids.AnonymousID != "" {
+		n.AnonymousID = ids.AnonymousID
+		if len(ids.AnonymousID) > MaxOpaqueID || !printable(ids.AnonymousID) {
+			f.add("identifiers.anonymous_id", "must be printable and at most %d bytes", MaxOpaqueID)
+		}
+	}
+	if len(ids.VendorIDs) > MaxVendorIDs {
+		f.add("identifiers.vendor_ids", "has more than %d entries", MaxVendorIDs)
+	}
+	if len(ids.VendorIDs) > 0 {
+		n.VendorIDs = map[string]string{}
+	}
+	for _, vendor := range sortedKeys(ids.VendorIDs) {
+		id := ids.VendorIDs[vendor]
+		switch {
+		case !vendorIDPattern.MatchString(vendor):
+			f.add("identifiers.vendor_ids", "has a key that is not a vendor name (lower-case letters, digits, '_' or '-')")
+		case id == "" || len(id) > MaxOpaqueID || !printable(id):
+			f.add("identifiers.vendor_ids."+vendor, "must be non-empty, printable and at most %d bytes", MaxOpaqueID)
+		default:
+			n.VendorIDs[vendor] = id
+		}
+	}
+	return n
+}
+
+func occurredAt(f *fields, s string, required bool, now time.Time) time.Time {
+	if s == "" {
+		if required {
+			f.add("occurred_at", "is required (RFC 3339, e.g. 2026-11-28T21:04:05Z)")
+		}
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		f.add("occurred_at", "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-28T21:04:05Z")
+		return time.Time{}
+	}
+	switch {
+	case t.After(now.Add(ClockSkew)):
+		f.add("occurred_at", "lies in the future")
+	case t.Year() < 2000:
+		f.add("occurred_at", "is before the year 2000")
+	}
+	return t.UTC()
+}
+
+func policyVersion(f *fields, s string, required bool) string {
+	switch {
+	case s == "" && required:
+		f.add("policy_version", "is required: the version of the privacy policy in force, e.g. 2025-04-09")
+	case len(s) > MaxPolicyVersion || !printable(s):
+		f.add("policy_version", "must be printable and at most %d bytes", MaxPolicyVersion)
+	}
+	return s
+}
+
+func oneOf(f *fields, field, v string, allowed []string, required bool) string {
+	switch {
+	case v == "" && required:
+		f.add(field, "is required; one of %s", strings.Join(allowed, ", "))
+	case v != "" && !contains(allowed, v):
+		f.add(field, "must be one of %s", strings.Join(allowed, ", "))
+	}
+	return v
+}
+
+// plausibleEmail accepts what a sending system could deliver to: one @, a non-empty local
+// part, a dotted domain, no spaces. Deliverability is the sender's concern, not ours.
+func plausibleEmail(s string) bool {
+	if len(s) > MaxEmail || strings.ContainsAny(s, " \t\r\n<>,;") {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && !strings.Contains(domain, "@") &&
+		strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

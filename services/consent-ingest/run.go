@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
+)
+
+const idempotencyTTL = 24 * time.Hour
+
+func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := server.NewLogger(stderr, cfg.LogLevel, "consent-ingest")
+	reg := server.NewRegistry()
+
+	deps, err := bootstrap.Open(ctx, bootstrap.Options{
+		Service: "consent-ingest", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		MasterKeys: cfg.MasterKeys, PGMaxConns: 16, Log: log, Metrics: reg,
+		Writes: map[string]string{
+			cfg.Kafka.Topics.Consents: schemas.ConsentChangedName,
+			cfg.Kafka.Topics.Requests: schemas.PrivacyRequestName,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	idem, err := postgres.Open(ctx, deps.Pool)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+	accepted, rejected := newMetrics(reg)
+	a := &api{
+		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
+		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
+		now: time.Now, accepted: accepted, rejected: rejected,
+	}
+	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
+	return server.Run(ctx, server.Lifecycle{
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Workers: []server.Worker{{Name: "idempotency-expiry", Run: func(ctx context.Context) error {
+			return expireIdempotencyKeys(ctx, idem, log)
+		}}},
+		Closers: []func(){deps.Close},
+	})
+}
+
+func expireIdempotencyKeys(ctx context.Context, idem *postgres.Store, log *slog.Logger) error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := idem.Expire(ctx, idempotencyTTL); err != nil {
+				log.Warn("expiring idempotency keys", "error", err)
+			}
+		}
+	}
+}

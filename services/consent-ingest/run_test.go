@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/consentry/consentry/platform/keystore"
+	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+const designExample = `{
+  "tenant": "consumer",
+  "subject_id": "u_8d41",
+  "identifiers": {"email": "ada@example.com", "anonymous_id": "a_77f", "vendor_ids": {"amplitude": "u_8d41"}},
+  "occurred_at": "2026-11-28T21:04:05Z",
+  "source": "cmp",
+  "policy_version": "2025-04-09",
+  "purposes": {"analytics": "denied", "advertising": "denied", "marketing_email": "denied"}
+}`
+
+type accepted struct {
+	EventIDs  []string `json:"event_ids"`
+	RequestID string   `json:"request_id"`
+}
+
+type apiError struct {
+	Error struct {
+		Code   string `json:"code"`
+		Fields []struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"fields"`
+	} `json:"error"`
+}
+
+func TestConsentIsSealedKeyedAndAcknowledged(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+
+	var got accepted
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &got); status != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", status)
+	}
+	if len(got.EventIDs) != 1 {
+		t.Fatalf("event_ids %v", got.EventIDs)
+	}
+	// 202 means Kafka already holds it: read it back.
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 20*time.Second)
+	e, ok := recs[0].Event.(*schemas.ConsentChanged)
+	if !ok {
+		t.Fatalf("topic holds %T", recs[0].Event)
+	}
+	wantKey := stack.Pepper.SubjectKey("consumer", "u_8d41")
+	if string(recs[0].Msg.Key) != wantKey || e.SubjectKey != wantKey {
+		t.Errorf("record key %q / subject_key %q, want %q", recs[0].Msg.Key, e.SubjectKey, wantKey)
+	}
+	if e.EventID != got.EventIDs[0] || e.Source != "cmp" || e.PolicyVersion != "2025-04-09" ||
+		!e.OccurredAt.Equal(time.Date(2026, 11, 28, 21, 4, 5, 0, time.UTC)) || e.RecordedAt.IsZero() {
+		t.Errorf("event header %+v", e.Header)
+	}
+	if diff := cmp.Diff(map[string]string{"analytics": "denied", "advertising": "denied", "marketing_email": "denied"}, e.Purposes); diff != "" {
+		t.Error(diff)
+	}
+	if strings.Contains(string(recs[0].Msg.Value), "ada@example.com") || strings.Contains(string(recs[0].Msg.Value), "u_8d41") {
+		t.Error("the record carries an identifier in clear")
+	}
+	ids := openIdentifiers(t, stack, e)
+	if ids.Email != "ada@example.com" || ids.SubjectID != "u_8d41" || ids.AnonymousID != "a_77f" || ids.VendorIDs["amplitude"] != "u_8d41" {
+		t.Errorf("sealed identifiers open to %+v", ids)
+	}
+	if strings.Contains(svc.Logs.String(), "ada@example.com") {
+		t.Error("a log line holds the email")
+	}
+}
+
+func openIdentifiers(t *testing.T, stack *testkit.Stack, e schemas.Event) seal.Identifiers {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := keystore.Open(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.EventHeader()
+	ids, err := seal.NewSealer(master, store, seal.Options{}).Open(ctx, h.Tenant, h.SubjectKey, h.Identifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestBatchAndPrivacyRequest(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+
+	batch := `{"consents": [` + designExample + `,` + strings.Replace(designExample, "u_8d41", "u_other", -1) + `]}`
+	var got accepted
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, batch, &got); status != http.StatusAccepted || len(got.EventIDs) != 2 {
+		t.Fatalf("batch: status %d ids %v", status, got.EventIDs)
+	}
+	var req accepted
+	status := testkit.Call(t, "POST", svc.URL+"/v1/privacy-requests", testkit.APIKey,
+		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com"},"type":"erasure","reason":"user_request"}`, &req)
+	if status != http.StatusAccepted || req.RequestID == "" || req.EventIDs[0] != req.RequestID {
+		t.Fatalf("privacy request: status %d %+v", status, req)
+	}
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Requests, 1, 20*time.Second)
+	pr := recs[0].Event.(*schemas.PrivacyRequest)
+	if pr.RequestID != req.RequestID || pr.Type != "erasure" || pr.Reason != "user_request" || pr.Status != "received" ||
+		pr.Source != "api" || pr.PolicyVersion != "2025-04-09" {
+		t.Errorf("privacy request event %+v", pr)
+	}
+}
+
+func TestBadInputNamesEachField(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+	cases := []struct {
+		name, body string
+		status     int
+		fields     []string
+	}{
+		{"two bad fields", strings.NewReplacer(`"cmp"`, `"fax"`, `"denied", "advertising"`, `"nope", "advertising"`).Replace(designExample),
+			400, []string{"source", "purposes.analytics"}},
+		{"unknown field", strings.Replace(designExample, `"tenant"`, `"tennant"`, 1), 400, []string{"tennant"}},
+		{"wrong type in batch element", `{"consents": [` + designExample + `, {"tenant": 5}]}`, 400, []string{"consents[1].tenant"}},
+		{"invalid element in batch", `{"consents": [` + designExample + `,` + strings.Replace(designExample, `"consumer"`, `""`, 1) + `]}`,
+			400, []string{"consents[1].tenant"}},
+		{"empty batch", `{"consents": []}`, 400, []string{"consents"}},
+		{"not JSON", `{"tenant":`, 400, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var e apiError
+			if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, c.body, &e); status != c.status {
+				t.Fatalf("status %d, want %d (%+v)", status, c.status, e)
+			}
+			var fields []string
+			for _, f := range e.Error.Fields {
+				fields = append(fields, f.Field)
+				if strings.Contains(f.Message, "ada@example.com") {
+					t.Errorf("message %q repeats the email", f.Message)
+				}
+			}
+			if diff := cmp.Diff(c.fields, fields); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAuthAndTenantScope(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", "", designExample, nil); s != http.StatusUnauthorized {
+		t.Errorf("no key: %d, want 401", s)
+	}
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", "wrong-key-0123456789", designExample, nil); s != http.StatusUnauthorized {
+		t.Errorf("bad key: %d, want 401", s)
+	}
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.TenantKey, designExample, nil); s != http.StatusForbidden {
+		t.Errorf("acme's key for the consumer tenant: %d, want 403", s)
+	}
+	acme := strings.Replace(designExample, `"consumer"`, `"acme"`, 1)
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.TenantKey, acme, nil); s != http.StatusAccepted {
+		t.Errorf("acme's key for acme: %d, want 202", s)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+	var first, second accepted
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &first, "Idempotency-Key", "k-1"); s != 202 {
+		t.Fatalf("first: %d", s)
+	}
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &second, "Idempotency-Key", "k-1"); s != 202 {
+		t.Fatalf("retry: %d", s)
+	}
+	if first.EventIDs[0] != second.EventIDs[0] {
+		t.Errorf("a retry with the same key got a new event id: %s then %s", first.EventIDs[0], second.EventIDs[0])
+	}
+	other := strings.Replace(designExample, `"denied", "advertising"`, `"granted", "advertising"`, 1)
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, other, nil, "Idempotency-Key", "k-1"); s != http.StatusUnprocessableEntity {
+		t.Errorf("same key, different body: %d, want 422", s)
+	}
+	var third accepted
+	testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &third)
+	if third.EventIDs[0] == first.EventIDs[0] {
+		t.Error("a request without a key reused an id")
+	}
+}
+
+// TestKafkaDownAnswers503: with the broker gone, nothing is acknowledged, so the answer
+// must not be 202.
+func TestKafkaDownAnswers503(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+	stack.Kafka.Cluster.Close()
+	var e apiError
+	if s := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &e); s != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", s)
+	}
+	if e.Error.Code != "unavailable" {
+		t.Errorf("code %q", e.Error.Code)
+	}
+}

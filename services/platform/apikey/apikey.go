@@ -1,0 +1,113 @@
+// Package apikey authenticates machine callers by bearer API key. Each key is scoped to
+// tenants (DESIGN guarantee 6: a tenant's credentials reach only that tenant's data).
+package apikey
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/consentry/consentry/platform/apierror"
+)
+
+// Key is an authenticated caller.
+type Key struct {
+	// Name identifies the key in logs and audit; it is not secret.
+	Name    string
+	all     bool
+	tenants map[string]bool
+}
+
+// Allows reports whether the key may act for tenant.
+func (k Key) Allows(tenant string) bool { return k.all || k.tenants[tenant] }
+
+// Keys is the set of valid keys, held as SHA-256 digests so that a memory dump does not
+// hand out credentials and lookup time does not depend on how much of a guess is right.
+type Keys struct{ byDigest map[[32]byte]Key }
+
+// MinSecretLen is the shortest secret accepted.
+const MinSecretLen = 16
+
+// Parse reads "name:secret:tenant|tenant,name2:secret2:*" ("*" is every tenant).
+func Parse(spec string) (*Keys, error) {
+	ks := &Keys{byDigest: map[[32]byte]Key{}}
+	names := map[string]bool{}
+	for i, entry := range strings.Split(spec, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		parts := strings.Split(entry, ":")
+		if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("apikey: entry %d: want name:secret:tenant[|tenant...]", i+1)
+		}
+		name, secret, scope := parts[0], parts[1], parts[2]
+		if len(secret) < MinSecretLen {
+			return nil, fmt.Errorf("apikey: key %q: secret shorter than %d characters", name, MinSecretLen)
+		}
+		if names[name] {
+			return nil, fmt.Errorf("apikey: key name %q appears twice", name)
+		}
+		names[name] = true
+		k := Key{Name: name, tenants: map[string]bool{}}
+		for _, t := range strings.Split(scope, "|") {
+			if t == "*" {
+				k.all = true
+			} else if t != "" {
+				k.tenants[t] = true
+			}
+		}
+		ks.byDigest[sha256.Sum256([]byte(secret))] = k
+	}
+	if len(ks.byDigest) == 0 {
+		return nil, errors.New("apikey: no keys configured")
+	}
+	return ks, nil
+}
+
+// Authenticate checks the request's bearer token.
+func (ks *Keys) Authenticate(r *http.Request) (Key, error) {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || token == "" {
+		return Key{}, apierror.New(apierror.Unauthorized, "an API key is required: Authorization: Bearer <key>")
+	}
+	k, ok := ks.byDigest[sha256.Sum256([]byte(strings.TrimSpace(token)))]
+	if !ok {
+		return Key{}, apierror.New(apierror.Unauthorized, "the API key is not valid")
+	}
+	return k, nil
+}
+
+type ctxKey struct{}
+
+// Require wraps h so that it runs only for a valid key, which it finds with FromContext.
+func (ks *Keys) Require(h http.Handler, onError func(http.ResponseWriter, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, err := ks.Authenticate(r)
+		if err != nil {
+			onError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, k)))
+	})
+}
+
+// FromContext returns the key Require authenticated.
+func FromContext(ctx context.Context) (Key, bool) {
+	k, ok := ctx.Value(ctxKey{}).(Key)
+	return k, ok
+}
+
+// CheckTenant returns a Forbidden error unless the request's key may act for tenant.
+// The message does not say whether the tenant exists.
+func CheckTenant(ctx context.Context, tenant string) error {
+	k, ok := FromContext(ctx)
+	if !ok || !k.Allows(tenant) {
+		return apierror.New(apierror.Forbidden, "this API key may not act for that tenant")
+	}
+	return nil
+}

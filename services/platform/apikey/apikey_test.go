@@ -1,0 +1,66 @@
+package apikey_test
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/apikey"
+)
+
+func TestParseAndAuthenticate(t *testing.T) {
+	ks, err := apikey.Parse("ops:ops-secret-0123456789:*, acme:acme-secret-012345678:acme|acme-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, header string
+		wantKey      string
+		allowed      map[string]bool
+	}{
+		{"wildcard key", "Bearer ops-secret-0123456789", "ops", map[string]bool{"consumer": true, "acme": true}},
+		{"scoped key", "Bearer acme-secret-012345678", "acme", map[string]bool{"acme": true, "acme-eu": true, "consumer": false}},
+		{"unknown key", "Bearer nope-nope-nope-nope", "", nil},
+		{"no scheme", "acme-secret-012345678", "", nil},
+		{"empty", "", "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if c.header != "" {
+				r.Header.Set("Authorization", c.header)
+			}
+			k, err := ks.Authenticate(r)
+			if c.wantKey == "" {
+				var e *apierror.Error
+				if !errors.As(err, &e) || e.Code != apierror.Unauthorized {
+					t.Fatalf("got key %q, err %v; want unauthorized", k.Name, err)
+				}
+				return
+			}
+			if err != nil || k.Name != c.wantKey {
+				t.Fatalf("got %q, %v; want %q", k.Name, err, c.wantKey)
+			}
+			for tenant, want := range c.allowed {
+				if k.Allows(tenant) != want {
+					t.Errorf("Allows(%q) = %v, want %v", tenant, !want, want)
+				}
+			}
+		})
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for name, spec := range map[string]string{
+		"short secret":   "a:short:*",
+		"missing scope":  "a:0123456789abcdef:",
+		"two parts":      "a:0123456789abcdef",
+		"duplicate name": "a:0123456789abcdef:*,a:fedcba9876543210:*",
+		"nothing":        " , ",
+	} {
+		if _, err := apikey.Parse(spec); err == nil {
+			t.Errorf("%s: accepted %q", name, spec)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Admin wraps kafka-go's client for the few administrative calls Consentry makes.
+type Admin struct{ client *kafkago.Client }
+
+// NewAdmin returns an Admin for brokers.
+func NewAdmin(brokers []string, transport kafkago.RoundTripper) *Admin {
+	return &Admin{client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}}
+}
+
+// EnsureTopics creates the topics that do not exist yet; existing ones are left as they are.
+func (a *Admin) EnsureTopics(ctx context.Context, specs []TopicSpec) error {
+	req := &kafkago.CreateTopicsRequest{}
+	for _, s := range specs {
+		tc := kafkago.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor}
+		for k, v := range s.Configs {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafkago.ConfigEntry{ConfigName: k, ConfigValue: v})
+		}
+		req.Topics = append(req.Topics, tc)
+	}
+	resp, err := a.client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("kafka: create topics: %w", err)
+	}
+	var errs []error
+	for topic, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("kafka: create topic %s: %w", topic, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the cluster answers a metadata request for topics and that they exist.
+func (a *Admin) Ping(ctx context.Context, topics ...string) error {
+	resp, err := a.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("kafka: metadata: %w", err)
+	}
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("kafka: topic %s: %w", t.Name, t.Error)
+		}
+	}
+	return nil
+}
+
+// PartitionLag is how far a group's committed offset trails the end of one partition.
+type PartitionLag struct {
+	Topic     string
+	Partition int
+	Committed int64 // -1 when the group has committed nothing there
+	End       int64
+	Lag       int64
+}
+
+// Lag returns the group's lag on every partition of topics.
+func (a *Admin) Lag(ctx context.Context, group string, topics ...string) ([]PartitionLag, error) {
+	meta, err := a.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: metadata: %w", err)
+	}
+	partitions := map[string][]int{}
+	ends := map[string][]kafkago.OffsetRequest{}
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("kafka: topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			partitions[t.Name] = append(partitions[t.Name], p.ID)
+			ends[t.Name] = append(ends[t.Name], kafkago.LastOffsetOf(p.ID))
+		}
+	}
+	committed, err := a.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: partitions})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: offset fetch: %w", err)
+	}
+	if committed.Error != nil {
+		return nil, fmt.Errorf("kafka: offset fetch: %w", committed.Error)
+	}
+	last, err := a.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: ends})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: list offsets: %w", err)
+	}
+	endOf := map[string]map[int]int64{}
+	for topic, ps := range last.Topics {
+		endOf[topic] = map[int]int64{}
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("kafka: list offsets %s/%d: %w", topic, p.Partition, p.Error)
+			}
+			endOf[topic][p.Partition] = p.LastOffset
+		}
+	}
+	var out []PartitionLag
+	for topic, ps := range committed.Topics {
+		for _, p := range ps {
+			end := endOf[topic][p.Partition]
+			lag := end - max(p.CommittedOffset, 0)
+			out = append(out, PartitionLag{Topic: topic, Partition: p.Partition, Committed: p.CommittedOffset, End: end, Lag: lag})
+		}
+	}
+	return out, nil
+}
+
+// Close releases idle connections.
+func (a *Admin) Close() {
+	if t, ok := a.client.Transport.(*kafkago.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}

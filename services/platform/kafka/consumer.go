@@ -1,0 +1,289 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Record is a consumed message with its decoded value.
+type Record[T any] struct {
+	Msg   Message
+	Value T
+}
+
+// Decoder turns a message into a value. An error marks the message as poison: it goes to
+// the dead-letter topic and the partition moves on (DESIGN guarantee 4).
+type Decoder[T any] func(ctx context.Context, msg Message) (T, error)
+
+// Handler processes one batch of decoded records, in partition order. It returns only
+// when the batch's effect is durable; an error means nothing in the batch may be
+// committed, and the same batch is offered again.
+type Handler[T any] func(ctx context.Context, batch []Record[T]) error
+
+// ErrRetryDecode may be wrapped by a Decoder to say the failure is not the message's
+// fault (the schema registry is unreachable, say): the message is retried, not dead-lettered.
+var ErrRetryDecode = errors.New("kafka: decode failed for a reason outside the message")
+
+// ConsumerConfig configures a Consumer.
+type ConsumerConfig struct {
+	Brokers []string
+	GroupID string
+	Topics  []string
+
+	// MaxBatch caps the records handled together. Default 500.
+	MaxBatch int
+	// Linger is how long to wait for more records once one has arrived. Default 5 ms.
+	Linger time.Duration
+	// MaxWait is the broker-side fetch wait. Default 250 ms.
+	MaxWait time.Duration
+
+	// Group timings. kfake's minimum session timeout is 6 s; production Kafka defaults
+	// suit 10-30 s. Defaults: session 10 s, heartbeat 1 s, rebalance 10 s, join backoff 1 s.
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RebalanceTimeout  time.Duration
+	JoinGroupBackoff  time.Duration
+
+	// DrainTimeout bounds how long the batch in hand may take to finish after shutdown
+	// begins. Default 30 s.
+	DrainTimeout time.Duration
+
+	DeadLetters *DeadLetterer // required: where poison goes
+	Dialer      *kafkago.Dialer
+	Log         *slog.Logger
+	Metrics     *Metrics
+}
+
+// Consumer runs the fetch → decode → handle → commit loop for one consumer group.
+type Consumer[T any] struct {
+	cfg     ConsumerConfig
+	decode  Decoder[T]
+	handle  Handler[T]
+	reader  *kafkago.Reader
+	log     *slog.Logger
+	fetched atomic.Bool
+}
+
+// NewConsumer validates cfg, fills defaults, and returns a consumer that is not yet running.
+func NewConsumer[T any](cfg ConsumerConfig, decode Decoder[T], handle Handler[T]) (*Consumer[T], error) {
+	var errs []error
+	if len(cfg.Brokers) == 0 {
+		errs = append(errs, errors.New("kafka: consumer needs at least one broker"))
+	}
+	if cfg.GroupID == "" {
+		errs = append(errs, errors.New("kafka: consumer needs a group id"))
+	}
+	if len(cfg.Topics) == 0 {
+		errs = append(errs, errors.New("kafka: consumer needs at least one topic"))
+	}
+	if cfg.DeadLetters == nil {
+		errs = append(errs, errors.New("kafka: consumer needs a dead-letter publisher"))
+	}
+	if decode == nil || handle == nil {
+		errs = append(errs, errors.New("kafka: consumer needs a decoder and a handler"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	setDefault(&cfg.MaxBatch, 500)
+	setDefault(&cfg.Linger, 5*time.Millisecond)
+	setDefault(&cfg.MaxWait, 250*time.Millisecond)
+	setDefault(&cfg.SessionTimeout, 10*time.Second)
+	setDefault(&cfg.HeartbeatInterval, time.Second)
+	setDefault(&cfg.RebalanceTimeout, 10*time.Second)
+	setDefault(&cfg.JoinGroupBackoff, time.Second)
+	setDefault(&cfg.DrainTimeout, 30*time.Second)
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Log.With("group", cfg.GroupID)
+	return &Consumer[T]{
+		cfg:    cfg,
+		decode: decode,
+		handle: handle,
+		log:    log,
+		reader: kafkago.NewReader(kafkago.ReaderConfig{
+			Brokers:     cfg.Brokers,
+			GroupID:     cfg.GroupID,
+			GroupTopics: cfg.Topics,
+			Dialer:      cfg.Dialer,
+			MinBytes:    1,
+			MaxBytes:    10 << 20,
+			MaxWait:     cfg.MaxWait,
+			// Synchronous commits only: an asynchronous commit's failure is merely logged
+			// and its stash is dropped on rebalance (kafka-go #1259).
+			CommitInterval:    0,
+			QueueCapacity:     1000,
+			ReadLagInterval:   -1,
+			StartOffset:       kafkago.FirstOffset,
+			SessionTimeout:    cfg.SessionTimeout,
+			HeartbeatInterval: cfg.HeartbeatInterval,
+			RebalanceTimeout:  cfg.RebalanceTimeout,
+			JoinGroupBackoff:  cfg.JoinGroupBackoff,
+			ErrorLogger:       kafkago.LoggerFunc(func(msg string, args ...any) { log.Warn("kafka reader", "detail", fmt.Sprintf(msg, args...)) }),
+		}),
+	}, nil
+}
+
+func setDefault[V int | time.Duration](v *V, def V) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Fetched reports whether the consumer has received at least one record; tests use it to
+// know the group has been joined.
+func (c *Consumer[T]) Fetched() bool { return c.fetched.Load() }
+
+// Run consumes until ctx ends, then finishes the batch in hand (bounded by DrainTimeout),
+// commits it, and leaves the group. Records are never committed before the handler has
+// made their effect durable; everything fetched is handled in order, so the committed
+// offset is always the contiguous done offset.
+func (c *Consumer[T]) Run(ctx context.Context) error {
+	defer func() {
+		if err := c.reader.Close(); err != nil {
+			c.log.Warn("closing kafka reader", "error", err)
+		}
+	}()
+	for {
+		msgs, err := c.fetchBatch(ctx)
+		if len(msgs) == 0 {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				c.log.Warn("fetch failed", "error", err)
+				if !sleep(ctx, time.Second) {
+					return nil
+				}
+			}
+			continue
+		}
+		c.fetched.Store(true)
+		// Shutdown stops fetching, not the batch in hand: it is finished and committed so
+		// that a rolling restart redelivers nothing. The drain clock starts only once
+		// shutdown begins; until then a batch may retry for as long as a dependency is down.
+		work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(c.cfg.DrainTimeout, cancel) })
+		done := c.process(work, msgs)
+		if done {
+			c.commit(work, msgs)
+		}
+		stopDrain()
+		cancel()
+		if !done || ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func (c *Consumer[T]) fetchBatch(ctx context.Context) ([]Message, error) {
+	first, err := c.reader.FetchMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msgs := []Message{first}
+	linger, cancel := context.WithTimeout(ctx, c.cfg.Linger)
+	defer cancel()
+	for len(msgs) < c.cfg.MaxBatch {
+		m, err := c.reader.FetchMessage(linger)
+		if err != nil {
+			break // the linger ended; a message not yet returned stays queued in the reader
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+// process decodes msgs, dead-letters the poison among them once, and handles the rest
+// until the handler succeeds. It gives up only when ctx ends (shutdown, and the drain time
+// is over); then nothing is committed and the batch will be redelivered.
+func (c *Consumer[T]) process(ctx context.Context, msgs []Message) bool {
+	start := time.Now()
+	batch := make([]Record[T], 0, len(msgs))
+	for _, m := range msgs {
+		var (
+			v      T
+			poison error
+		)
+		if !c.retry(ctx, "decode", func() error {
+			var err error
+			v, err = c.decode(ctx, m)
+			if err != nil && !errors.Is(err, ErrRetryDecode) {
+				poison, err = err, nil
+			}
+			return err
+		}) {
+			return false
+		}
+		if poison == nil {
+			batch = append(batch, Record[T]{Msg: m, Value: v})
+			continue
+		}
+		// Park it with the reason and move on; if parking fails it is tried again, so a
+		// poison record is never dropped silently.
+		if !c.retry(ctx, "dead-letter", func() error { return c.cfg.DeadLetters.Publish(ctx, c.cfg.GroupID, m, poison) }) {
+			return false
+		}
+		c.log.Warn("record dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "reason", poison.Error())
+	}
+	if len(batch) > 0 && !c.retry(ctx, "handle", func() error { return c.handle(ctx, batch) }) {
+		return false
+	}
+	c.cfg.Metrics.consumed(c.cfg.GroupID, msgs, time.Since(start))
+	return true
+}
+
+// retry runs fn until it succeeds or ctx ends, backing off with full jitter so that a step
+// failing because a dependency is down does not hammer it. The group heartbeat runs in
+// the background meanwhile, so a long outage does not cost the partitions.
+func (c *Consumer[T]) retry(ctx context.Context, step string, fn func() error) bool {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return true
+		}
+		c.cfg.Metrics.handlerError(c.cfg.GroupID)
+		c.log.Error("batch step failed; retrying", "step", step, "error", err, "attempt", attempt)
+		wait := time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond
+		backoff = min(2*backoff, 30*time.Second)
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+func (c *Consumer[T]) commit(ctx context.Context, msgs []Message) {
+	for attempt := 1; attempt <= 5; attempt++ {
+		err := c.reader.CommitMessages(ctx, msgs...)
+		if err == nil {
+			return
+		}
+		c.cfg.Metrics.commitError(c.cfg.GroupID)
+		// A failed commit after a rebalance is harmless: the records were processed and
+		// the new owner will see them again and dedupe. Retrying covers broker blips.
+		c.log.Warn("offset commit failed", "error", err, "attempt", attempt)
+		if !sleep(ctx, time.Duration(attempt)*200*time.Millisecond) {
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,52 @@
+package kafka
+
+// Topics are the topic names a deployment uses; DESIGN's names are the defaults and each
+// can be overridden by configuration.
+type Topics struct {
+	Ingest       string // raw submissions from producers that write Avro directly
+	Consents     string
+	Requests     string
+	Suppressions string
+	Receipts     string
+}
+
+// DefaultTopics returns DESIGN's topic names.
+func DefaultTopics() Topics {
+	return Topics{
+		Ingest:       "consent.ingest.v1",
+		Consents:     "consent.events.v1",
+		Requests:     "privacy.requests.v1",
+		Suppressions: "suppression.email.v1",
+		Receipts:     "vendor.receipts.v1",
+	}
+}
+
+// TopicSpec describes a topic to create.
+type TopicSpec struct {
+	Name              string
+	Partitions        int
+	ReplicationFactor int
+	Configs           map[string]string
+}
+
+// Specs returns the specs of every topic, dead-letter topics included. The suppression
+// topic is compacted: marketing tools bootstrap from it and need only the latest state per
+// address. Dead-letter topics keep records long enough for a person to look.
+func (t Topics) Specs(partitions, replication int) []TopicSpec {
+	spec := func(name string, configs map[string]string) TopicSpec {
+		return TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: replication, Configs: configs}
+	}
+	dlq := map[string]string{"retention.ms": "2592000000"} // 30 days
+	sources := []TopicSpec{
+		spec(t.Ingest, nil),
+		spec(t.Consents, nil),
+		spec(t.Requests, nil),
+		spec(t.Suppressions, map[string]string{"cleanup.policy": "compact"}),
+		spec(t.Receipts, nil),
+	}
+	specs := append([]TopicSpec(nil), sources...)
+	for _, s := range sources {
+		specs = append(specs, spec(DeadLetterTopic(s.Name), dlq))
+	}
+	return specs
+}

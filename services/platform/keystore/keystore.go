@@ -1,0 +1,63 @@
+// Package keystore stores subjects' wrapped data keys in PostgreSQL for package seal.
+package keystore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/platform/seal"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a seal.Store over the keystore.subject_keys table.
+type Store struct{ pool *pgxpool.Pool }
+
+var _ seal.Store = (*Store)(nil)
+
+// Open migrates the keystore schema and returns the store.
+func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, pool, "keystore", sub); err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Get returns the subject's wrapped key, or seal.ErrNoKey.
+func (s *Store) Get(ctx context.Context, subjectKey string) (seal.WrappedKey, error) {
+	var k seal.WrappedKey
+	err := s.pool.QueryRow(ctx,
+		`SELECT master_key_id, wrapped, destroyed_at IS NOT NULL FROM keystore.subject_keys WHERE subject_key = $1`,
+		subjectKey).Scan(&k.MasterKeyID, &k.Ciphertext, &k.Destroyed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return seal.WrappedKey{}, seal.ErrNoKey
+	}
+	if err != nil {
+		return seal.WrappedKey{}, fmt.Errorf("keystore: get: %w", err)
+	}
+	return k, nil
+}
+
+// Create stores k unless the subject already has a key, and returns whichever key won.
+func (s *Store) Create(ctx context.Context, tenant, subjectKey string, k seal.WrappedKey) (seal.WrappedKey, error) {
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO keystore.subject_keys (subject_key, tenant, master_key_id, wrapped) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (subject_key) DO NOTHING`,
+		subjectKey, tenant, k.MasterKeyID, k.Ciphertext)
+	if err != nil {
+		return seal.WrappedKey{}, fmt.Errorf("keystore: create: %w", err)
+	}
+	return s.Get(ctx, subjectKey)
+}

@@ -1,0 +1,130 @@
+// Package postgres connects services to PostgreSQL and applies their schema migrations.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Connect opens a pool and waits, with backoff, until the database answers or ctx ends:
+// at start-up the database may still be coming up, and a service that exits on the first
+// refused connection only adds restart noise.
+func Connect(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*pgxpool.Pool, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", redact(err))
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", redact(err))
+	}
+	wait := 100 * time.Millisecond
+	for {
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := pool.Ping(pingCtx)
+		cancel()
+		if err == nil {
+			return pool, nil
+		}
+		log.Warn("postgres not reachable yet", "error", redact(err), "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			pool.Close()
+			return nil, fmt.Errorf("postgres: not reachable: %w", redact(err))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// redact strips the connection string (which carries the password) from pgx errors.
+func redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "postgres://"); i >= 0 {
+		msg = msg[:i] + "<url>"
+	}
+	if i := strings.Index(msg, "postgresql://"); i >= 0 {
+		msg = msg[:i] + "<url>"
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// Migrate applies the *.sql files of fsys in the order of their numeric prefix
+// (0001_init.sql, 0002_...) that component has not applied yet. Each file runs in its own
+// transaction under an advisory lock, so replicas starting together apply it once.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, component string, fsys fs.FS) error {
+	files, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	type migration struct {
+		version int
+		file    string
+	}
+	var ms []migration
+	for _, f := range files {
+		prefix, _, _ := strings.Cut(path.Base(f), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s has no numeric prefix", f)
+		}
+		ms = append(ms, migration{v, f})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+
+	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.consentry_migrations (
+		component text NOT NULL, version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
+		PRIMARY KEY (component, version))`); err != nil {
+		// Two replicas racing on CREATE TABLE IF NOT EXISTS can collide on the catalog;
+		// the loser sees a unique violation and the table exists either way.
+		if !strings.Contains(err.Error(), "23505") {
+			return fmt.Errorf("postgres: create migrations table: %w", err)
+		}
+	}
+	for _, m := range ms {
+		sql, err := fs.ReadFile(fsys, m.file)
+		if err != nil {
+			return err
+		}
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('consentry_migrations'))`); err != nil {
+				return err
+			}
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM public.consentry_migrations WHERE component=$1 AND version=$2)`,
+				component, m.version).Scan(&done); err != nil {
+				return err
+			}
+			if done {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("%s: %w", m.file, err)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO public.consentry_migrations (component, version) VALUES ($1, $2)`, component, m.version)
+			return err
+		}); err != nil {
+			return fmt.Errorf("postgres: migrate %s: %w", component, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Worker is a long-running part of a service (a consumer loop, a dispatcher). It runs
+// until ctx ends and then finishes its work in hand before returning.
+type Worker struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// Lifecycle describes what Run starts and, in reverse dependency order, stops.
+type Lifecycle struct {
+	Server *Server
+	Log    *slog.Logger
+	// ShutdownDelay keeps the service up but not ready after the signal, so that
+	// Kubernetes stops routing to it before it stops serving.
+	ShutdownDelay time.Duration
+	Workers       []Worker
+	// Closers run last, in order (e.g. producer, then database pool).
+	Closers []func()
+	// OnReady runs once the server listens and the workers started, e.g. to print URLs.
+	OnReady func(addr string)
+}
+
+// Run serves and runs the workers until ctx ends or one of them fails, then shuts down in
+// the order Kubernetes expects: not ready → (delay) → stop workers, which drain and commit
+// → stop the HTTP server, finishing in-flight requests → closers.
+func Run(ctx context.Context, lc Lifecycle) error {
+	l, err := lc.Server.Listen()
+	if err != nil {
+		return err
+	}
+	failed := make(chan error, len(lc.Workers)+1)
+	go func() {
+		if err := lc.Server.Serve(l); err != nil {
+			failed <- err
+		}
+	}()
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	for _, w := range lc.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(workCtx); err != nil && workCtx.Err() == nil {
+				lc.Log.Error("worker stopped", "worker", w.Name, "error", err)
+				failed <- err
+			}
+		}()
+	}
+	lc.Server.SetReady(true)
+	if lc.OnReady != nil {
+		lc.OnReady(l.Addr().String())
+	}
+	lc.Log.Info("ready", "addr", l.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		lc.Log.Info("shutting down")
+	case runErr = <-failed:
+		lc.Log.Error("shutting down after a failure", "error", runErr)
+	}
+	lc.Server.SetReady(false)
+	if lc.ShutdownDelay > 0 && runErr == nil {
+		time.Sleep(lc.ShutdownDelay)
+	}
+	stopWork()
+	wg.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := lc.Server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.Canceled) {
+		lc.Log.Warn("http shutdown", "error", err)
+	}
+	for _, c := range lc.Closers {
+		c()
+	}
+	lc.Log.Info("stopped")
+	return runErr
+}

@@ -1,0 +1,301 @@
+// Package server gives every Consentry service the same HTTP front: its API plus
+// /healthz, /readyz and /metrics, JSON access logs without personal data, request metrics,
+// panic recovery and a Kubernetes-shaped shutdown.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/consentry/consentry/platform/apierror"
+)
+
+// Check is one readiness dependency.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Server serves a service's API and its operational endpoints.
+type Server struct {
+	http   *http.Server
+	log    *slog.Logger
+	ready  atomic.Bool
+	checks []Check
+
+	mu        sync.Mutex
+	lastCheck time.Time
+	lastErr   map[string]string
+}
+
+// NewRegistry returns a metrics registry with the Go runtime and process collectors, the
+// baseline every service exports.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// NewLogger returns the JSON logger of a service. Keys are snake_case; never log a
+// personal identifier.
+func NewLogger(w io.Writer, level, service string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+}
+
+// New returns a server for api. It starts not ready; call SetReady once the service has
+// its dependencies and is consuming.
+func New(addr string, api http.Handler, reg *prometheus.Registry, log *slog.Logger, checks ...Check) *Server {
+	s := &Server{log: log, checks: checks}
+	m := newHTTPMetrics(reg)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", api)
+	s.http = &http.Server{
+		Addr:              addr,
+		Handler:           instrument(mux, log, m),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// SetReady marks the service ready (or not) for traffic.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Listen binds the address; separate from Serve so that a caller knows the port is taken
+// before it reports being up.
+func (s *Server) Listen() (net.Listener, error) {
+	l, err := net.Listen("tcp", s.http.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen on %s: %w", s.http.Addr, err)
+	}
+	return l, nil
+}
+
+// Serve serves on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// readyz answers 200 only when the service declared itself ready and every dependency
+// answers. Results are cached for a second so that probes cannot load the dependencies.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		apierror.JSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "starting or shutting down"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.lastCheck) > time.Second {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		failures := map[string]string{}
+		for _, c := range s.checks {
+			if err := c.Fn(ctx); err != nil {
+				failures[c.Name] = err.Error()
+			}
+		}
+		cancel()
+		s.lastCheck, s.lastErr = time.Now(), failures
+	}
+	if len(s.lastErr) > 0 {
+		apierror.JSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "failing": s.lastErr})
+		return
+	}
+	apierror.JSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consentry_http_requests_total", Help: "HTTP requests by route pattern and status code."},
+			[]string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "consentry_http_request_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument logs, measures and recovers every request. It labels by the mux's route
+// pattern ("POST /u/{token}"), never by the path, which can carry tokens and subject ids.
+func instrument(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("handler panicked", "route", r.Pattern, "panic", fmt.Sprint(p))
+				if sw.status == 0 {
+					apierror.Write(sw, log, errors.New("panic"))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			m.requests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
+			m.duration.WithLabelValues(route).Observe(d.Seconds())
+			if route != "GET /metrics" && route != "GET /healthz" && route != "GET /readyz" {
+				log.Info("http request", "route", route, "status", sw.status, "duration_ms", d.Milliseconds())
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// ReadBody reads a request body of at most limit bytes.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, apierror.New(apierror.TooLarge, fmt.Sprintf("the body exceeds %d bytes", limit))
+		}
+		return nil, apierror.New(apierror.Invalid, "the body could not be read")
+	}
+	return b, nil
+}
+
+// DecodeJSON reads a JSON body of at most limit bytes into v; see DecodeStrict.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	b, err := ReadBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return DecodeStrict(b, "", v)
+}
+
+// DecodeStrict decodes one JSON value into v, rejecting unknown fields and trailing data.
+// Errors are *apierror.Error values that name the field (under prefix, e.g. "consents[2]"),
+// never echo its value.
+func DecodeStrict(b []byte, prefix string, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, prefix)
+	}
+	if dec.More() {
+		return apierror.New(apierror.Invalid, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error, prefix string) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	at := func(field string) string {
+		switch {
+		case prefix == "":
+			return field
+		case field == "":
+			return prefix
+		}
+		return prefix + "." + field
+	}
+	switch {
+	case errors.As(err, &syntax):
+		return apierror.New(apierror.Invalid, fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset))
+	case errors.As(err, &typ):
+		field := at(typ.Field)
+		if field == "" {
+			field = "(body)"
+		}
+		return apierror.Fields([]apierror.FieldError{{Field: field, Message: "must be " + jsonTypeName(typ.Type.Kind().String())}})
+	case errors.Is(err, io.EOF):
+		return apierror.New(apierror.Invalid, "the body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apierror.New(apierror.Invalid, "the body is truncated JSON")
+	}
+	// encoding/json reports unknown fields as `json: unknown field "x"`; the name is ours
+	// to repeat since it is a key the client chose, not a value.
+	if name, ok := unknownField(err.Error()); ok {
+		return apierror.Fields([]apierror.FieldError{{Field: at(name), Message: "is not a known field"}})
+	}
+	return apierror.New(apierror.Invalid, "the body could not be read as JSON")
+}
+
+func unknownField(msg string) (string, bool) {
+	const prefix = `json: unknown field "`
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return msg[len(prefix) : len(msg)-1], true
+	}
+	return "", false
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "map", "struct":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "bool":
+		return "true or false"
+	default:
+		return "a number"
+	}
+}

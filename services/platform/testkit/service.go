@@ -1,0 +1,254 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/pgserver"
+	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/schemas"
+)
+
+// APIKey is the test stack's all-tenant key; TenantKey may act for "acme" only.
+const (
+	APIKey    = "test-key-0123456789abcdef"
+	TenantKey = "acme-key-0123456789abcdef"
+)
+
+// Stack is the infrastructure a service needs, started for one test.
+type Stack struct {
+	Kafka       *KafkaEnv
+	RegistryURL string
+	PostgresURL string
+	Pepper      pseudonym.Pepper
+	Env         map[string]string
+}
+
+// NewStack starts Kafka, the registry and a fresh database, and prepares the environment
+// a service reads (as production would set it).
+func NewStack(t testing.TB) *Stack {
+	t.Helper()
+	k := Kafka(t)
+	s := &Stack{Kafka: k, RegistryURL: Registry(t, k.Topics), PostgresURL: Postgres(t)}
+	pepper := bytes.Repeat([]byte{7}, 32)
+	s.Pepper, _ = pseudonym.NewPepper(pepper)
+	s.Env = map[string]string{
+		"CONSENTRY_KAFKA_BROKERS":         strings.Join(k.Brokers, ","),
+		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL,
+		"CONSENTRY_POSTGRES_URL":          s.PostgresURL,
+		"CONSENTRY_API_KEYS":              "test:" + APIKey + ":*,acme:" + TenantKey + ":acme",
+		"CONSENTRY_SUBJECT_PEPPER":        base64.StdEncoding.EncodeToString(pepper),
+		"CONSENTRY_MASTER_KEYS":           "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
+		"CONSENTRY_KAFKA_SESSION_TIMEOUT": "6s",
+		"CONSENTRY_LOG_LEVEL":             "debug",
+	}
+	return s
+}
+
+// RunFunc is a service's run function.
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// Service is a service running in the test process through its run function.
+type Service struct {
+	URL  string
+	Logs *SyncBuffer
+	stop func() error
+}
+
+// Stop shuts the service down as SIGTERM would and returns run's error.
+func (s *Service) Stop() error { return s.stop() }
+
+// StartService runs a service on a free port with env (plus overrides) and waits until
+// /readyz answers 200.
+func StartService(t testing.TB, run RunFunc, env map[string]string, overrides map[string]string) *Service {
+	t.Helper()
+	port, err := pgserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := map[string]string{}
+	for k, v := range env {
+		merged[k] = v
+	}
+	for k, v := range overrides {
+		merged[k] = v
+	}
+	merged["CONSENTRY_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	logs := &SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return merged[k] }, io.Discard, logs) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	svc := &Service{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Logs: logs, stop: stop}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("service stopped with: %v", err)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("service exited during start-up: %v\nlogs:\n%s", err, logs.String())
+		default:
+		}
+		if resp, err := http.Get(svc.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return svc
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service not ready after 60s; logs:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Call sends method url with an optional JSON body and the given bearer key, and decodes
+// a JSON answer into out (when out is not nil). It returns the status.
+func Call(t testing.TB, method, url, key string, body any, out any, headers ...string) int {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: answer %d is not JSON: %v\n%s", method, url, resp.StatusCode, err, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Decoded is a record read back from a topic with its decoded event (nil for a tombstone).
+type Decoded struct {
+	Msg   kafka.Message
+	Event schemas.Event
+}
+
+// ReadTopic consumes topic from the start with a fresh group until want records arrived
+// (or the timeout), decoding each with the registry at registryURL.
+func ReadTopic(t testing.TB, brokers []string, registryURL, topic string, want int, timeout time.Duration) []Decoded {
+	t.Helper()
+	client, err := serde.NewClient(registryURL, "", "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := serde.New(context.Background(), serde.Config{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		got []Decoded
+	)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Brokers: brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
+		Brokers: brokers, GroupID: fmt.Sprintf("testkit-reader-%d", time.Now().UnixNano()), Topics: []string{topic},
+		SessionTimeout: 6 * time.Second, JoinGroupBackoff: 200 * time.Millisecond, DeadLetters: kafka.NewDeadLetterer(p, nil),
+	}, func(ctx context.Context, m kafka.Message) (schemas.Event, error) {
+		if m.Value == nil {
+			return nil, nil
+		}
+		e, _, err := sd.Decode(ctx, m.Value)
+		return e, err
+	}, func(_ context.Context, batch []kafka.Record[schemas.Event]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range batch {
+			got = append(got, Decoded{Msg: r.Msg, Event: r.Value})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	deadline := time.Now().Add(timeout)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) < want {
+		t.Fatalf("read %d records from %s, want %d", len(got), topic, want)
+	}
+	return append([]Decoded(nil), got...)
+}

@@ -1,0 +1,147 @@
+// Package testkit starts the real infrastructure integration tests talk to: a kfake Kafka
+// broker spoken to over TCP by kafka-go, a throwaway PostgreSQL from the machine's own
+// binaries, and an in-process schema registry. Nothing here is a fake of our own making.
+//
+// A package using Postgres should call testkit.Main from TestMain so the server is
+// stopped when its tests end; if it does not, the server still dies with the test process.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/pgserver"
+)
+
+// Main runs the tests and then stops the PostgreSQL server, if one was started.
+func Main(m *testing.M) {
+	code := m.Run()
+	shared.stop()
+	os.Exit(code)
+}
+
+// KafkaEnv is a running broker with Consentry's topics.
+type KafkaEnv struct {
+	Brokers []string
+	Topics  kafka.Topics
+	Cluster *kfake.Cluster
+}
+
+// Partitions is the partition count of every topic the kit creates: more than one, so
+// tests see per-partition ordering and commits, few enough to keep rebalances quick.
+const Partitions = 4
+
+// Kafka starts a single-broker kfake cluster on a random local port with every Consentry
+// topic created through kafka-go's admin API, and stops it when the test ends.
+func Kafka(t testing.TB, opts ...kfake.Opt) *KafkaEnv {
+	t.Helper()
+	opts = append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatalf("testkit: start kfake: %v", err)
+	}
+	t.Cleanup(cluster.Close)
+	env := &KafkaEnv{Brokers: cluster.ListenAddrs(), Topics: kafka.DefaultTopics(), Cluster: cluster}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin := kafka.NewAdmin(env.Brokers, nil)
+	defer admin.Close()
+	if err := admin.EnsureTopics(ctx, env.Topics.Specs(Partitions, 1)); err != nil {
+		t.Fatalf("testkit: create topics: %v", err)
+	}
+	return env
+}
+
+// Registry starts an in-process schema registry seeded with every schema version and
+// returns its URL.
+func Registry(t testing.TB, topics kafka.Topics) string {
+	t.Helper()
+	reg, err := devregistry.New(topics)
+	if err != nil {
+		t.Fatalf("testkit: registry: %v", err)
+	}
+	t.Cleanup(reg.Close)
+	return reg.URL()
+}
+
+// Postgres returns the URL of a new, empty database on the package's shared throwaway
+// server (started on first use, with fsync off for speed).
+func Postgres(t testing.TB) string {
+	t.Helper()
+	srv, err := shared.get()
+	if err != nil {
+		t.Fatalf("testkit: postgres: %v", err)
+	}
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), shared.seq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.CreateDatabase(ctx, name); err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return srv.URL(name)
+}
+
+// PostgresServer starts a server of the test's own, for tests that stop or crash it.
+// durable keeps fsync on, which crash tests need.
+func PostgresServer(t testing.TB, durable bool) *pgserver.Server {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "consentry-pg-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Durable: durable})
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("testkit: postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		srv.Stop(context.Background())
+		os.RemoveAll(dir)
+	})
+	return srv
+}
+
+var shared sharedServer
+
+type sharedServer struct {
+	once sync.Once
+	srv  *pgserver.Server
+	dir  string
+	err  error
+	seq  atomic.Int64
+}
+
+func (s *sharedServer) get() (*pgserver.Server, error) {
+	s.once.Do(func() {
+		s.dir, s.err = os.MkdirTemp("", "consentry-pg-*")
+		if s.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.srv, s.err = pgserver.Start(ctx, pgserver.Options{Dir: s.dir})
+	})
+	return s.srv, s.err
+}
+
+func (s *sharedServer) stop() {
+	if s.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.srv.Stop(ctx)
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
