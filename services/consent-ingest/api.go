@@ -227,4 +227,3 @@ func (a *api) claim(ctx context.Context, kind, key string, body []byte, ids []st
 	}
 	return stored, at, nil
 }
-

@@ -62,7 +62,11 @@ func TestValidateConsentNamesEachFieldAtFault(t *testing.T) {
 		{"unknown purpose", func(c *ingest.ConsentInput) { c.Purposes = map[string]string{"telepathy": "denied"} }, []string{"purposes.telepathy"}},
 		{"bad decision", func(c *ingest.ConsentInput) { c.Purposes = map[string]string{"analytics": "maybe"} }, []string{"purposes.analytics"}},
 		{"essential denied", func(c *ingest.ConsentInput) { c.Purposes = map[string]string{"essential": "denied"} }, []string{"purposes.essential"}},
-		{"several at once", func(c *ingest.ConsentInput) { c.Tenant = ""; c.Source = ""; c.Purposes = map[string]string{"analytics": "x"} },
+		{"several at once", func(c *ingest.ConsentInput) {
+			c.Tenant = ""
+			c.Source = ""
+			c.Purposes = map[string]string{"analytics": "x"}
+		},
 			[]string{"tenant", "source", "purposes.analytics"}},
 	}
 	for _, c := range cases {
