@@ -24,6 +24,9 @@ type Key struct {
 // Allows reports whether the key may act for tenant.
 func (k Key) Allows(tenant string) bool { return k.all || k.tenants[tenant] }
 
+// AllTenants reports whether the key may act for every tenant (an operator key).
+func (k Key) AllTenants() bool { return k.all }
+
 // Keys is the set of valid keys, held as SHA-256 digests so that a memory dump does not
 // hand out credentials and lookup time does not depend on how much of a guess is right.
 type Keys struct{ byDigest map[[32]byte]Key }

@@ -118,3 +118,33 @@ func (a *Admin) Close() {
 		t.CloseIdleConnections()
 	}
 }
+
+// Records returns how many records topic holds now (end minus start offset, summed over
+// partitions).
+func (a *Admin) Records(ctx context.Context, topic string) (int64, error) {
+	meta, err := a.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, fmt.Errorf("kafka: metadata: %w", err)
+	}
+	var reqs []kafkago.OffsetRequest
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			return 0, fmt.Errorf("kafka: topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			reqs = append(reqs, kafkago.FirstOffsetOf(p.ID), kafkago.LastOffsetOf(p.ID))
+		}
+	}
+	resp, err := a.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return 0, fmt.Errorf("kafka: list offsets: %w", err)
+	}
+	var n int64
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return 0, fmt.Errorf("kafka: list offsets %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		n += p.LastOffset - p.FirstOffset
+	}
+	return n, nil
+}

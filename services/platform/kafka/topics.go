@@ -50,3 +50,21 @@ func (t Topics) Specs(partitions, replication int) []TopicSpec {
 	}
 	return specs
 }
+
+// Headers Consentry sets on records whose value cannot say it: a tombstone on the
+// compacted suppression topic has no value, so its audit identity travels here.
+const (
+	HeaderEventID       = "consentry.event_id"
+	HeaderTenant        = "consentry.tenant"
+	HeaderSourceEventID = "consentry.source_event_id"
+)
+
+// HeaderValue returns the value of the named header, or "".
+func HeaderValue(m Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

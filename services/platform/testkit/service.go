@@ -201,9 +201,27 @@ func ReadTopic(t testing.TB, brokers []string, registryURL, topic string, want i
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw := ReadRaw(t, brokers, topic, want, timeout)
+	out := make([]Decoded, len(raw))
+	for i, m := range raw {
+		out[i].Msg = m
+		if m.Value == nil {
+			continue
+		}
+		if out[i].Event, _, err = sd.Decode(context.Background(), m.Value); err != nil {
+			t.Fatalf("%s/%d/%d does not decode: %v", m.Topic, m.Partition, m.Offset, err)
+		}
+	}
+	return out
+}
+
+// ReadRaw consumes topic from the start with a fresh group until want records arrived,
+// failing the test if they do not within timeout.
+func ReadRaw(t testing.TB, brokers []string, topic string, want int, timeout time.Duration) []kafka.Message {
+	t.Helper()
 	var (
 		mu  sync.Mutex
-		got []Decoded
+		got []kafka.Message
 	)
 	p, err := kafka.NewProducer(kafka.ProducerConfig{Brokers: brokers})
 	if err != nil {
@@ -213,20 +231,15 @@ func ReadTopic(t testing.TB, brokers []string, registryURL, topic string, want i
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Brokers: brokers, GroupID: fmt.Sprintf("testkit-reader-%d", time.Now().UnixNano()), Topics: []string{topic},
 		SessionTimeout: 6 * time.Second, JoinGroupBackoff: 200 * time.Millisecond, DeadLetters: kafka.NewDeadLetterer(p, nil),
-	}, func(ctx context.Context, m kafka.Message) (schemas.Event, error) {
-		if m.Value == nil {
-			return nil, nil
-		}
-		e, _, err := sd.Decode(ctx, m.Value)
-		return e, err
-	}, func(_ context.Context, batch []kafka.Record[schemas.Event]) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range batch {
-			got = append(got, Decoded{Msg: r.Msg, Event: r.Value})
-		}
-		return nil
-	})
+	}, func(_ context.Context, m kafka.Message) (struct{}, error) { return struct{}{}, nil },
+		func(_ context.Context, batch []kafka.Record[struct{}]) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range batch {
+				got = append(got, r.Msg)
+			}
+			return nil
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +263,22 @@ func ReadTopic(t testing.TB, brokers []string, registryURL, topic string, want i
 	if len(got) < want {
 		t.Fatalf("read %d records from %s, want %d", len(got), topic, want)
 	}
-	return append([]Decoded(nil), got...)
+	return append([]kafka.Message(nil), got...)
+}
+
+// ReadAll reads every record topic holds at the time of the call, decoded.
+func ReadAll(t testing.TB, brokers []string, registryURL, topic string) []Decoded {
+	t.Helper()
+	admin := kafka.NewAdmin(brokers, nil)
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := admin.Records(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return ReadTopic(t, brokers, registryURL, topic, int(n), 30*time.Second)
 }

@@ -1,0 +1,175 @@
+// Package postgres is audit-sink's PostgreSQL adapter: the append-only audit log.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/services/audit-sink/internal/audit"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the audit log.
+type Store struct{ pool *pgxpool.Pool }
+
+// Open migrates the audit schema.
+func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, pool, "audit-sink", sub); err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+var columns = []string{"ord", "event_id", "event_type", "tenant", "subject_key", "request_id", "source_event_id",
+	"occurred_at", "recorded_at", "source", "policy_version", "topic", "kafka_partition", "kafka_offset", "schema_id",
+	"payload", "details"}
+
+// Insert appends records in one transaction: COPY into a staging table (COPY-class
+// throughput), then one INSERT … ON CONFLICT DO NOTHING, which drops events already in
+// the log — redeliveries after a crash or rebalance — so each event is there once.
+func (s *Store) Insert(ctx context.Context, recs []audit.Record) (int64, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	var inserted int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_events (
+				ord int, event_id uuid, event_type text, tenant text, subject_key text, request_id uuid, source_event_id uuid,
+				occurred_at timestamptz, recorded_at timestamptz, source text, policy_version text, topic text,
+				kafka_partition int, kafka_offset bigint, schema_id int, payload bytea, details jsonb) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		rows := make([][]any, len(recs))
+		for i, r := range recs {
+			details, err := json.Marshal(r.Details)
+			if err != nil {
+				return fmt.Errorf("event %s: details: %w", r.EventID, err)
+			}
+			rows[i] = []any{i, r.EventID, r.EventType, null(r.Tenant), null(r.SubjectKey), null(r.RequestID), null(r.SourceEventID),
+				nullTime(r.OccurredAt), nullTime(r.RecordedAt), null(r.Source), null(r.PolicyVersion), r.Topic, r.Partition, r.Offset,
+				nullInt(r.SchemaID), r.Payload, string(details)}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_events"}, columns, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		// DISTINCT ON keeps the first copy when one batch holds an event twice.
+		tag, err := tx.Exec(ctx, `INSERT INTO audit.events (event_id, event_type, tenant, subject_key, request_id, source_event_id,
+				occurred_at, recorded_at, source, policy_version, topic, kafka_partition, kafka_offset, schema_id, payload, details)
+			SELECT event_id, event_type, tenant, subject_key, request_id, source_event_id, occurred_at, recorded_at, source,
+				policy_version, topic, kafka_partition, kafka_offset, schema_id, payload, details
+			FROM (SELECT DISTINCT ON (event_id) * FROM stage_events ORDER BY event_id, ord) s ORDER BY ord
+			ON CONFLICT (event_id) DO NOTHING`)
+		inserted = tag.RowsAffected()
+		return err
+	})
+	return inserted, err
+}
+
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+const entryColumns = `seq, event_id::text, event_type, occurred_at, recorded_at, audited_at, coalesce(source, ''),
+	coalesce(policy_version, ''), topic, kafka_partition, kafka_offset, details`
+
+func scanEntries(rows pgx.Rows) ([]audit.Entry, error) {
+	defer rows.Close()
+	out := []audit.Entry{}
+	for rows.Next() {
+		var (
+			e       audit.Entry
+			details []byte
+		)
+		if err := rows.Scan(&e.Seq, &e.EventID, &e.Type, &e.OccurredAt, &e.RecordedAt, &e.AuditedAt, &e.Source,
+			&e.PolicyVersion, &e.Topic, &e.Partition, &e.Offset, &details); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(details, &e.Details); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// History returns a subject's events and the receipts answering them, in the order
+// Consentry recorded them.
+func (s *Store) History(ctx context.Context, tenant, subjectKey string) ([]audit.Entry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit.events
+		WHERE tenant = $1 AND subject_key = $2 ORDER BY recorded_at, seq`, tenant, subjectKey)
+	if err != nil {
+		return nil, err
+	}
+	return scanEntries(rows)
+}
+
+// Request returns the status events and receipts of one privacy request, and its tenant
+// ("" when the log holds no such request).
+func (s *Store) Request(ctx context.Context, requestID string) (string, []audit.Entry, error) {
+	var tenant string
+	err := s.pool.QueryRow(ctx, `SELECT tenant FROM audit.events WHERE request_id = $1 AND event_type = 'PrivacyRequest' LIMIT 1`,
+		requestID).Scan(&tenant)
+	if err == pgx.ErrNoRows {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit.events WHERE request_id = $1 ORDER BY recorded_at, seq`, requestID)
+	if err != nil {
+		return "", nil, err
+	}
+	entries, err := scanEntries(rows)
+	return tenant, entries, err
+}
+
+// Choices returns every purpose decision the subject made, for CurrentState.
+func (s *Store) Choices(ctx context.Context, tenant, subjectKey string) ([]audit.Choice, error) {
+	rows, err := s.pool.Query(ctx, `SELECT p.key, p.value, e.event_id::text, e.source, e.policy_version, e.occurred_at, e.recorded_at, e.seq
+		FROM audit.events e, jsonb_each_text(e.details->'purposes') p
+		WHERE e.tenant = $1 AND e.subject_key = $2 AND e.event_type = 'ConsentChanged'`, tenant, subjectKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Choice
+	for rows.Next() {
+		var c audit.Choice
+		if err := rows.Scan(&c.Purpose, &c.Decision, &c.EventID, &c.Source, &c.PolicyVersion, &c.OccurredAt, &c.RecordedAt, &c.Seq); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,17 @@
+// Command audit-sink writes every event of every canonical topic into the append-only
+// audit log, once, and answers every question about what happened: a subject's history,
+// their current consent with the event that set it, a privacy request's progress.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "audit-sink:", err)
+		os.Exit(1)
+	}
+}

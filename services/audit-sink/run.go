@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/services/audit-sink/internal/postgres"
+)
+
+func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := server.NewLogger(stderr, cfg.LogLevel, "audit-sink")
+	reg := server.NewRegistry()
+
+	deps, err := bootstrap.Open(ctx, bootstrap.Options{
+		Service: "audit-sink", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		PGMaxConns: 8, Log: log, Metrics: reg,
+	})
+	if err != nil {
+		return err
+	}
+	store, err := postgres.Open(ctx, deps.Pool)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+	t := cfg.Kafka.Topics
+	s := &sink{serde: deps.Serde, store: store, topics: t}
+	consumer, err := kafka.NewConsumer(deps.Consumer("audit-sink", t.Consents, t.Requests, t.Suppressions, t.Receipts), s.decode, s.handle)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+	a := &api{log: log, store: store, pepper: deps.Pepper}
+	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+		deps.Checks(t.Consents, t.Requests, t.Suppressions, t.Receipts)...)
+	return server.Run(ctx, server.Lifecycle{
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Workers: []server.Worker{{Name: "consumer", Run: consumer.Run}},
+		Closers: []func(){deps.Close},
+	})
+}

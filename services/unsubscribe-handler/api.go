@@ -1,0 +1,220 @@
+package main
+
+import (
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
+)
+
+type api struct {
+	log           *slog.Logger
+	pepper        pseudonym.Pepper
+	keys          *token.Keys
+	suppressor    *suppressor
+	publicURL     string
+	mailto        string
+	linkTTL       time.Duration
+	policyVersion string
+	now           func() time.Time
+}
+
+type linkRequest struct {
+	Tenant    string `json:"tenant"`
+	SubjectID string `json:"subject_id"`
+	Email     string `json:"email"`
+	List      string `json:"list,omitempty"`
+}
+
+// postLink issues a signed unsubscribe link and the two headers a sender adds (RFC 2369
+// List-Unsubscribe, RFC 8058 List-Unsubscribe-Post).
+func (a *api) postLink(w http.ResponseWriter, r *http.Request) {
+	var in linkRequest
+	if err := server.DecodeJSON(w, r, 64<<10, &in); err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	var bad []apierror.FieldError
+	if in.Tenant == "" {
+		bad = append(bad, apierror.FieldError{Field: "tenant", Message: "is required"})
+	}
+	if in.SubjectID == "" || len(in.SubjectID) > 256 {
+		bad = append(bad, apierror.FieldError{Field: "subject_id", Message: "is required and at most 256 bytes"})
+	}
+	email := strings.TrimSpace(in.Email)
+	if local, domain, ok := strings.Cut(email, "@"); !ok || local == "" || !strings.Contains(domain, ".") || len(email) > 254 || strings.ContainsAny(email, " <>") {
+		bad = append(bad, apierror.FieldError{Field: "email", Message: "is not an email address"})
+	}
+	if len(in.List) > 64 {
+		bad = append(bad, apierror.FieldError{Field: "list", Message: "is longer than 64 bytes"})
+	}
+	if len(bad) > 0 {
+		apierror.Write(w, a.log, apierror.Fields(bad))
+		return
+	}
+	if err := apikey.CheckTenant(r.Context(), in.Tenant); err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	subjectKey := a.pepper.SubjectKey(in.Tenant, in.SubjectID)
+	sealed, err := a.suppressor.sealer.Seal(r.Context(), in.Tenant, subjectKey, seal.Identifiers{SubjectID: in.SubjectID, Email: email})
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err))
+		return
+	}
+	tok, err := a.keys.Sign(token.Claims{Tenant: in.Tenant, SubjectKey: subjectKey, EmailHash: pseudonym.EmailSHA256(email),
+		List: in.List, IssuedAt: a.now().Unix(), Sealed: sealed})
+	if err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	url := a.publicURL + "/u/" + tok
+	header := "<" + url + ">"
+	if a.mailto != "" {
+		header += ", <mailto:" + a.mailto + "?subject=unsubscribe>"
+	}
+	apierror.JSON(w, http.StatusOK, map[string]string{
+		"url":                   url,
+		"list_unsubscribe":      header,
+		"list_unsubscribe_post": "List-Unsubscribe=One-Click",
+	})
+}
+
+var pages = template.Must(template.New("confirm").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
+button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #0b57d0;outline-offset:2px}</style></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{if .Action}}<form method="post" action="{{.Action}}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe</button></form>{{end}}
+</main></body></html>`))
+
+type page struct{ Title, Message, Action string }
+
+func (a *api) render(w http.ResponseWriter, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the token must not leak to other sites
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.WriteHeader(status)
+	if err := pages.Execute(w, p); err != nil {
+		a.log.Warn("rendering a page", "error", err)
+	}
+}
+
+// invalid is what every bad link gets: the same page whether the link was forged,
+// altered or expired, so it reveals nothing about an address.
+var invalid = page{Title: "This link is not valid", Message: "The link may have expired or been changed. Use the unsubscribe link in a recent email, or contact us."}
+
+func (a *api) verify(r *http.Request) (token.Claims, bool) {
+	c, err := a.keys.Verify(r.PathValue("token"), a.now(), a.linkTTL)
+	return c, err == nil
+}
+
+// getUnsubscribe shows a confirmation page with one button; it changes nothing, since
+// mail scanners follow links with GET.
+func (a *api) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.verify(r); !ok {
+		a.render(w, http.StatusBadRequest, invalid)
+		return
+	}
+	a.render(w, http.StatusOK, page{Title: "Unsubscribe from marketing email",
+		Message: "You will no longer receive promotional email from us. Service messages about your account still arrive.",
+		Action:  r.URL.Path})
+}
+
+// postUnsubscribe is the RFC 8058 one-click receiver (body List-Unsubscribe=One-Click),
+// also used by the page's button. It needs no login and is idempotent: a second click
+// finds the address already suppressed and publishes nothing.
+func (a *api) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.verify(r)
+	if !ok {
+		a.render(w, http.StatusBadRequest, invalid)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("List-Unsubscribe") != "One-Click" {
+		a.render(w, http.StatusBadRequest, page{Title: "Nothing was changed", Message: "This request was not an unsubscribe request."})
+		return
+	}
+	if err := a.unsubscribe(r, c); err != nil {
+		a.log.Error("one-click unsubscribe failed", "error", err)
+		a.render(w, http.StatusServiceUnavailable, page{Title: "Please try again", Message: "We could not record your choice just now. Please try again in a minute."})
+		return
+	}
+	a.render(w, http.StatusOK, page{Title: "You are unsubscribed", Message: "You will no longer receive promotional email from us."})
+}
+
+func (a *api) unsubscribe(r *http.Request, c token.Claims) error {
+	ctx := r.Context()
+	s := a.suppressor
+	return s.store.InTx(ctx, func(tx *postgres.Tx) error {
+		current, known, err := tx.Get(ctx, c.Tenant, c.EmailHash)
+		if err != nil {
+			return err
+		}
+		if known && current.Suppressed {
+			return nil
+		}
+		id, err := eventid.New()
+		if err != nil {
+			return err
+		}
+		now := a.now().UTC()
+		consent := &schemas.ConsentChanged{Header: schemas.Header{EventID: id, Tenant: c.Tenant, SubjectKey: c.SubjectKey,
+			OccurredAt: now, RecordedAt: now, Source: "email_link", PolicyVersion: a.policyVersion, Identifiers: c.Sealed},
+			Purposes: map[string]string{"marketing_email": "denied"}}
+		consentMsg, err := s.serde.EncodeMessage(s.topics.Consents, c.SubjectKey, consent)
+		if err != nil {
+			return err
+		}
+		suppression, err := s.apply(ctx, tx, change{cause: consent.Header, hash: c.EmailHash, suppress: true, reason: reasonOptOut})
+		if err != nil {
+			return err
+		}
+		return s.producer.Publish(ctx, consentMsg, *suppression)
+	})
+}
+
+// getSuppression answers whether an address hash is suppressed, for the tenants the
+// caller's key may see; tools bootstrap with it before they tail the topic.
+func (a *api) getSuppression(w http.ResponseWriter, r *http.Request) {
+	hash := r.PathValue("email_sha256")
+	if !pseudonym.IsHexSHA256(hash) {
+		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "email_sha256", Message: "must be 64 lower-case hex digits"}}))
+		return
+	}
+	all, err := a.suppressor.store.Lookup(r.Context(), hash)
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the suppression store is unavailable", err))
+		return
+	}
+	key, _ := apikey.FromContext(r.Context())
+	visible := []postgres.Suppression{}
+	suppressed := false
+	for _, s := range all {
+		if key.Allows(s.Tenant) {
+			visible = append(visible, s)
+			suppressed = suppressed || s.Suppressed
+		}
+	}
+	if len(visible) == 0 {
+		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no suppression is recorded for that address hash"))
+		return
+	}
+	apierror.JSON(w, http.StatusOK, map[string]any{"email_sha256": hash, "suppressed": suppressed, "tenants": visible})
+}
+

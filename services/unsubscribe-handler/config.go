@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
+)
+
+type serviceConfig struct {
+	config.Common
+	Kafka         config.Kafka
+	Registry      config.Registry
+	MasterKeys    string
+	LinkKeys      *token.Keys
+	linkKeysRaw   string
+	PublicURL     string
+	Mailto        string
+	LinkTTL       time.Duration
+	PolicyVersion string
+}
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
+	var c serviceConfig
+	l := config.NewLoader("unsubscribe-handler", getenv, stderr)
+	l.RegisterCommon(&c.Common, ":8082")
+	l.RegisterKafka(&c.Kafka)
+	l.RegisterRegistry(&c.Registry)
+	l.Secret(&c.MasterKeys, "CONSENTRY_MASTER_KEYS")
+	l.Secret(&c.linkKeysRaw, "CONSENTRY_LINK_KEYS")
+	l.String(&c.PublicURL, "public-url", "CONSENTRY_PUBLIC_URL", "http://127.0.0.1:8082", "base URL of the public pages, as recipients reach it")
+	l.String(&c.Mailto, "unsubscribe-mailto", "CONSENTRY_UNSUBSCRIBE_MAILTO", "", "address for the mailto: List-Unsubscribe alternative (optional)")
+	l.Duration(&c.LinkTTL, "link-ttl", "CONSENTRY_LINK_TTL", 90*24*time.Hour, "how long an unsubscribe link stays valid")
+	l.String(&c.PolicyVersion, "policy-version", "CONSENTRY_POLICY_VERSION", "2025-04-09", "privacy policy version recorded on one-click events")
+	if err := l.Parse(args); err != nil {
+		return c, err
+	}
+	errs := []error{c.Common.Validate(), c.Kafka.Validate()}
+	if c.MasterKeys == "" {
+		errs = append(errs, errors.New("CONSENTRY_MASTER_KEYS is required"))
+	}
+	if c.linkKeysRaw == "" {
+		errs = append(errs, errors.New("CONSENTRY_LINK_KEYS is required (kid:base64 of at least 32 bytes; the first signs)"))
+	} else if k, err := token.ParseKeys(c.linkKeysRaw); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.LinkKeys = k
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("CONSENTRY_PUBLIC_URL must be an absolute http(s) URL"))
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.LinkTTL < time.Hour {
+		errs = append(errs, errors.New("CONSENTRY_LINK_TTL must be at least 1h"))
+	}
+	return c, errors.Join(errs...)
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
+)
+
+func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := server.NewLogger(stderr, cfg.LogLevel, "unsubscribe-handler")
+	reg := server.NewRegistry()
+	t := cfg.Kafka.Topics
+	deps, err := bootstrap.Open(ctx, bootstrap.Options{
+		Service: "unsubscribe-handler", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		MasterKeys: cfg.MasterKeys, PGMaxConns: 8, Log: log, Metrics: reg,
+		Writes: map[string]string{t.Consents: schemas.ConsentChangedName, t.Suppressions: schemas.SuppressionChangedName},
+	})
+	if err != nil {
+		return err
+	}
+	store, err := postgres.Open(ctx, deps.Pool)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+	s := &suppressor{store: store, serde: deps.Serde, producer: deps.Producer, sealer: deps.Sealer, topics: t, log: log, now: time.Now}
+	consumer, err := kafka.NewConsumer(deps.Consumer("unsubscribe-handler", t.Consents, t.Requests), s.decode, s.handle)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+	a := &api{log: log, pepper: deps.Pepper, keys: cfg.LinkKeys, suppressor: s, publicURL: cfg.PublicURL, mailto: cfg.Mailto,
+		linkTTL: cfg.LinkTTL, policyVersion: cfg.PolicyVersion, now: time.Now}
+	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
+	return server.Run(ctx, server.Lifecycle{
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Workers: []server.Worker{{Name: "consumer", Run: consumer.Run}},
+		Closers: []func(){deps.Close},
+	})
+}

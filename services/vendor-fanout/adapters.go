@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/amplitude"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/fullstory"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/hubspot"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/linkedin"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/posthog"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/salesforce"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/sendgrid"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/webhook"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+// instanceEnv reads one vendor instance's configuration. A setting comes from
+// CONSENTRY_VENDOR_<NAME>_<KEY> when set, else from the routing file; a secret only ever
+// from the environment, so credentials live in a Kubernetes Secret and never in the
+// routing ConfigMap.
+type instanceEnv struct {
+	in     routing.Instance
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *instanceEnv) name(key string) string {
+	return "CONSENTRY_VENDOR_" + strings.ToUpper(strings.ReplaceAll(e.in.Name, "-", "_")) + "_" + strings.ToUpper(key)
+}
+
+func (e *instanceEnv) setting(key string) string {
+	if v := e.getenv(e.name(key)); v != "" {
+		return v
+	}
+	return e.in.Settings[key]
+}
+
+func (e *instanceEnv) secret(key string) string {
+	v := e.getenv(e.name(key))
+	if v == "" {
+		e.errs = append(e.errs, fmt.Errorf("vendor %s: %s is required", e.in.Name, e.name(key)))
+	}
+	return v
+}
+
+// buildAdapters builds the adapter of every instance that has an API, reporting every
+// missing setting at once.
+func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Duration) (map[string]vendor.Adapter, error) {
+	// One transport for all vendors, with enough idle connections per host for a lane's
+	// concurrency (http.DefaultTransport keeps only two).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	client := &http.Client{Transport: transport, Timeout: timeout}
+
+	out := map[string]vendor.Adapter{}
+	var errs []error
+	for _, in := range t.Instances {
+		if in.Manual != nil {
+			continue
+		}
+		e := &instanceEnv{in: in, getenv: getenv}
+		var (
+			a   vendor.Adapter
+			err error
+		)
+		base := e.setting("base_url")
+		switch in.Type {
+		case "hubspot":
+			a, err = hubspot.New(hubspot.Config{BaseURL: base, Token: e.secret("token"), HTTP: client})
+		case "amplitude":
+			a, err = amplitude.New(amplitude.Config{BaseURL: base, APIKey: e.secret("api_key"), SecretKey: e.secret("secret_key"),
+				Requester: e.setting("requester"), HTTP: client})
+		case "posthog":
+			a, err = posthog.New(posthog.Config{BaseURL: base, APIKey: e.secret("api_key"), ProjectID: e.setting("project_id"), HTTP: client})
+		case "fullstory":
+			a, err = fullstory.New(fullstory.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
+		case "salesforce":
+			a, err = salesforce.New(salesforce.Config{BaseURL: base, AccessToken: e.secret("access_token"),
+				APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client})
+		case "linkedin":
+			a, err = linkedin.New(linkedin.Config{BaseURL: base, AccessToken: e.secret("access_token"),
+				SegmentID: e.setting("segment_id"), Version: e.setting("version"), HTTP: client})
+		case "sendgrid":
+			a, err = sendgrid.New(sendgrid.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
+		case "webhook":
+			a, err = webhook.New(webhook.Config{URL: e.setting("url"), KeyID: e.setting("key_id"), Secret: []byte(e.secret("secret")), HTTP: client})
+		default:
+			err = fmt.Errorf("unknown vendor type %q", in.Type)
+		}
+		errs = append(errs, e.errs...)
+		if len(e.errs) == 0 && err != nil {
+			errs = append(errs, fmt.Errorf("vendor %s: %w", in.Name, err))
+		}
+		if a != nil {
+			out[in.Name] = a
+		}
+	}
+	return out, errors.Join(errs...)
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+)
+
+type api struct {
+	log    *slog.Logger
+	store  *postgres.Store
+	routes *routing.Table
+	lanes  map[string]*dispatch.Lane
+	now    func() time.Time
+}
+
+type vendorStatus struct {
+	Name                 string     `json:"name"`
+	Type                 string     `json:"type"`
+	Breaker              string     `json:"breaker"`
+	QueueDepth           int        `json:"queue_depth"`
+	OldestPendingAgeS    float64    `json:"oldest_pending_age_s"`
+	AwaitingJobs         int        `json:"awaiting_vendor_jobs"`
+	ThrottledUntil       *time.Time `json:"throttled_until"`
+	LastError            string     `json:"last_error"`
+	DeliveriesDone       int        `json:"deliveries_done"`
+	DeliveriesDeadLetter int        `json:"deliveries_dead_lettered"`
+}
+
+// getVendors reports each vendor lane: breaker, backlog, throttling, last error, totals.
+// Operator view: it needs an all-tenant key.
+func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
+	if err := requireOperator(r); err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	stats, err := a.store.Stats(r.Context())
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
+		return
+	}
+	out := []vendorStatus{}
+	for _, in := range a.routes.Instances {
+		st := stats[in.Name]
+		vs := vendorStatus{Name: in.Name, Type: in.Type, Breaker: "none", QueueDepth: st.Pending, AwaitingJobs: st.Polling,
+			LastError: st.LastError, DeliveriesDone: st.Done, DeliveriesDeadLetter: st.Dead}
+		if !st.OldestPending.IsZero() {
+			vs.OldestPendingAgeS = a.now().Sub(st.OldestPending).Seconds()
+		}
+		if lane, ok := a.lanes[in.Name]; ok {
+			ls := lane.Status()
+			vs.Breaker = ls.Breaker
+			if !ls.ThrottledUntil.IsZero() {
+				vs.ThrottledUntil = &ls.ThrottledUntil
+			}
+			if ls.LastError != "" {
+				vs.LastError = ls.LastError
+			}
+		}
+		out = append(out, vs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	apierror.JSON(w, http.StatusOK, map[string]any{"vendors": out})
+}
+
+type deadLetter struct {
+	ID         int64     `json:"id"`
+	Vendor     string    `json:"vendor"`
+	Action     string    `json:"action"`
+	EventID    string    `json:"event_id"`
+	RequestID  string    `json:"request_id,omitempty"`
+	Tenant     string    `json:"tenant"`
+	SubjectKey string    `json:"subject_key"`
+	Attempts   int       `json:"attempts"`
+	HTTPStatus int       `json:"http_status,omitempty"`
+	LastError  string    `json:"last_error"`
+	CreatedAt  time.Time `json:"created_at"`
+	DeadSince  time.Time `json:"dead_since"`
+}
+
+// getDeadLetters lists parked deliveries the caller's key may see.
+func (a *api) getDeadLetters(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "limit", Message: "must be 1-1000"}}))
+			return
+		}
+		limit = n
+	}
+	ds, err := a.store.DeadLetters(r.Context(), r.URL.Query().Get("vendor"), limit)
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
+		return
+	}
+	key, _ := apikey.FromContext(r.Context())
+	out := []deadLetter{}
+	for _, d := range ds {
+		if !key.Allows(d.Tenant) {
+			continue
+		}
+		out = append(out, deadLetter{ID: d.ID, Vendor: d.Instance, Action: d.Action, EventID: d.EventID, RequestID: d.RequestID,
+			Tenant: d.Tenant, SubjectKey: d.SubjectKey, Attempts: d.Attempts, HTTPStatus: d.HTTPStatus, LastError: d.LastError,
+			CreatedAt: d.CreatedAt, DeadSince: d.UpdatedAt})
+	}
+	apierror.JSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+// replayDeadLetter puts one dead delivery back in its lane; a second replay of the same
+// delivery finds nothing to do.
+func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
+	if err := requireOperator(r); err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a delivery id"}}))
+		return
+	}
+	err = a.store.Replay(r.Context(), id, a.now().Add(defaultDeadline))
+	switch {
+	case errors.Is(err, postgres.ErrNotDead):
+		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no dead-lettered delivery has that id"))
+		return
+	case err != nil:
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
+		return
+	}
+	a.wakeAll()
+	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": 1})
+}
+
+// replayVendor replays every dead delivery of one vendor.
+func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
+	if err := requireOperator(r); err != nil {
+		apierror.Write(w, a.log, err)
+		return
+	}
+	name := r.PathValue("name")
+	if _, ok := a.routes.Instance(name); !ok {
+		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no vendor has that name"))
+		return
+	}
+	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(defaultDeadline))
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
+		return
+	}
+	a.wakeAll()
+	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": n})
+}
+
+func (a *api) wakeAll() {
+	for _, l := range a.lanes {
+		l.Wake()
+	}
+}
+
+func requireOperator(r *http.Request) error {
+	if k, ok := apikey.FromContext(r.Context()); !ok || !k.AllTenants() {
+		return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant)")
+	}
+	return nil
+}

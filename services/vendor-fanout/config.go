@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+)
+
+type serviceConfig struct {
+	config.Common
+	Kafka          config.Kafka
+	Registry       config.Registry
+	MasterKeys     string
+	RoutingFile    string
+	Policy         dispatch.Policy
+	BreakerTimeout time.Duration
+	VendorTimeout  time.Duration
+	Routes         *routing.Table
+}
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
+	var c serviceConfig
+	def := dispatch.DefaultPolicy()
+	l := config.NewLoader("vendor-fanout", getenv, stderr)
+	l.RegisterCommon(&c.Common, ":8083")
+	l.RegisterKafka(&c.Kafka)
+	l.RegisterRegistry(&c.Registry)
+	l.Secret(&c.MasterKeys, "CONSENTRY_MASTER_KEYS")
+	l.String(&c.RoutingFile, "routing-file", "CONSENTRY_ROUTING_FILE", "", "routing table JSON (default: DESIGN's default policy)")
+	l.Duration(&c.Policy.BaseBackoff, "retry-base", "CONSENTRY_FANOUT_RETRY_BASE", def.BaseBackoff, "first retry backoff ceiling")
+	l.Duration(&c.Policy.MaxBackoff, "retry-max", "CONSENTRY_FANOUT_RETRY_MAX", def.MaxBackoff, "largest retry backoff")
+	l.Int(&c.Policy.MaxAttempts, "max-attempts", "CONSENTRY_FANOUT_MAX_ATTEMPTS", def.MaxAttempts, "failed calls before a dead letter (0: retry until the deadline)")
+	l.Duration(&c.Policy.PollInterval, "poll-interval", "CONSENTRY_FANOUT_POLL_INTERVAL", def.PollInterval, "first wait before checking a vendor job")
+	l.Duration(&c.Policy.MaxPollInterval, "poll-max", "CONSENTRY_FANOUT_POLL_MAX", def.MaxPollInterval, "longest wait between vendor job checks")
+	l.Duration(&c.Policy.Lease, "lease", "CONSENTRY_FANOUT_LEASE", def.Lease, "how long a claimed delivery is hidden from other dispatchers")
+	l.Duration(&c.BreakerTimeout, "breaker-timeout", "CONSENTRY_FANOUT_BREAKER_TIMEOUT", 30*time.Second, "how long a vendor's breaker stays open")
+	l.Duration(&c.VendorTimeout, "vendor-timeout", "CONSENTRY_VENDOR_TIMEOUT", 10*time.Second, "timeout of one vendor call")
+	if err := l.Parse(args); err != nil {
+		return c, err
+	}
+	errs := []error{c.Common.Validate(), c.Kafka.Validate()}
+	if c.MasterKeys == "" {
+		errs = append(errs, errors.New("CONSENTRY_MASTER_KEYS is required: fan-out opens identifiers to call vendors"))
+	}
+	if c.Policy.BaseBackoff <= 0 || c.Policy.MaxBackoff < c.Policy.BaseBackoff {
+		errs = append(errs, errors.New("CONSENTRY_FANOUT_RETRY_BASE must be positive and at most CONSENTRY_FANOUT_RETRY_MAX"))
+	}
+	if c.Policy.Lease < 30*time.Second {
+		errs = append(errs, errors.New("CONSENTRY_FANOUT_LEASE must be at least 30s (longer than a vendor call can take)"))
+	}
+	var err error
+	if c.RoutingFile == "" {
+		c.Routes, err = routing.Default()
+	} else {
+		var b []byte
+		if b, err = os.ReadFile(c.RoutingFile); err == nil {
+			c.Routes, err = routing.Parse(b)
+		}
+		if err != nil {
+			err = fmt.Errorf("CONSENTRY_ROUTING_FILE: %w", err)
+		}
+	}
+	errs = append(errs, err)
+	return c, errors.Join(errs...)
+}

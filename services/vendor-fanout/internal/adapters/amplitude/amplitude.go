@@ -1,0 +1,158 @@
+// Package amplitude delivers erasure to Amplitude's User Privacy API v1 (vendors.md §5.1).
+package amplitude
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+var (
+	_ vendor.Adapter = (*Adapter)(nil)
+	_ vendor.Poller  = (*Adapter)(nil)
+)
+
+const (
+	dayLayout = "2006-01-02"
+	// refPrefix marks a Reference as a scheduled job day: Amplitude has no job id, a
+	// job is the project plus the day it runs (§5.1).
+	refPrefix = "day:"
+)
+
+// Config configures the Amplitude adapter.
+type Config struct {
+	// BaseURL is the API root; production is https://amplitude.com (EU residency:
+	// https://analytics.eu.amplitude.com).
+	BaseURL string
+	// APIKey and SecretKey are the project's key pair, sent as HTTP Basic auth.
+	APIKey    string
+	SecretKey string
+	// Requester is recorded with each deletion for Amplitude's audit trail; default
+	// "consentry". It is not a person: no personal data leaves for the audit.
+	Requester string
+	// HTTP is the client to use; nil means one with a 10 s timeout.
+	HTTP *http.Client
+	// Now is the clock for Retry-After arithmetic; nil means time.Now.
+	Now func() time.Time
+}
+
+// Adapter is the Amplitude adapter.
+type Adapter struct {
+	base      string
+	requester string
+	client    *vendorhttp.Client
+}
+
+// New validates cfg and returns an adapter; the error names every field at fault.
+func New(cfg Config) (*Adapter, error) {
+	if cfg.Requester == "" {
+		cfg.Requester = "consentry"
+	}
+	base, err := vendorhttp.BaseURL("amplitude: BaseURL", cfg.BaseURL)
+	err = errors.Join(err,
+		vendorhttp.Required("amplitude: APIKey", cfg.APIKey),
+		vendorhttp.Required("amplitude: SecretKey", cfg.SecretKey))
+	if err != nil {
+		return nil, err
+	}
+	auth := func(r *http.Request) { r.SetBasicAuth(cfg.APIKey, cfg.SecretKey) }
+	return &Adapter{base: base, requester: cfg.Requester, client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth)}, nil
+}
+
+// Supports reports DeleteUser only: Amplitude has no server-side opt-out (§5.3).
+func (a *Adapter) Supports(action vendor.Action) bool { return action == vendor.DeleteUser }
+
+// job is Amplitude's deletion-job object. amplitude_ids is left out: it lists
+// Amplitude's ids, not ours, so it cannot tell us which entry is this subject.
+type job struct {
+	Day    string `json:"day"`
+	Status string `json:"status"`
+}
+
+// Deliver adds the subject's user id to the project's next deletion batch. The result
+// is Accepted with Reference "day:<YYYY-MM-DD>", the day the batch is scheduled.
+func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Result, error) {
+	if !a.Supports(req.Action) {
+		return vendor.Result{}, vendorhttp.Unsupported(req.Action)
+	}
+	uid := strings.TrimSpace(req.IDs.UserID("amplitude"))
+	if uid == "" {
+		return vendorhttp.Skipped("user id"), nil
+	}
+	resp, err := a.client.Do(ctx, vendorhttp.Request{
+		Method: http.MethodPost,
+		URL:    a.base + "/api/2/deletions/users",
+		Body: map[string]any{
+			"user_ids":          []string{uid},
+			"requester":         a.requester,
+			"ignore_invalid_id": true,
+		},
+		IdempotencyKey: req.IdempotencyKey,
+	})
+	if err != nil {
+		return vendor.Result{}, err
+	}
+	if !resp.OK() {
+		return vendor.Result{}, resp.Error("", a.client.Now())
+	}
+	var j job
+	if err := resp.Decode(&j); err != nil {
+		return vendor.Result{}, err
+	}
+	if _, err := time.Parse(dayLayout, j.Day); err != nil {
+		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "answer holds no job day"}
+	}
+	return vendor.Result{Outcome: vendor.Accepted, HTTPStatus: resp.StatusCode, Reference: refPrefix + j.Day}, nil
+}
+
+// Poll lists the jobs scheduled on the reference's day and reports done once the job
+// is "done".
+//
+// Matching rule: a project has one batch per scheduled day (its API key names the
+// project), so the job whose day equals the reference's day is the one our request
+// joined. The listing gives amplitude_ids, not user ids, so the subject cannot be
+// matched inside the job without keeping an amplitude_id, which is itself a personal
+// identifier and may not be a Reference. Should the listing hold several jobs for the
+// day, all must be done. No job for the day means the request was withdrawn or the
+// reference is wrong: a Permanent error, for an operator to look at.
+func (a *Adapter) Poll(ctx context.Context, req vendor.Request, reference string) (bool, error) {
+	day, ok := strings.CutPrefix(reference, refPrefix)
+	if _, err := time.Parse(dayLayout, day); !ok || err != nil {
+		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "reference is not day:YYYY-MM-DD"}
+	}
+	q := url.Values{"start_day": {day}, "end_day": {day}}
+	resp, err := a.client.Do(ctx, vendorhttp.Request{
+		Method: http.MethodGet,
+		URL:    a.base + "/api/2/deletions/users?" + q.Encode(),
+	})
+	if err != nil {
+		return false, err
+	}
+	if !resp.OK() {
+		return false, resp.Error("", a.client.Now())
+	}
+	var jobs []job
+	if err := resp.Decode(&jobs); err != nil {
+		return false, err
+	}
+	found := false
+	for _, j := range jobs {
+		if j.Day != day {
+			continue
+		}
+		found = true
+		if j.Status != "done" {
+			return false, nil
+		}
+	}
+	if !found {
+		return false, &vendor.Error{Kind: vendor.Permanent, HTTPStatus: resp.StatusCode, Msg: "no deletion job scheduled on the reference's day"}
+	}
+	return true, nil
+}

@@ -1,0 +1,131 @@
+package linkedin_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/linkedin"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+const (
+	email = "  Ada.Lovelace@Example.com "
+	// sha256("ada.lovelace@example.com"), computed with sha256sum.
+	emailHash = "e814ff3dc480a94c7ce9334062ec4733c75a002f4bcec0197f62ffea64059e2f"
+)
+
+func start(t *testing.T) (*vendortest.Sim, *linkedin.Adapter) {
+	t.Helper()
+	sim := vendortest.Start(t, vendorsim.Options{})
+	a, err := linkedin.New(linkedin.Config{BaseURL: sim.BaseURL("linkedin"), AccessToken: "AQX-token", SegmentID: "123456", Now: sim.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, a
+}
+
+func request(action vendor.Action) vendor.Request {
+	return vendor.Request{
+		Action:         action,
+		IdempotencyKey: "evt-1:linkedin:" + string(action),
+		Tenant:         "acme",
+		SubjectKey:     "sk-1",
+		IDs:            vendor.Identifiers{SubjectID: "subject-1", Email: email},
+		EventID:        "evt-1",
+	}
+}
+
+func TestNew(t *testing.T) {
+	_, err := linkedin.New(linkedin.Config{Version: "2025-11"})
+	for _, field := range []string{"BaseURL", "AccessToken", "SegmentID", "Version"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("New() error = %v, want it to name %s", err, field)
+		}
+	}
+}
+
+func TestHashEmail(t *testing.T) {
+	for _, in := range []string{"ada.lovelace@example.com", email, "ADA.LOVELACE@EXAMPLE.COM"} {
+		if got := linkedin.HashEmail(in); got != emailHash {
+			t.Errorf("HashEmail(%q) = %s, want %s", in, got, emailHash)
+		}
+	}
+}
+
+func TestSupports(t *testing.T) {
+	_, a := start(t)
+	for action, want := range map[vendor.Action]bool{vendor.DeleteUser: true, vendor.OptOut: true, vendor.SuppressEmail: false, vendor.UpdateConsent: false} {
+		if a.Supports(action) != want {
+			t.Errorf("Supports(%s) = %v, want %v", action, !want, want)
+		}
+	}
+}
+
+func TestRemove(t *testing.T) {
+	for _, action := range []vendor.Action{vendor.OptOut, vendor.DeleteUser} {
+		t.Run(string(action), func(t *testing.T) {
+			sim, a := start(t)
+			req := request(action)
+			res, err := a.Deliver(t.Context(), req)
+			if err != nil || res.Outcome != vendor.Delivered || res.HTTPStatus != 204 {
+				t.Fatalf("Deliver = %+v, %v; want delivered 204", res, err)
+			}
+			call := sim.OnlyCall(t)
+			vendortest.CheckCall(t, call, vendortest.Want{
+				Method: "POST", Path: "/linkedin/rest/dmpSegments/123456/users", IdempotencyKey: req.IdempotencyKey, Status: 204,
+			})
+			var body struct {
+				Elements []struct {
+					Action  string `json:"action"`
+					UserIDs []struct {
+						IDType  string `json:"idType"`
+						IDValue string `json:"idValue"`
+					} `json:"userIds"`
+				} `json:"elements"`
+			}
+			if err := json.Unmarshal(call.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if len(body.Elements) != 1 || body.Elements[0].Action != "REMOVE" || len(body.Elements[0].UserIDs) != 1 ||
+				body.Elements[0].UserIDs[0].IDType != "SHA256_EMAIL" || body.Elements[0].UserIDs[0].IDValue != emailHash {
+				t.Errorf("body = %s, want one REMOVE of the SHA256_EMAIL %s", call.Body, emailHash)
+			}
+			if strings.Contains(strings.ToLower(string(call.Body)), "lovelace") {
+				t.Error("the body holds the plain email")
+			}
+		})
+	}
+}
+
+func TestNoEmailSkips(t *testing.T) {
+	sim, a := start(t)
+	req := request(vendor.OptOut)
+	req.IDs.Email = " "
+	res, err := a.Deliver(t.Context(), req)
+	if err != nil || res.Outcome != vendor.Skipped || !strings.Contains(res.Detail, "email") {
+		t.Errorf("Deliver = %+v, %v; want skipped naming email", res, err)
+	}
+	if n := len(sim.Calls()); n != 0 {
+		t.Errorf("%d calls made, want none", n)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	sim, a := start(t)
+	vendortest.RunFaults(t, sim, vendortest.StandardFaults("linkedin"), func(ctx context.Context) error {
+		_, err := a.Deliver(ctx, request(vendor.OptOut))
+		return err
+	}, "lovelace", emailHash)
+}
+
+func TestCancel(t *testing.T) {
+	sim, a := start(t)
+	vendortest.RunCancel(t, sim, "linkedin", func(ctx context.Context) error {
+		_, err := a.Deliver(ctx, request(vendor.OptOut))
+		return err
+	})
+}

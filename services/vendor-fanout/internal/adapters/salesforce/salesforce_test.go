@@ -1,0 +1,169 @@
+package salesforce_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/salesforce"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+const recordID = "0035g00000XyZabAAB"
+
+func start(t *testing.T, cfg salesforce.Config) (*vendortest.Sim, *salesforce.Adapter) {
+	t.Helper()
+	sim := vendortest.Start(t, vendorsim.Options{})
+	cfg.BaseURL, cfg.AccessToken, cfg.Now = sim.BaseURL("salesforce"), "00D-token", sim.Clock.Now
+	a, err := salesforce.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, a
+}
+
+func request(action vendor.Action) vendor.Request {
+	return vendor.Request{
+		Action:         action,
+		IdempotencyKey: "evt-1:salesforce:" + string(action),
+		Tenant:         "acme",
+		SubjectKey:     "sk-1",
+		IDs:            vendor.Identifiers{SubjectID: "subject-1", Email: "ada@example.com", VendorIDs: map[string]string{"salesforce": recordID}},
+		EventID:        "evt-1",
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     salesforce.Config
+		wantErr []string
+	}{
+		{"valid with defaults", salesforce.Config{BaseURL: "https://acme.my.salesforce.com", AccessToken: "t"}, nil},
+		{"empty", salesforce.Config{}, []string{"BaseURL", "AccessToken"}},
+		{"bad version", salesforce.Config{BaseURL: "https://acme.my.salesforce.com", AccessToken: "t", APIVersion: "60"}, []string{"APIVersion"}},
+		{"bad object", salesforce.Config{BaseURL: "https://acme.my.salesforce.com", AccessToken: "t", Object: "Contact/x"}, []string{"Object"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := salesforce.New(tc.cfg)
+			if (err != nil) != (tc.wantErr != nil) {
+				t.Fatalf("New() error = %v, want error naming %v", err, tc.wantErr)
+			}
+			for _, field := range tc.wantErr {
+				if !strings.Contains(err.Error(), field) {
+					t.Errorf("error %q does not name %s", err, field)
+				}
+			}
+		})
+	}
+}
+
+func TestSupports(t *testing.T) {
+	_, a := start(t, salesforce.Config{})
+	for action, want := range map[vendor.Action]bool{vendor.DeleteUser: true, vendor.OptOut: true, vendor.SuppressEmail: false, vendor.Restrict: false} {
+		if a.Supports(action) != want {
+			t.Errorf("Supports(%s) = %v, want %v", action, !want, want)
+		}
+	}
+}
+
+func TestOptOut(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      salesforce.Config
+		wantPath string
+	}{
+		{"defaults", salesforce.Config{}, "/salesforce/services/data/v60.0/sobjects/Contact/" + recordID},
+		{"lead on v62", salesforce.Config{Object: "Lead", APIVersion: "v62.0"}, "/salesforce/services/data/v62.0/sobjects/Lead/" + recordID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, a := start(t, tc.cfg)
+			req := request(vendor.OptOut)
+			res, err := a.Deliver(t.Context(), req)
+			if err != nil || res.Outcome != vendor.Delivered || res.HTTPStatus != 204 {
+				t.Fatalf("Deliver = %+v, %v; want delivered 204", res, err)
+			}
+			call := sim.OnlyCall(t)
+			vendortest.CheckCall(t, call, vendortest.Want{Method: "PATCH", Path: tc.wantPath, IdempotencyKey: req.IdempotencyKey, Status: 204})
+			if body := vendortest.JSONBody(t, call); body["HasOptedOutOfEmail"] != true || len(body) != 1 {
+				t.Errorf("body = %v, want HasOptedOutOfEmail: true", body)
+			}
+		})
+	}
+}
+
+// The repeat delete gets 404: Salesforce's "already done".
+func TestDeleteUser(t *testing.T) {
+	sim, a := start(t, salesforce.Config{})
+	req := request(vendor.DeleteUser)
+	for i, want := range []struct {
+		outcome vendor.Outcome
+		status  int
+	}{{vendor.Delivered, 204}, {vendor.AlreadyDone, 404}} {
+		res, err := a.Deliver(t.Context(), req)
+		if err != nil || res.Outcome != want.outcome || res.HTTPStatus != want.status {
+			t.Fatalf("call %d: %+v, %v; want %s %d", i+1, res, err, want.outcome, want.status)
+		}
+		calls := sim.Calls()
+		vendortest.CheckCall(t, calls[len(calls)-1], vendortest.Want{
+			Method: "DELETE", Path: "/salesforce/services/data/v60.0/sobjects/Contact/" + recordID,
+			IdempotencyKey: req.IdempotencyKey, Status: want.status,
+		})
+		if body := calls[len(calls)-1].Body; len(body) != 0 {
+			t.Errorf("body = %q, want none", body)
+		}
+	}
+	// Opting a deleted record out is a stale id, not a success.
+	_, err := a.Deliver(t.Context(), request(vendor.OptOut))
+	e := vendortest.WantError(t, err, vendor.Permanent, 404, 0)
+	if e.Msg != "NOT_FOUND" {
+		t.Errorf("Msg = %q, want the errorCode NOT_FOUND", e.Msg)
+	}
+}
+
+func TestNoRecordIDSkips(t *testing.T) {
+	sim, a := start(t, salesforce.Config{})
+	for _, action := range []vendor.Action{vendor.OptOut, vendor.DeleteUser} {
+		req := request(action)
+		req.IDs.VendorIDs = nil // the subject id must not be used in its place
+		res, err := a.Deliver(t.Context(), req)
+		if err != nil || res.Outcome != vendor.Skipped || !strings.Contains(res.Detail, "record id") {
+			t.Errorf("%s: Deliver = %+v, %v; want skipped naming the record id", action, res, err)
+		}
+	}
+	if n := len(sim.Calls()); n != 0 {
+		t.Errorf("%d calls made, want none", n)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	sim, a := start(t, salesforce.Config{})
+	cases := vendortest.StandardFaults("salesforce")
+	// Salesforce throttles with 403 REQUEST_LIMIT_EXCEEDED and never says when.
+	cases[0].Status, cases[0].RetryAfter = 403, 0
+	for _, action := range []vendor.Action{vendor.OptOut, vendor.DeleteUser} {
+		t.Run(string(action), func(t *testing.T) {
+			vendortest.RunFaults(t, sim, cases, func(ctx context.Context) error {
+				_, err := a.Deliver(ctx, request(action))
+				return err
+			}, recordID, "ada@example.com")
+		})
+	}
+	sim.MustFault(t, vendorsim.Fault{Vendor: "salesforce", Mode: vendorsim.Mode4xx})
+	_, err := a.Deliver(t.Context(), request(vendor.DeleteUser))
+	if e := vendortest.WantError(t, err, vendor.Permanent, 400, 0); e.Msg != "INVALID_FIELD" {
+		t.Errorf("Msg = %q, want the errorCode, not the message", e.Msg)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	sim, a := start(t, salesforce.Config{})
+	vendortest.RunCancel(t, sim, "salesforce", func(ctx context.Context) error {
+		_, err := a.Deliver(ctx, request(vendor.DeleteUser))
+		return err
+	})
+}

@@ -1,0 +1,170 @@
+package sendgrid_test
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/sendgrid"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+const email = "ada.lovelace@example.com"
+
+func start(t *testing.T) (*vendortest.Sim, *sendgrid.Adapter) {
+	t.Helper()
+	sim := vendortest.Start(t, vendorsim.Options{})
+	a, err := sendgrid.New(sendgrid.Config{BaseURL: sim.BaseURL("sendgrid"), APIKey: "SG.test", Now: sim.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, a
+}
+
+func request(action vendor.Action) vendor.Request {
+	return vendor.Request{
+		Action:         action,
+		IdempotencyKey: "evt-1:sendgrid:" + string(action),
+		Tenant:         "acme",
+		SubjectKey:     "sk-1",
+		IDs:            vendor.Identifiers{SubjectID: "subject-1", Email: email},
+		EventID:        "evt-1",
+	}
+}
+
+func TestNew(t *testing.T) {
+	_, err := sendgrid.New(sendgrid.Config{})
+	for _, field := range []string{"BaseURL", "APIKey"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("New(empty) error = %v, want it to name %s", err, field)
+		}
+	}
+}
+
+func TestSupports(t *testing.T) {
+	_, a := start(t)
+	for action, want := range map[vendor.Action]bool{
+		vendor.SuppressEmail: true, vendor.OptOut: true, vendor.DeleteUser: true, vendor.Restrict: false, vendor.UpdateConsent: false,
+	} {
+		if a.Supports(action) != want {
+			t.Errorf("Supports(%s) = %v, want %v", action, !want, want)
+		}
+	}
+}
+
+func TestSuppress(t *testing.T) {
+	for _, action := range []vendor.Action{vendor.SuppressEmail, vendor.OptOut} {
+		t.Run(string(action), func(t *testing.T) {
+			sim, a := start(t)
+			req := request(action)
+			res, err := a.Deliver(t.Context(), req)
+			if err != nil || res.Outcome != vendor.Delivered || res.HTTPStatus != 201 {
+				t.Fatalf("Deliver = %+v, %v; want delivered 201", res, err)
+			}
+			call := sim.OnlyCall(t)
+			vendortest.CheckCall(t, call, vendortest.Want{
+				Method: "POST", Path: "/sendgrid/v3/asm/suppressions/global", IdempotencyKey: req.IdempotencyKey, Status: 201,
+			})
+			got, _ := vendortest.JSONBody(t, call)["recipient_emails"].([]any)
+			if !slices.Equal(got, []any{email}) {
+				t.Errorf("recipient_emails = %v, want [%s]", got, email)
+			}
+		})
+	}
+}
+
+// The first delete finds the contact and queues a job; the repeat's search finds
+// none (404), SendGrid's "already done".
+func TestDeleteUser(t *testing.T) {
+	sim, a := start(t)
+	req := request(vendor.DeleteUser)
+	res, err := a.Deliver(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != vendor.Accepted || res.HTTPStatus != 202 || !regexp.MustCompile(`^job:[0-9a-f-]{36}$`).MatchString(res.Reference) {
+		t.Errorf("result = %+v, want accepted 202 with reference job:<uuid>", res)
+	}
+	calls := sim.Calls()
+	if len(calls) != 2 {
+		t.Fatalf("%d calls, want search then delete", len(calls))
+	}
+	vendortest.CheckCall(t, calls[0], vendortest.Want{
+		Method: "POST", Path: "/sendgrid/v3/marketing/contacts/search/emails", Status: 200,
+	})
+	if calls[0].IdempotencyKey != "" {
+		t.Errorf("search carries Idempotency-Key %q; only the DELETE may", calls[0].IdempotencyKey)
+	}
+	if got, _ := vendortest.JSONBody(t, calls[0])["emails"].([]any); !slices.Equal(got, []any{email}) {
+		t.Errorf("search emails = %v, want [%s]", got, email)
+	}
+	vendortest.CheckCall(t, calls[1], vendortest.Want{
+		Method: "DELETE", Path: "/sendgrid/v3/marketing/contacts", IdempotencyKey: req.IdempotencyKey, Status: 202,
+	})
+	q, err := url.ParseQuery(calls[1].Query)
+	if err != nil || !regexp.MustCompile(`^[0-9a-f-]{36}$`).MatchString(q.Get("ids")) {
+		t.Errorf("delete query = %q, want ids=<contact uuid>", calls[1].Query)
+	}
+
+	sim.Reset()
+	// Reset forgot the deletion; delete again, then repeat.
+	if _, err := a.Deliver(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	res, err = a.Deliver(t.Context(), req)
+	if err != nil || res.Outcome != vendor.AlreadyDone || res.HTTPStatus != 404 {
+		t.Errorf("repeat: %+v, %v; want already done (404)", res, err)
+	}
+	if calls := sim.Calls(); len(calls) != 3 {
+		t.Errorf("%d calls, want the repeat to stop after its search", len(calls))
+	}
+}
+
+func TestNoEmailSkips(t *testing.T) {
+	sim, a := start(t)
+	for _, action := range []vendor.Action{vendor.SuppressEmail, vendor.OptOut, vendor.DeleteUser} {
+		req := request(action)
+		req.IDs.Email = ""
+		res, err := a.Deliver(t.Context(), req)
+		if err != nil || res.Outcome != vendor.Skipped || !strings.Contains(res.Detail, "email") {
+			t.Errorf("%s: Deliver = %+v, %v; want skipped naming email", action, res, err)
+		}
+	}
+	if n := len(sim.Calls()); n != 0 {
+		t.Errorf("%d calls made, want none", n)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	sim, a := start(t)
+	cases := vendortest.StandardFaults("sendgrid")
+	// Without Retry-After the wait comes from X-RateLimit-Reset, which the simulator
+	// sets a second ahead of its (and the adapter's) clock.
+	cases = append(cases, vendortest.FaultCase{
+		Name:  "throttled without Retry-After",
+		Fault: vendorsim.Fault{Vendor: "sendgrid", Mode: vendorsim.Mode429},
+		Kind:  vendor.Throttled, Status: 429, RetryAfter: time.Second,
+	})
+	for _, action := range []vendor.Action{vendor.SuppressEmail, vendor.DeleteUser} {
+		t.Run(string(action), func(t *testing.T) {
+			vendortest.RunFaults(t, sim, cases, func(ctx context.Context) error {
+				_, err := a.Deliver(ctx, request(action))
+				return err
+			}, email, "lovelace")
+		})
+	}
+}
+
+func TestCancel(t *testing.T) {
+	sim, a := start(t)
+	vendortest.RunCancel(t, sim, "sendgrid", func(ctx context.Context) error {
+		_, err := a.Deliver(ctx, request(vendor.DeleteUser))
+		return err
+	})
+}

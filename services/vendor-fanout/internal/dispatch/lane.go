@@ -1,0 +1,447 @@
+// Package dispatch delivers each vendor's backlog through that vendor's own lane: its own
+// circuit breaker, rate limiter, concurrency, Retry-After gate and retry schedule. Lanes
+// share nothing but the database, so a vendor that is down, slow or throttling delays no
+// other vendor (DESIGN guarantee 3).
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+// Store is what a lane needs of the delivery table.
+type Store interface {
+	Claim(ctx context.Context, instance string, limit int, lease time.Duration) ([]postgres.Delivery, error)
+	Record(ctx context.Context, id int64, r postgres.Result) error
+}
+
+var _ Store = (*postgres.Store)(nil)
+
+// Opener opens sealed identifiers.
+type Opener interface {
+	Open(ctx context.Context, tenant, subjectKey string, sealed *schemas.Sealed) (seal.Identifiers, error)
+}
+
+// Policy is the retry schedule of a lane.
+type Policy struct {
+	// BaseBackoff and MaxBackoff bound the capped exponential backoff with full jitter.
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+	// MaxAttempts, when positive, dead-letters a delivery after that many failed calls
+	// (throttled calls do not count: the vendor asked us to wait, not to give up). Zero
+	// retries until the delivery's deadline: a vendor down for hours must not turn its
+	// whole backlog into dead letters that a person has to replay.
+	MaxAttempts int
+	// PollInterval is the first wait before checking an async vendor job; it doubles up
+	// to MaxPollInterval.
+	PollInterval    time.Duration
+	MaxPollInterval time.Duration
+	// Lease is how long a claimed delivery is hidden from other dispatchers; longer than
+	// any call can take.
+	Lease time.Duration
+}
+
+// DefaultPolicy suits production; tests shorten it.
+func DefaultPolicy() Policy {
+	return Policy{
+		BaseBackoff: time.Second, MaxBackoff: 10 * time.Minute,
+		PollInterval: time.Minute, MaxPollInterval: 6 * time.Hour, Lease: 2 * time.Minute,
+	}
+}
+
+// LaneConfig configures one vendor instance's lane.
+type LaneConfig struct {
+	Instance      string
+	Adapter       vendor.Adapter
+	RatePerSecond float64
+	Burst         int
+	Concurrency   int
+	Policy        Policy
+	// BreakerTimeout is how long the breaker stays open before probing. Default 30 s.
+	BreakerTimeout time.Duration
+}
+
+// Deps are what lanes share.
+type Deps struct {
+	Store        Store
+	Opener       Opener
+	Serde        *serde.Serde
+	ReceiptTopic string
+	Log          *slog.Logger
+	Metrics      *Metrics
+	Now          func() time.Time
+	// Notify is called after a receipt was written to the outbox, to wake the relay.
+	Notify func()
+}
+
+// Lane delivers one vendor instance's backlog.
+type Lane struct {
+	cfg     LaneConfig
+	deps    Deps
+	log     *slog.Logger
+	breaker *gobreaker.CircuitBreaker[vendor.Result]
+	limiter *rate.Limiter
+	poller  vendor.Poller
+	wake    chan struct{}
+
+	throttledUntil atomic.Int64 // unix nanos; the vendor's Retry-After for the whole lane
+	mu             sync.Mutex
+	lastError      string
+}
+
+// NewLane builds a lane with the breaker settings of kafka-postgres-notes.md §7.
+func NewLane(cfg LaneConfig, deps Deps) *Lane {
+	if cfg.BreakerTimeout <= 0 {
+		cfg.BreakerTimeout = 30 * time.Second
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	l := &Lane{
+		cfg:     cfg,
+		deps:    deps,
+		log:     deps.Log.With("vendor", cfg.Instance),
+		limiter: rate.NewLimiter(rate.Limit(cfg.RatePerSecond), cfg.Burst),
+		wake:    make(chan struct{}, 1),
+	}
+	l.poller, _ = cfg.Adapter.(vendor.Poller)
+	l.breaker = gobreaker.NewCircuitBreaker[vendor.Result](gobreaker.Settings{
+		Name:         cfg.Instance,
+		MaxRequests:  3,
+		Interval:     60 * time.Second,
+		BucketPeriod: 10 * time.Second,
+		Timeout:      cfg.BreakerTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && 2*c.TotalFailures >= c.Requests)
+		},
+		// A vendor that rejects one request (4xx) is healthy; only outages and bad
+		// credentials count against it.
+		IsSuccessful: func(err error) bool {
+			if err == nil {
+				return true
+			}
+			k := vendor.Classify(err).Kind
+			return k == vendor.Permanent
+		},
+		// Throttling says "slow down", not "broken"; the Retry-After gate handles it.
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, context.Canceled) || vendor.Classify(err).Kind == vendor.Throttled
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			l.log.Warn("breaker state changed", "from", from.String(), "to", to.String())
+			deps.Metrics.breakerState(name, to)
+		},
+	})
+	deps.Metrics.breakerState(cfg.Instance, gobreaker.StateClosed)
+	return l
+}
+
+// Name is the vendor instance the lane serves.
+func (l *Lane) Name() string { return l.cfg.Instance }
+
+// Wake asks the lane to look for due deliveries now rather than at its next poll.
+func (l *Lane) Wake() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status is a lane's live state for GET /v1/vendors.
+type Status struct {
+	Breaker        string
+	ThrottledUntil time.Time
+	LastError      string
+}
+
+// Status returns the lane's breaker state, Retry-After gate and last error.
+func (l *Lane) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := Status{Breaker: l.breaker.State().String(), LastError: l.lastError}
+	if t := l.throttledUntil.Load(); t > l.deps.Now().UnixNano() {
+		s.ThrottledUntil = time.Unix(0, t).UTC()
+	}
+	return s
+}
+
+// Run claims and delivers due deliveries until ctx ends, then finishes the calls in
+// flight (their results are recorded) and returns.
+func (l *Lane) Run(ctx context.Context) error {
+	idle := time.NewTicker(500 * time.Millisecond)
+	defer idle.Stop()
+	sem := make(chan struct{}, l.cfg.Concurrency)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for ctx.Err() == nil {
+		if wait := l.gate(); wait > 0 {
+			l.sleep(ctx, wait, idle)
+			continue
+		}
+		batch, err := l.deps.Store.Claim(ctx, l.cfg.Instance, l.cfg.Concurrency, l.cfg.Policy.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				l.log.Warn("claiming deliveries failed", "error", err)
+			}
+			l.sleep(ctx, time.Second, idle)
+			continue
+		}
+		if len(batch) == 0 {
+			l.sleep(ctx, time.Minute, idle)
+			continue
+		}
+		for _, d := range batch {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				// Claimed but not started: leave it to its lease; it comes back.
+				continue
+			}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-sem; inflight.Done() }()
+				l.process(context.WithoutCancel(ctx), d)
+			}()
+		}
+		// Wait for a free slot before claiming more, so claims never outrun calls.
+		select {
+		case sem <- struct{}{}:
+			<-sem
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// gate returns how long the lane must wait before calling the vendor: the Retry-After
+// the vendor gave, or until the breaker lets a probe through.
+func (l *Lane) gate() time.Duration {
+	if until := l.throttledUntil.Load(); until > 0 {
+		if d := time.Until(time.Unix(0, until)); d > 0 {
+			return d
+		}
+	}
+	if l.breaker.State() == gobreaker.StateOpen {
+		return 250 * time.Millisecond
+	}
+	return 0
+}
+
+func (l *Lane) sleep(ctx context.Context, d time.Duration, idle *time.Ticker) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-l.wake:
+	case <-idle.C:
+	}
+}
+
+// process makes one call for d and records what happened. It never drops a delivery:
+// every path ends in Record (retry later, polling, done or dead), and if Record itself
+// fails the lease brings the delivery back.
+func (l *Lane) process(ctx context.Context, d postgres.Delivery) {
+	res := l.attempt(ctx, d)
+	if err := l.deps.Store.Record(ctx, d.ID, res); err != nil {
+		l.log.Error("recording a delivery result failed; it will be retried after its lease", "delivery_id", d.ID, "error", err)
+		return
+	}
+	l.deps.Metrics.outcome(l.cfg.Instance, res)
+	if res.Receipt != nil && l.deps.Notify != nil {
+		l.deps.Notify()
+	}
+}
+
+func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result {
+	now := l.deps.Now()
+	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
+	switch {
+	case errors.Is(err, seal.ErrShredded):
+		return l.dead(d, 0, "the subject's identifiers were shredded before delivery")
+	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
+	case err != nil:
+		return l.retry(d, now, false, 0, "opening identifiers: "+err.Error())
+	}
+	req := vendor.Request{
+		Action: vendor.Action(d.Action), IdempotencyKey: idempotencyKey(d), Tenant: d.Tenant, SubjectKey: d.SubjectKey,
+		IDs:     vendor.Identifiers{SubjectID: ids.SubjectID, Email: ids.Email, AnonymousID: ids.AnonymousID, VendorIDs: ids.VendorIDs},
+		EventID: d.EventID, RequestID: d.RequestID, OccurredAt: d.OccurredAt, Purposes: d.Purposes,
+	}
+	if d.State == postgres.Polling {
+		return l.poll(ctx, d, req, now)
+	}
+	if err := l.limiter.Wait(ctx); err != nil {
+		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
+	}
+	result, err := l.breaker.Execute(func() (vendor.Result, error) { return l.cfg.Adapter.Deliver(ctx, req) })
+	if err != nil {
+		return l.failed(d, now, err)
+	}
+	l.setLastError("")
+	switch result.Outcome {
+	case vendor.Accepted:
+		if l.poller != nil {
+			r := l.finish(d, postgres.Polling, result, "accepted")
+			r.NextAttemptAt = now.Add(l.cfg.Policy.PollInterval)
+			return r
+		}
+		return l.finish(d, postgres.Done, result, "accepted")
+	default:
+		return l.finish(d, postgres.Done, result, string(result.Outcome))
+	}
+}
+
+func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request, now time.Time) postgres.Result {
+	if l.poller == nil {
+		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Accepted, Reference: d.Reference}, "accepted")
+	}
+	if err := l.limiter.Wait(ctx); err != nil {
+		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
+	}
+	var done bool
+	_, err := l.breaker.Execute(func() (vendor.Result, error) {
+		var err error
+		done, err = l.poller.Poll(ctx, req, d.Reference)
+		return vendor.Result{}, err
+	})
+	if err == nil && done {
+		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Completed, Reference: d.Reference}, string(vendor.Completed))
+	}
+	if now.After(d.Deadline) {
+		return l.finish(d, postgres.Done, vendor.Result{Outcome: "unverifiable", Reference: d.Reference,
+			Detail: "the vendor job was not confirmed done before the deadline"}, "unverifiable")
+	}
+	wait := l.cfg.Policy.PollInterval << min(d.Attempts, 16)
+	wait = min(wait, l.cfg.Policy.MaxPollInterval)
+	r := postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(wait), CountAttempt: true}
+	if err != nil {
+		r.LastError = vendor.Classify(err).Error()
+	}
+	return r
+}
+
+// failed turns a classified failure into the next step.
+func (l *Lane) failed(d postgres.Delivery, now time.Time, err error) postgres.Result {
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		// No call was made: not an attempt. Come back when the breaker may let us through.
+		return postgres.Result{State: postgres.Pending, NextAttemptAt: now.Add(l.cfg.BreakerTimeout / 4), LastError: d.LastError}
+	}
+	e := vendor.Classify(err)
+	l.setLastError(e.Error())
+	switch e.Kind {
+	case vendor.Permanent:
+		return l.dead(d, e.HTTPStatus, e.Error())
+	case vendor.Throttled:
+		// Never call again before the vendor's Retry-After, for any delivery of this lane.
+		wait := max(e.RetryAfter, l.backoff(d.Attempts))
+		until := now.Add(wait)
+		for {
+			cur := l.throttledUntil.Load()
+			if cur >= until.UnixNano() || l.throttledUntil.CompareAndSwap(cur, until.UnixNano()) {
+				break
+			}
+		}
+		l.deps.Metrics.throttled(l.cfg.Instance)
+		return l.retry(d, now, false, wait, e.Error())
+	case vendor.Auth:
+		l.deps.Metrics.authFailure(l.cfg.Instance)
+		l.log.Error("vendor rejected our credentials", "status", e.HTTPStatus)
+	}
+	return l.retry(d, now, true, 0, e.Error())
+}
+
+// retry schedules d again, or dead-letters it once its attempts or deadline run out.
+func (l *Lane) retry(d postgres.Delivery, now time.Time, counted bool, atLeast time.Duration, reason string) postgres.Result {
+	attempts := d.Attempts
+	if counted {
+		attempts++
+	}
+	if l.cfg.Policy.MaxAttempts > 0 && attempts >= l.cfg.Policy.MaxAttempts {
+		return l.dead(d, 0, fmt.Sprintf("gave up after %d attempts: %s", attempts, reason))
+	}
+	if now.After(d.Deadline) {
+		return l.dead(d, 0, "deadline passed: "+reason)
+	}
+	wait := max(atLeast, l.backoff(attempts))
+	return postgres.Result{State: postgres.Pending, NextAttemptAt: now.Add(wait), LastError: reason, CountAttempt: counted}
+}
+
+// backoff is capped exponential backoff with full jitter (AWS Builders' Library).
+func (l *Lane) backoff(attempts int) time.Duration {
+	ceiling := l.cfg.Policy.BaseBackoff << min(attempts, 30)
+	if ceiling <= 0 || ceiling > l.cfg.Policy.MaxBackoff {
+		ceiling = l.cfg.Policy.MaxBackoff
+	}
+	return time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond
+}
+
+func (l *Lane) dead(d postgres.Delivery, status int, reason string) postgres.Result {
+	l.log.Warn("delivery dead-lettered", "delivery_id", d.ID, "action", d.Action, "reason", reason)
+	r := postgres.Result{State: postgres.Dead, Outcome: "dead_lettered", HTTPStatus: status, LastError: reason, CountAttempt: true}
+	r.Receipt = l.receipt(d, vendor.Result{Outcome: "dead_lettered", HTTPStatus: status, Detail: reason}, d.Attempts+1)
+	return r
+}
+
+func (l *Lane) finish(d postgres.Delivery, state string, res vendor.Result, outcome string) postgres.Result {
+	r := postgres.Result{State: state, Outcome: outcome, HTTPStatus: res.HTTPStatus, Reference: res.Reference, CountAttempt: true}
+	res.Outcome = vendor.Outcome(outcome)
+	r.Receipt = l.receipt(d, res, d.Attempts+1)
+	return r
+}
+
+func (l *Lane) setLastError(s string) {
+	l.mu.Lock()
+	l.lastError = s
+	l.mu.Unlock()
+}
+
+// receipt encodes the VendorReceipt of an outcome. Its id derives from the delivery and
+// outcome, so recording the same outcome twice (a crash between the vendor's answer and
+// the database commit) yields one receipt in effect.
+func (l *Lane) receipt(d postgres.Delivery, res vendor.Result, attempts int) *kafka.Message {
+	id, err := eventid.Derive(d.EventID, fmt.Sprintf("receipt/%s/%s/%s", d.Instance, d.Action, res.Outcome))
+	if err != nil {
+		l.log.Error("deriving a receipt id", "error", err)
+		return nil
+	}
+	now := l.deps.Now().UTC()
+	msg, err := l.deps.Serde.EncodeMessage(l.deps.ReceiptTopic, d.SubjectKey, &schemas.VendorReceipt{
+		Header: schemas.Header{EventID: id, Tenant: d.Tenant, SubjectKey: d.SubjectKey, OccurredAt: now, RecordedAt: now,
+			Source: "vendor-fanout", PolicyVersion: d.PolicyVersion},
+		SourceEventID: d.EventID, RequestID: d.RequestID, Vendor: d.Instance, Action: d.Action,
+		Outcome: string(res.Outcome), Attempts: attempts, HTTPStatus: res.HTTPStatus,
+		VendorReference: res.Reference, Detail: res.Detail,
+	})
+	if err != nil {
+		l.log.Error("encoding a receipt", "error", err)
+		return nil
+	}
+	return &msg
+}
+
+// idempotencyKey is stable for one delivery across retries and replays.
+func idempotencyKey(d postgres.Delivery) string {
+	id, err := eventid.Derive(d.EventID, "delivery/"+d.Instance+"/"+d.Action)
+	if err != nil {
+		return d.EventID + "/" + d.Instance + "/" + d.Action
+	}
+	return id
+}

@@ -1,0 +1,216 @@
+// Package routing decides what an event means for each vendor: which vendor instances a
+// consent change or privacy request reaches, and with which action. It is configuration
+// (DESIGN: "the table is configuration, not code") and pure logic.
+//
+// A vendor *instance* is one configured account of a vendor type: the company's own
+// HubSpot ("hubspot"), or an enterprise Customer's HubSpot with its own credentials
+// ("acme-hubspot"). Routes name vendor types; each tenant enables instances. An event of
+// tenant T reaches every instance T enables whose type a route names — so one tenant's
+// credentials are never used for another tenant's subjects.
+package routing
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+//go:embed default.json
+var defaultTable []byte
+
+// Default returns the routing of DESIGN.md's default policy.
+func Default() (*Table, error) { return Parse(defaultTable) }
+
+// Instance is one configured vendor account.
+type Instance struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Tenants that use this instance; "*" means every tenant without an instance of the
+	// same type of its own.
+	Tenants []string `json:"tenants"`
+	// RatePerSecond and Burst come from the vendor's documented limits (vendors.md).
+	RatePerSecond float64 `json:"rate_per_second"`
+	Burst         int     `json:"burst"`
+	// Concurrency is how many calls may be in flight to this instance at once.
+	Concurrency int `json:"concurrency"`
+	// Settings are the non-secret settings of the adapter (base_url, project_id, ...);
+	// each may be overridden by CONSENTRY_VENDOR_<NAME>_<KEY>. Secrets come only from
+	// the environment.
+	Settings map[string]string `json:"settings"`
+	// Manual, for vendors without an API, turns each action into a tracked manual task.
+	Manual *ManualSpec `json:"manual,omitempty"`
+}
+
+// ManualSpec describes the manual task a vendor without an API gets.
+type ManualSpec struct {
+	Owner        string   `json:"owner"`
+	Instructions string   `json:"instructions"`
+	Due          Duration `json:"due"`
+}
+
+// Duration is a time.Duration written as "72h" in JSON.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`want a duration string such as "72h"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// Table is a parsed routing table.
+type Table struct {
+	Instances []Instance `json:"instances"`
+	// Denied maps a purpose to the action each vendor type takes when it is denied.
+	Denied map[string]map[string]vendor.Action `json:"denied"`
+	// Requests maps a privacy request type to the action each vendor type takes.
+	Requests map[string]map[string]vendor.Action `json:"requests"`
+}
+
+// Delivery is one vendor action an event requires.
+type Delivery struct {
+	Instance string
+	Action   vendor.Action
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
+
+// Parse reads and validates a table, reporting every problem.
+func Parse(b []byte) (*Table, error) {
+	var t Table
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	types := map[string]bool{}
+	for i, in := range t.Instances {
+		where := fmt.Sprintf("instances[%d]", i)
+		if !namePattern.MatchString(in.Name) {
+			errs = append(errs, fmt.Errorf("%s.name: %q is not lower-case letters, digits and '-'", where, in.Name))
+		}
+		if seen[in.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: %q appears twice", where, in.Name))
+		}
+		seen[in.Name] = true
+		if in.Type == "" {
+			errs = append(errs, fmt.Errorf("%s.type is required", where))
+		}
+		types[in.Type] = true
+		if len(in.Tenants) == 0 {
+			errs = append(errs, fmt.Errorf("%s.tenants: name at least one tenant, or \"*\"", where))
+		}
+		if in.Manual == nil && (in.RatePerSecond <= 0 || in.Burst <= 0 || in.Concurrency <= 0) {
+			errs = append(errs, fmt.Errorf("%s: rate_per_second, burst and concurrency must be positive", where))
+		}
+	}
+	for name, rules := range map[string]map[string]map[string]vendor.Action{"denied": t.Denied, "requests": t.Requests} {
+		for key, byType := range rules {
+			for typ, action := range byType {
+				if !types[typ] {
+					errs = append(errs, fmt.Errorf("%s.%s: no instance has type %q", name, key, typ))
+				}
+				switch action {
+				case vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent:
+				default:
+					errs = append(errs, fmt.Errorf("%s.%s.%s: unknown action %q", name, key, typ, action))
+				}
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	return &t, nil
+}
+
+// Instance returns the named instance.
+func (t *Table) Instance(name string) (Instance, bool) {
+	for _, in := range t.Instances {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Instance{}, false
+}
+
+// InstancesFor returns the instances tenant uses, by type: its own instance of a type
+// replaces the shared ("*") one.
+func (t *Table) InstancesFor(tenant string) map[string]Instance {
+	own := map[string]Instance{}
+	shared := map[string]Instance{}
+	for _, in := range t.Instances {
+		for _, tn := range in.Tenants {
+			switch tn {
+			case tenant:
+				own[in.Type] = in
+			case "*":
+				shared[in.Type] = in
+			}
+		}
+	}
+	for typ, in := range shared {
+		if _, ok := own[typ]; !ok {
+			own[typ] = in
+		}
+	}
+	return own
+}
+
+// ForConsent returns the deliveries a consent change requires: for every denied purpose,
+// each routed vendor's action. A vendor named by several denied purposes with the same
+// action gets it once.
+func (t *Table) ForConsent(tenant string, purposes map[string]string) []Delivery {
+	var denied []string
+	for p, d := range purposes {
+		if d == "denied" {
+			denied = append(denied, p)
+		}
+	}
+	return t.plan(tenant, t.Denied, denied)
+}
+
+// ForRequest returns the deliveries a privacy request of type typ requires.
+func (t *Table) ForRequest(tenant, typ string) []Delivery {
+	return t.plan(tenant, t.Requests, []string{typ})
+}
+
+func (t *Table) plan(tenant string, rules map[string]map[string]vendor.Action, keys []string) []Delivery {
+	instances := t.InstancesFor(tenant)
+	set := map[Delivery]bool{}
+	for _, k := range keys {
+		for typ, action := range rules[k] {
+			if in, ok := instances[typ]; ok {
+				set[Delivery{Instance: in.Name, Action: action}] = true
+			}
+		}
+	}
+	out := make([]Delivery, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Instance != out[j].Instance {
+			return out[i].Instance < out[j].Instance
+		}
+		return out[i].Action < out[j].Action
+	})
+	return out
+}

@@ -1,0 +1,213 @@
+// Package vendor is the contract between vendor-fanout's delivery core and the adapters
+// that speak each vendor's API (one package per vendor below this one).
+//
+// An adapter turns one action for one subject into HTTP calls and classifies the answer.
+// It never retries, sleeps or counts failures itself: the core owns retries, backoff,
+// Retry-After, breakers and rate limits, so that they are the same for every vendor and
+// one vendor's trouble stays in its own lane.
+package vendor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Action is what one event means for one vendor (DESIGN vocabulary).
+type Action string
+
+const (
+	DeleteUser    Action = "delete_user"
+	OptOut        Action = "opt_out"
+	SuppressEmail Action = "suppress_email"
+	Restrict      Action = "restrict"
+	UpdateConsent Action = "update_consent"
+)
+
+// Identifiers are the subject's opened identifiers. Only the adapter of the vendor that
+// needs them sees them, only in memory, only for the call.
+type Identifiers struct {
+	SubjectID   string
+	Email       string
+	AnonymousID string
+	VendorIDs   map[string]string
+}
+
+// UserID returns the id a vendor knows the subject by: the vendor-specific id the
+// product sent, else the product's own subject id (what most products pass to their
+// analytics SDK's identify call).
+func (i Identifiers) UserID(vendor string) string {
+	if id := i.VendorIDs[vendor]; id != "" {
+		return id
+	}
+	return i.SubjectID
+}
+
+// Request is one delivery.
+type Request struct {
+	Action Action
+	// IdempotencyKey is stable across retries of this delivery (derived from the event
+	// id, vendor and action); adapters send it as the Idempotency-Key header.
+	IdempotencyKey string
+	Tenant         string
+	SubjectKey     string
+	IDs            Identifiers
+	EventID        string
+	RequestID      string // set for privacy requests
+	OccurredAt     time.Time
+	// Purposes and their decisions, for vendors that take a whole consent state
+	// (the generic webhook).
+	Purposes map[string]string
+}
+
+// Outcome is how a successful delivery ended.
+type Outcome string
+
+const (
+	// Delivered: the vendor applied the action synchronously.
+	Delivered Outcome = "delivered"
+	// Accepted: the vendor queued an asynchronous job (a deletion); Reference names it
+	// so that a Poller can verify it later.
+	Accepted Outcome = "accepted"
+	// Completed: an asynchronous job was verified done.
+	Completed Outcome = "completed"
+	// AlreadyDone: the vendor said the action had already taken effect (a repeat).
+	AlreadyDone Outcome = "already_done"
+	// Skipped: the subject has no identifier this vendor knows them by.
+	Skipped Outcome = "skipped"
+)
+
+// Result describes a successful delivery.
+type Result struct {
+	Outcome    Outcome
+	HTTPStatus int
+	// Reference is the vendor's handle for an async job (job id, scheduled day, person
+	// uuid), stored and later passed to Poll. Must not be a personal identifier.
+	Reference string
+	// Detail explains Skipped and similar outcomes; never a personal identifier.
+	Detail string
+}
+
+// Adapter delivers actions to one vendor.
+type Adapter interface {
+	// Supports reports whether the adapter can perform action.
+	Supports(action Action) bool
+	// Deliver performs req. A nil error means the vendor accepted it (Result says how);
+	// an error should be an *Error saying how the core must react.
+	Deliver(ctx context.Context, req Request) (Result, error)
+}
+
+// Poller is implemented by adapters whose actions finish asynchronously.
+type Poller interface {
+	// Poll checks the job that Deliver started (by its Result.Reference). done=false
+	// means still running; an error is classified like Deliver's.
+	Poll(ctx context.Context, req Request, reference string) (done bool, err error)
+}
+
+// Kind classifies a failed delivery.
+type Kind string
+
+const (
+	// Transient: 5xx, timeouts, connection errors. Retry with backoff; counts against
+	// the breaker.
+	Transient Kind = "transient"
+	// Throttled: the vendor's rate-limit signal (429, Salesforce's 403
+	// REQUEST_LIMIT_EXCEEDED). Retry no sooner than RetryAfter; not a breaker failure.
+	Throttled Kind = "throttled"
+	// Auth: 401/403 — credentials expired or lack a scope. Counts against the breaker
+	// and raises an alert; retried, since an operator can fix the credential.
+	Auth Kind = "auth"
+	// Permanent: the vendor rejected this request (other 4xx). Dead-letter at once; not
+	// a breaker failure, since the vendor is healthy.
+	Permanent Kind = "permanent"
+)
+
+// Error is a classified delivery failure. Msg must not hold a personal identifier:
+// adapters describe the failure (status, vendor error code), never echo the request.
+type Error struct {
+	Kind       Kind
+	HTTPStatus int
+	RetryAfter time.Duration // for Throttled: how long the vendor asked us to wait (0 if unsaid)
+	Msg        string
+}
+
+func (e *Error) Error() string {
+	if e.HTTPStatus != 0 {
+		return fmt.Sprintf("%s (HTTP %d): %s", e.Kind, e.HTTPStatus, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Msg)
+}
+
+// Classify returns err's Kind, treating an unclassified error as Transient.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, context.Canceled) {
+		return &Error{Kind: Transient, Msg: "cancelled"}
+	}
+	return &Error{Kind: Transient, Msg: err.Error()}
+}
+
+// FromResponse classifies a non-2xx answer by its status, the common HTTP rules:
+// 429 throttled (with Retry-After), 401/403 auth, 408 and 5xx transient, other 4xx
+// permanent. Adapters call it after handling their vendor's own signals (such as
+// "already unsubscribed" or Salesforce's 403 throttling). vendorCode is the vendor's
+// machine-readable error code, if any, for Msg.
+func FromResponse(resp *http.Response, vendorCode string, now time.Time) *Error {
+	msg := http.StatusText(resp.StatusCode)
+	if vendorCode != "" {
+		msg = vendorCode
+	}
+	e := &Error{HTTPStatus: resp.StatusCode, Msg: msg}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Kind = Throttled
+		e.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		e.Kind = Auth
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		e.Kind = Transient
+	default:
+		e.Kind = Permanent
+	}
+	return e
+}
+
+// FromTransport classifies an error from http.Client.Do: always transient (the request
+// may or may not have arrived; deliveries are idempotent, so a retry is safe).
+func FromTransport(err error) *Error {
+	msg := err.Error()
+	// net/http errors quote the URL, which can carry an email in its path (HubSpot v4):
+	// keep only the operation and the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = ue.Op + ": " + ue.Err.Error()
+	}
+	return &Error{Kind: Transient, Msg: msg}
+}
+
+// RetryAfter parses a Retry-After value: delta-seconds or an HTTP-date (RFC 9110
+// §10.2.3). It returns 0 when the header is absent or unreadable.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

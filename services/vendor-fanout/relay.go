@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+)
+
+// relayReceipts publishes the outbox until ctx ends, then drains it once more (bounded)
+// so that the receipts of the last calls are not left for the next start.
+func relayReceipts(ctx context.Context, store *postgres.Store, producer *kafka.Producer, wake <-chan struct{}, log *slog.Logger) error {
+	publish := func(ctx context.Context, msgs []kafka.Message) error { return producer.Publish(ctx, msgs...) }
+	drain := func(ctx context.Context) {
+		for {
+			n, err := store.RelayOutbox(ctx, 500, publish)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("relaying receipts failed; retrying", "error", err)
+				}
+				return
+			}
+			if n < 500 {
+				return
+			}
+		}
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		drain(ctx)
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			drain(final)
+			cancel()
+			return nil
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// reportLanes refreshes the backlog gauges from the delivery table.
+func reportLanes(ctx context.Context, store *postgres.Store, m *dispatch.Metrics, log *slog.Logger) error {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		stats, err := store.Stats(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("reading lane stats failed", "error", err)
+		}
+		for name, s := range stats {
+			m.Backlog.WithLabelValues(name).Set(float64(s.Pending))
+			m.DeadLetters.WithLabelValues(name).Set(float64(s.Dead))
+			age := 0.0
+			if !s.OldestPending.IsZero() {
+				age = time.Since(s.OldestPending).Seconds()
+			}
+			m.OldestAge.WithLabelValues(name).Set(age)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}

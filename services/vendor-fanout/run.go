@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+)
+
+func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := server.NewLogger(stderr, cfg.LogLevel, "vendor-fanout")
+	reg := server.NewRegistry()
+
+	adapters, err := buildAdapters(cfg.Routes, getenv, cfg.VendorTimeout)
+	if err != nil {
+		return err
+	}
+	deps, err := bootstrap.Open(ctx, bootstrap.Options{
+		Service: "vendor-fanout", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		MasterKeys: cfg.MasterKeys, PGMaxConns: 24, Log: log, Metrics: reg,
+		Writes: map[string]string{cfg.Kafka.Topics.Receipts: schemas.VendorReceiptName},
+	})
+	if err != nil {
+		return err
+	}
+	store, err := postgres.Open(ctx, deps.Pool)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+
+	metrics := dispatch.NewMetrics(reg)
+	relayWake := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case relayWake <- struct{}{}:
+		default:
+		}
+	}
+	lanes := map[string]*dispatch.Lane{}
+	for _, in := range cfg.Routes.Instances {
+		adapter, ok := adapters[in.Name]
+		if !ok {
+			continue
+		}
+		lanes[in.Name] = dispatch.NewLane(dispatch.LaneConfig{
+			Instance: in.Name, Adapter: adapter, RatePerSecond: in.RatePerSecond, Burst: in.Burst,
+			Concurrency: in.Concurrency, Policy: cfg.Policy, BreakerTimeout: cfg.BreakerTimeout,
+		}, dispatch.Deps{
+			Store: store, Opener: deps.Sealer, Serde: deps.Serde, ReceiptTopic: cfg.Kafka.Topics.Receipts,
+			Log: log, Metrics: metrics, Notify: notify,
+		})
+	}
+
+	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics,
+		wake: func(instances map[string]bool) {
+			for name := range instances {
+				if l, ok := lanes[name]; ok {
+					l.Wake()
+				}
+			}
+		}}
+	consumer, err := kafka.NewConsumer(deps.Consumer("vendor-fanout", cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests), p.decode, p.handle)
+	if err != nil {
+		deps.Close()
+		return err
+	}
+
+	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, now: time.Now}
+	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Receipts)...)
+	return server.Run(ctx, server.Lifecycle{
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Workers: []server.Worker{
+			{Name: "consumer", Run: consumer.Run},
+			{Name: "dispatch", Run: func(ctx context.Context) error {
+				return dispatchAll(ctx, lanes, store, deps.Producer, relayWake, log)
+			}},
+			{Name: "lane-metrics", Run: func(ctx context.Context) error { return reportLanes(ctx, store, metrics, log) }},
+		},
+		Closers: []func(){deps.Close},
+	})
+}
+
+// dispatchAll runs every lane and the receipt relay. On shutdown the lanes finish their
+// calls in flight first, and only then does the relay publish the last receipts.
+func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *postgres.Store, producer *kafka.Producer,
+	relayWake chan struct{}, log *slog.Logger) error {
+	var wg sync.WaitGroup
+	for _, l := range lanes {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx) }()
+	}
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relayReceipts(relayCtx, store, producer, relayWake, log) }()
+	wg.Wait()
+	stopRelay()
+	if err := <-relayDone; err != nil {
+		return fmt.Errorf("receipt relay: %w", err)
+	}
+	return nil
+}
