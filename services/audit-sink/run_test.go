@@ -85,7 +85,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 			EmailSHA256: "ab12", Scope: "all", Reason: "opt_out", SourceEventID: denyID}),
 		{Topic: top.Suppressions, Key: []byte("ab12"), Value: nil, Headers: []kafka.Header{
 			{Key: kafka.HeaderEventID, Value: []byte(liftID)}, {Key: kafka.HeaderTenant, Value: []byte("consumer")}}},
-		{Topic: top.Consents, Key: []byte(key), Value: []byte("not avro at all")},          // poison
+		{Topic: top.Consents, Key: []byte(key), Value: []byte("not avro at all")},            // poison
 		{Topic: top.Consents, Key: []byte(key), Value: []byte{0, 0, 0, 0x30, 0x39, 1, 2, 3}}, // unknown schema id 12345
 	}
 	if err := p.Publish(ctx, msgs...); err != nil {

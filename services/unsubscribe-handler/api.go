@@ -217,4 +217,3 @@ func (a *api) getSuppression(w http.ResponseWriter, r *http.Request) {
 	}
 	apierror.JSON(w, http.StatusOK, map[string]any{"email_sha256": hash, "suppressed": suppressed, "tenants": visible})
 }
-

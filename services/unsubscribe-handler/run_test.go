@@ -27,7 +27,7 @@ func start(t *testing.T) (*testkit.Stack, *testkit.Service) {
 	t.Helper()
 	stack := testkit.NewStack(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{
-		"CONSENTRY_LINK_KEYS": "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)),
+		"CONSENTRY_LINK_KEYS":  "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)),
 		"CONSENTRY_PUBLIC_URL": "https://prefs.example.test",
 	})
 	return stack, svc
@@ -283,4 +283,3 @@ func open(t *testing.T, stack *testkit.Stack, h schemas.Header) seal.Identifiers
 	}
 	return ids
 }
-

@@ -10,7 +10,9 @@ import (
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
-func key(b byte) string { return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) }
+func key(b byte) string {
+	return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32)))
+}
 
 var now = time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
 
