@@ -142,7 +142,7 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 		},
 		// Throttling says "slow down", not "broken"; the Retry-After gate handles it.
 		IsExcluded: func(err error) bool {
-			return errors.Is(err, context.Canceled) || vendor.Classify(err).Kind == vendor.Throttled
+			return err != nil && (errors.Is(err, context.Canceled) || vendor.Classify(err).Kind == vendor.Throttled)
 		},
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			l.log.Warn("breaker state changed", "from", from.String(), "to", to.String())
@@ -293,7 +293,9 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 	}
 	result, err := l.breaker.Execute(func() (vendor.Result, error) { return l.cfg.Adapter.Deliver(ctx, req) })
 	if err != nil {
-		return l.failed(d, now, err)
+		// Waits count from the answer, not from when the call began: a Retry-After of
+		// 2 s means 2 s after the vendor said it.
+		return l.failed(d, l.deps.Now(), err)
 	}
 	l.setLastError("")
 	switch result.Outcome {

@@ -143,8 +143,12 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Kind, e.Msg)
 }
 
-// Classify returns err's Kind, treating an unclassified error as Transient.
+// Classify returns err's classification, treating an unclassified error as Transient.
+// It returns nil for a nil error.
 func Classify(err error) *Error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

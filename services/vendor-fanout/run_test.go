@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/keystore"
+	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+type fixture struct {
+	t      *testing.T
+	stack  *testkit.Stack
+	sim    *vendorsim.Simulator
+	svc    *testkit.Service
+	serde  *serde.Serde
+	prod   *kafka.Producer
+	sealer *seal.Sealer
+}
+
+// start runs vendor-fanout against the simulator with a fast retry policy.
+func start(t *testing.T, extra map[string]string) *fixture {
+	t.Helper()
+	stack := testkit.NewStack(t)
+	sim := vendorsim.New(vendorsim.Options{JobDelay: 300 * time.Millisecond})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	env := map[string]string{
+		"CONSENTRY_VENDOR_HUBSPOT_BASE_URL":     srv.URL + "/hubspot",
+		"CONSENTRY_VENDOR_HUBSPOT_TOKEN":        "hs-token",
+		"CONSENTRY_VENDOR_AMPLITUDE_BASE_URL":   srv.URL + "/amplitude",
+		"CONSENTRY_VENDOR_AMPLITUDE_API_KEY":    "amp-key",
+		"CONSENTRY_VENDOR_AMPLITUDE_SECRET_KEY": "amp-secret",
+		"CONSENTRY_VENDOR_POSTHOG_BASE_URL":     srv.URL + "/posthog",
+		"CONSENTRY_VENDOR_POSTHOG_API_KEY":      "phx_key",
+		"CONSENTRY_VENDOR_POSTHOG_PROJECT_ID":   "1",
+		"CONSENTRY_VENDOR_FULLSTORY_BASE_URL":   srv.URL + "/fullstory",
+		"CONSENTRY_VENDOR_FULLSTORY_API_KEY":    "fs-key",
+		"CONSENTRY_FANOUT_RETRY_BASE":           "50ms",
+		"CONSENTRY_FANOUT_RETRY_MAX":            "300ms",
+		"CONSENTRY_FANOUT_POLL_INTERVAL":        "200ms",
+		"CONSENTRY_FANOUT_POLL_MAX":             "400ms",
+		"CONSENTRY_FANOUT_BREAKER_TIMEOUT":      "1s",
+		"CONSENTRY_VENDOR_TIMEOUT":              "2s",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	f := &fixture{t: t, stack: stack, sim: sim}
+	f.svc = testkit.StartService(t, run, stack.Env, env)
+
+	ctx := context.Background()
+	client, _ := serde.NewClient(stack.RegistryURL, "", "", "", nil)
+	var err error
+	if f.serde, err = serde.New(ctx, serde.Config{Client: client, Writes: serde.RecordsByTopic(stack.Kafka.Topics)}); err != nil {
+		t.Fatal(err)
+	}
+	if f.prod, err = kafka.NewProducer(kafka.ProducerConfig{Brokers: stack.Kafka.Brokers}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.prod.Close() })
+	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := keystore.Open(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
+	f.sealer = seal.NewSealer(master, store, seal.Options{})
+	return f
+}
+
+// publish sends an event for subject as consent-ingest would, and returns its id.
+func (f *fixture) publish(subject, email string, build func(schemas.Header) (string, schemas.Event)) string {
+	f.t.Helper()
+	ctx := context.Background()
+	key := f.stack.Pepper.SubjectKey("consumer", subject)
+	sealed, err := f.sealer.Seal(ctx, "consumer", key, seal.Identifiers{SubjectID: subject, Email: email,
+		VendorIDs: map[string]string{"amplitude": "amp-" + subject}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id, _ := eventid.New()
+	now := time.Now().UTC()
+	topic, e := build(schemas.Header{EventID: id, Tenant: "consumer", SubjectKey: key, OccurredAt: now, RecordedAt: now,
+		Source: "cmp", PolicyVersion: "2025-04-09", Identifiers: sealed})
+	m, err := f.serde.EncodeMessage(topic, key, e)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.prod.Publish(ctx, m); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+func (f *fixture) deny(purposes ...string) func(schemas.Header) (string, schemas.Event) {
+	return func(h schemas.Header) (string, schemas.Event) {
+		p := map[string]string{}
+		for _, x := range purposes {
+			p[x] = "denied"
+		}
+		return f.stack.Kafka.Topics.Consents, &schemas.ConsentChanged{Header: h, Purposes: p}
+	}
+}
+
+func (f *fixture) erase(h schemas.Header) (string, schemas.Event) {
+	return f.stack.Kafka.Topics.Requests, &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: "erasure", Reason: "user_request", Status: "received"}
+}
+
+// successes counts the simulator's 2xx answers per vendor whose path contains substr.
+func (f *fixture) successes(vendor, substr string) int {
+	n := 0
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == vendor && c.Status >= 200 && c.Status < 300 && strings.Contains(c.Path+"?"+c.Query, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// deletes counts DELETE calls a vendor answered, whatever the answer: a repeat deletion
+// may well be told "already gone" (404).
+func (f *fixture) deletes(vendor string) int {
+	n := 0
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == vendor && c.Method == http.MethodDelete && c.Status != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fixture) waitFor(what string, timeout time.Duration, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out waiting for %s; simulator calls: %+v", what, f.sim.Calls())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// receipts reads at least want receipts, by vendor.
+func (f *fixture) receipts(want int) map[string][]*schemas.VendorReceipt {
+	f.t.Helper()
+	got := map[string][]*schemas.VendorReceipt{}
+	for _, d := range testkit.ReadTopic(f.t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts, want, 30*time.Second) {
+		r := d.Event.(*schemas.VendorReceipt)
+		got[r.Vendor] = append(got[r.Vendor], r)
+	}
+	return got
+}
+
+func TestDesignRoutingReachesEveryVendorWithReceipts(t *testing.T) {
+	f := start(t, nil)
+	consentID := f.publish("u_8d41", "ada@example.com", f.deny("analytics", "advertising", "marketing_email"))
+	erasureID := f.publish("u_8d41", "ada@example.com", f.erase)
+
+	f.waitFor("every vendor call", 30*time.Second, func() bool {
+		return f.successes("hubspot", "/unsubscribe-all") == 1 && f.successes("hubspot", "/gdpr-delete") == 1 &&
+			f.successes("amplitude", "/deletions/users") >= 2 && f.successes("posthog", "/bulk_delete") == 2 &&
+			f.deletes("fullstory") == 2
+	})
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == "hubspot" && strings.Contains(c.Path, "unsubscribe-all") && !strings.Contains(c.Path, "ada@example.com") {
+			t.Errorf("hubspot unsubscribe path %q does not name the address", c.Path)
+		}
+		if c.IdempotencyKey == "" && c.Method != "GET" {
+			t.Errorf("%s %s carries no Idempotency-Key", c.Vendor, c.Path)
+		}
+	}
+
+	// hubspot: opt_out and delete_user, delivered. Each analytics vendor deletes twice
+	// (denial, then erasure): the first is accepted as an async job, the second is
+	// accepted too or answered "already done" — never lost. Accepted jobs of vendors
+	// that can be polled (amplitude, fullstory) are then verified: "completed".
+	var got map[string][]*schemas.VendorReceipt
+	f.waitFor("receipts for every delivery and verification", 30*time.Second, func() bool {
+		got = map[string][]*schemas.VendorReceipt{}
+		for _, d := range testkit.ReadAll(t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts) {
+			r := d.Event.(*schemas.VendorReceipt)
+			got[r.Vendor] = append(got[r.Vendor], r)
+		}
+		done := len(got["hubspot"]) == 2 && len(got["posthog"]) == 2
+		for _, v := range []string{"amplitude", "fullstory"} {
+			accepted, completed := 0, 0
+			for _, r := range got[v] {
+				switch r.Outcome {
+				case "accepted":
+					accepted++
+				case "completed":
+					completed++
+				}
+			}
+			done = done && accepted > 0 && completed == accepted
+		}
+		return done
+	})
+	for v, rs := range got {
+		for _, r := range rs {
+			if r.SourceEventID != consentID && r.SourceEventID != erasureID {
+				t.Errorf("%s receipt answers %s, which is neither event", v, r.SourceEventID)
+			}
+			if r.SourceEventID == erasureID && r.RequestID != erasureID {
+				t.Errorf("%s erasure receipt has request id %q", v, r.RequestID)
+			}
+		}
+	}
+	hub := map[string]string{}
+	for _, r := range got["hubspot"] {
+		hub[r.Action] = r.Outcome
+	}
+	if hub["opt_out"] != "delivered" || hub["delete_user"] != "delivered" {
+		t.Errorf("hubspot receipts %v", hub)
+	}
+	for _, v := range []string{"amplitude", "posthog", "fullstory"} {
+		initial := 0
+		for _, r := range got[v] {
+			if r.Action != "delete_user" {
+				t.Errorf("%s receipt for %s", v, r.Action)
+			}
+			if r.Outcome == "accepted" || r.Outcome == "already_done" {
+				initial++
+			}
+		}
+		if initial != 2 {
+			t.Errorf("%s: %d delivery receipts, want 2 (one per event)", v, initial)
+		}
+	}
+}
+
+type vendorsResponse struct {
+	Vendors []struct {
+		Name           string     `json:"name"`
+		Breaker        string     `json:"breaker"`
+		QueueDepth     int        `json:"queue_depth"`
+		ThrottledUntil *time.Time `json:"throttled_until"`
+		LastError      string     `json:"last_error"`
+		Done           int        `json:"deliveries_done"`
+	} `json:"vendors"`
+}
+
+// TestOneVendorDownDelaysNoOther: with Amplitude down, every other vendor's deliveries
+// complete while Amplitude's lane holds its backlog (and its breaker opens); once it
+// recovers, the backlog drains.
+func TestOneVendorDownDelaysNoOther(t *testing.T) {
+	f := start(t, nil)
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	const subjects = 5
+	for i := range subjects {
+		f.publish("s"+string(rune('a'+i)), "p"+string(rune('a'+i))+"@example.com", f.deny("analytics", "marketing_email"))
+	}
+	f.waitFor("the healthy vendors", 30*time.Second, func() bool {
+		return f.successes("hubspot", "unsubscribe-all") == subjects && f.successes("posthog", "bulk_delete") == subjects &&
+			f.successes("fullstory", "/v2/users") >= subjects
+	})
+	var vs vendorsResponse
+	f.waitFor("amplitude's breaker to open", 20*time.Second, func() bool {
+		testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
+		for _, v := range vs.Vendors {
+			if v.Name == "amplitude" {
+				return v.Breaker == "open" && v.QueueDepth == subjects && v.LastError != ""
+			}
+		}
+		return false
+	})
+	if f.successes("amplitude", "") != 0 {
+		t.Fatal("amplitude answered while down")
+	}
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("amplitude's backlog to drain", 30*time.Second, func() bool { return f.successes("amplitude", "/deletions/users") == subjects })
+}
+
+// TestRetryAfterIsHonoured: after a 429 with Retry-After: 2, the simulator sees no call
+// to that vendor for two seconds.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	f := start(t, nil)
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "429", RetryAfterS: 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.publish("u1", "u1@example.com", f.deny("marketing_email"))
+	f.waitFor("the throttled call", 20*time.Second, func() bool { return len(f.hubspotCalls()) >= 1 })
+	throttledAt := f.hubspotCalls()[0].At
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the retry", 20*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
+	calls := f.hubspotCalls()
+	if calls[0].Status != http.StatusTooManyRequests {
+		t.Fatalf("first call answered %d", calls[0].Status)
+	}
+	if gap := calls[1].At.Sub(throttledAt); gap < 2*time.Second {
+		t.Errorf("called again %v after a Retry-After of 2s", gap)
+	}
+}
+
+func (f *fixture) hubspotCalls() []vendorsim.Call {
+	var out []vendorsim.Call
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == "hubspot" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestPermanentRejectionIsDeadLetteredAndReplayable: a 4xx is not retried; it is parked
+// with its reason and a dead_lettered receipt, and a replay (twice) delivers it once.
+func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
+	f := start(t, nil)
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "4xx"}); err != nil {
+		t.Fatal(err)
+	}
+	f.publish("u1", "u1@example.com", f.deny("marketing_email"))
+	var dl struct {
+		DeadLetters []struct {
+			ID        int64  `json:"id"`
+			Vendor    string `json:"vendor"`
+			LastError string `json:"last_error"`
+		} `json:"dead_letters"`
+	}
+	f.waitFor("the dead letter", 20*time.Second, func() bool {
+		testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters", testkit.APIKey, nil, &dl)
+		return len(dl.DeadLetters) == 1
+	})
+	if n := len(f.hubspotCalls()); n != 1 {
+		t.Errorf("a permanent rejection was tried %d times, want 1", n)
+	}
+	if strings.Contains(dl.DeadLetters[0].LastError, "u1@example.com") {
+		t.Error("the dead letter's error names the address")
+	}
+	receipts := f.receipts(1)
+	if r := receipts["hubspot"][0]; r.Outcome != "dead_lettered" || r.HTTPStatus != 400 {
+		t.Errorf("receipt %+v", r)
+	}
+
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	id := dl.DeadLetters[0].ID
+	replay := f.svc.URL + "/v1/dead-letters/" + strconv.FormatInt(id, 10) + "/replay"
+	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusAccepted {
+		t.Fatalf("replay: %d", s)
+	}
+	f.waitFor("the replayed delivery", 20*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
+	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusNotFound {
+		t.Errorf("second replay: %d, want 404 (nothing left to replay)", s)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := f.successes("hubspot", "unsubscribe-all"); n != 1 {
+		t.Errorf("delivered %d times after two replays, want 1", n)
+	}
+	if s := testkit.Call(t, "POST", replay, testkit.TenantKey, nil, nil); s != http.StatusForbidden {
+		t.Errorf("a tenant key replayed: %d, want 403", s)
+	}
+}
