@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/consentry/consentry/platform/childproc"
 )
 
 // Options configure a server.
@@ -224,7 +225,8 @@ func (s *Server) start() error {
 	}
 	cmd.Stdout = logWriter{s.opts.Log}
 	cmd.Stderr = logWriter{s.opts.Log}
-	if err := startLocked(cmd); err != nil {
+	// If the owning process dies, the server does not outlive it.
+	if err := childproc.Start(cmd, syscall.SIGQUIT); err != nil {
 		return fmt.Errorf("pgserver: start: %w", err)
 	}
 	exited := make(chan struct{})
@@ -262,35 +264,6 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// Pdeathsig fires when the OS thread that started the child exits, not the process. A
-// thread locked for the whole process lifetime starts every child, so the signal means
-// what it says.
-var (
-	spawnOnce sync.Once
-	spawnReq  chan spawnJob
-)
-
-type spawnJob struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func startLocked(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnReq = make(chan spawnJob)
-		go func() {
-			// Never unlocked: the goroutine, and so the thread, lives as long as the process.
-			runtime.LockOSThread()
-			for job := range spawnReq {
-				job.done <- job.cmd.Start()
-			}
-		}()
-	})
-	job := spawnJob{cmd: cmd, done: make(chan error, 1)}
-	spawnReq <- job
-	return <-job.done
 }
 
 func findBinDir(dir string) (string, error) {

@@ -1,0 +1,66 @@
+package stack
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Secrets are the development stack's keys. They are generated once and kept in the data
+// directory: a second run must compute the same subject keys (pepper) and open what the
+// first run sealed (master key).
+type Secrets struct {
+	APIKey        string `json:"api_key"`
+	Pepper        string `json:"pepper"`
+	MasterKeys    string `json:"master_keys"`
+	LinkKeys      string `json:"link_keys"`
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+// loadSecrets reads dir/secrets.json, creating it on first use. apiKey, when set (from
+// CONSENTRY_DEV_API_KEY), replaces the stored API key.
+func loadSecrets(dir, apiKey string) (Secrets, error) {
+	path := filepath.Join(dir, "secrets.json")
+	var s Secrets
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &s); err != nil {
+			return s, fmt.Errorf("stack: %s is damaged: %w", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		s = Secrets{
+			APIKey:        "cs_dev_" + randomHex(16),
+			Pepper:        randomB64(32),
+			MasterKeys:    "dev1:" + randomB64(32),
+			LinkKeys:      "link1:" + randomB64(32),
+			WebhookSecret: randomHex(32),
+		}
+		b, _ := json.MarshalIndent(s, "", "  ")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return s, fmt.Errorf("stack: %w", err)
+		}
+	default:
+		return s, fmt.Errorf("stack: %w", err)
+	}
+	if apiKey != "" {
+		s.APIKey = apiKey
+	}
+	return s, nil
+}
+
+// randomBytes never fails: since Go 1.24 crypto/rand.Read crashes the program rather
+// than return an error.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func randomB64(n int) string { return base64.StdEncoding.EncodeToString(randomBytes(n)) }
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }

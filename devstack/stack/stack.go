@@ -1,0 +1,381 @@
+// Package stack runs Consentry's embedded stack on one machine: a kfake Kafka broker
+// with its data directory, franz-go's srfake schema registry seeded from schemas/, a
+// throwaway PostgreSQL from the local binaries, the vendor simulator, and the four
+// services — each its own OS process, configured by environment variables exactly as in
+// production and restarted if it dies. Data lives under the data directory and survives
+// a restart.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/pgserver"
+)
+
+// Services, in start order: consumers of a topic come up with its producer already there.
+var Services = []string{"consent-ingest", "unsubscribe-handler", "vendor-fanout", "audit-sink"}
+
+// Ports of everything the stack serves.
+type Ports struct {
+	Kafka, Registry, Postgres, Simulator int
+	Services                             map[string]int
+}
+
+// DefaultPorts are DESIGN's ports for the embedded stack.
+func DefaultPorts() Ports {
+	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Services: map[string]int{
+		"consent-ingest": 8081, "unsubscribe-handler": 8082, "vendor-fanout": 8083, "audit-sink": 8084,
+	}}
+}
+
+// FreePorts picks free ports for every part, for tests that run beside a dev stack.
+func FreePorts() (Ports, error) {
+	p := Ports{Services: map[string]int{}}
+	for _, dst := range []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator} {
+		n, err := pgserver.FreePort()
+		if err != nil {
+			return p, err
+		}
+		*dst = n
+	}
+	for _, s := range Services {
+		n, err := pgserver.FreePort()
+		if err != nil {
+			return p, err
+		}
+		p.Services[s] = n
+	}
+	return p, nil
+}
+
+// Config configures a stack.
+type Config struct {
+	DataDir string // .data
+	BinDir  string // where the service binaries are
+	Ports   Ports
+	// APIKey, when set, is the dev key (CONSENTRY_DEV_API_KEY); otherwise one is made once.
+	APIKey string
+	// Partitions of every topic. Default 6.
+	Partitions int
+	// SimulatorJobDelay is how long the simulator's async vendor jobs take. Default 2 s.
+	SimulatorJobDelay time.Duration
+	// ServiceEnv is added to every service's environment (e.g. a faster retry policy).
+	ServiceEnv map[string]string
+	Log        *slog.Logger
+}
+
+// Stack is a running embedded stack.
+type Stack struct {
+	cfg       Config
+	secrets   Secrets
+	topics    kafka.Topics
+	log       *slog.Logger
+	cluster   *kfake.Cluster
+	pg        *pgserver.Server
+	Simulator *vendorsim.Simulator
+	servers   []*http.Server
+	procs     map[string]*process
+	logFiles  []*os.File
+	cancel    context.CancelFunc
+	stopOnce  sync.Once
+}
+
+// Start brings everything up and waits until every service is ready.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.Partitions <= 0 {
+		cfg.Partitions = 6
+	}
+	if cfg.SimulatorJobDelay <= 0 {
+		cfg.SimulatorJobDelay = 2 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	for _, dir := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "kafka"), filepath.Join(cfg.DataDir, "logs")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	s := &Stack{cfg: cfg, log: cfg.Log, topics: kafka.DefaultTopics(), procs: map[string]*process{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.secrets, err = loadSecrets(cfg.DataDir, cfg.APIKey); err != nil {
+		return nil, err
+	}
+	if err := s.startKafka(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startRegistry(); err != nil {
+		return nil, err
+	}
+	if err := s.startPostgres(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startSimulator(); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go s.compactPeriodically(runCtx)
+	for _, name := range Services {
+		if err := s.startService(runCtx, name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.waitReady(ctx, 90*time.Second); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) startKafka(ctx context.Context) error {
+	cluster, err := kfake.NewCluster(
+		kfake.Ports(s.cfg.Ports.Kafka),
+		kfake.DataDir(filepath.Join(s.cfg.DataDir, "kafka")),
+		// fsync every batch: a 202 promises the event survives, even a crash of this process.
+		kfake.SyncWrites(),
+		kfake.DefaultNumPartitions(s.cfg.Partitions),
+	)
+	if err != nil {
+		return fmt.Errorf("stack: kafka on port %d: %w", s.cfg.Ports.Kafka, err)
+	}
+	s.cluster = cluster
+	admin := kafka.NewAdmin(s.Brokers(), nil)
+	defer admin.Close()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := admin.EnsureTopics(tctx, s.topics.Specs(s.cfg.Partitions, 1)); err != nil {
+		return fmt.Errorf("stack: topics: %w", err)
+	}
+	return nil
+}
+
+// compactPeriodically runs kfake's log compaction, which a real broker does on its own:
+// the suppression topic should hold the latest state per address, as tools expect.
+func (s *Stack) compactPeriodically(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.cluster.Compact()
+		}
+	}
+}
+
+func (s *Stack) listen(port int, h http.Handler) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(l)
+	return nil
+}
+
+func (s *Stack) startRegistry() error {
+	reg := srfake.NewRegistry()
+	if err := devregistry.Seed(reg, s.topics); err != nil {
+		return err
+	}
+	if err := s.listen(s.cfg.Ports.Registry, reg.Handler()); err != nil {
+		return fmt.Errorf("stack: schema registry: %w", err)
+	}
+	return nil
+}
+
+func (s *Stack) startPostgres(ctx context.Context) error {
+	srv, err := pgserver.Start(ctx, pgserver.Options{
+		Dir: filepath.Join(s.cfg.DataDir, "postgres"), Port: s.cfg.Ports.Postgres, Durable: true, Log: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	s.pg = srv
+	return srv.CreateDatabase(ctx, "consentry")
+}
+
+func (s *Stack) startSimulator() error {
+	s.Simulator = vendorsim.New(vendorsim.Options{
+		JobDelay:       s.cfg.SimulatorJobDelay,
+		WebhookSecrets: map[string][]byte{"dev": []byte(s.secrets.WebhookSecret)},
+		Logger:         s.log,
+	})
+	if err := s.listen(s.cfg.Ports.Simulator, s.Simulator.Handler()); err != nil {
+		return fmt.Errorf("stack: vendor simulator: %w", err)
+	}
+	return nil
+}
+
+// env is the production-shaped environment of one service.
+func (s *Stack) env(name string) []string {
+	sim := s.SimulatorURL()
+	vars := map[string]string{
+		"CONSENTRY_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Services[name]),
+		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
+		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
+		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
+		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*",
+		"CONSENTRY_SUBJECT_PEPPER":        s.secrets.Pepper,
+		"CONSENTRY_MASTER_KEYS":           s.secrets.MasterKeys,
+		"CONSENTRY_LINK_KEYS":             s.secrets.LinkKeys,
+		"CONSENTRY_PUBLIC_URL":            s.URL("unsubscribe-handler"),
+		"CONSENTRY_KAFKA_SESSION_TIMEOUT": "6s", // kfake's minimum: a killed consumer's partitions move quickly
+		"CONSENTRY_LOG_LEVEL":             "info",
+	}
+	if name == "vendor-fanout" {
+		for k, v := range map[string]string{
+			"HUBSPOT_BASE_URL": sim + "/hubspot", "HUBSPOT_TOKEN": "dev-hubspot-token",
+			"AMPLITUDE_BASE_URL": sim + "/amplitude", "AMPLITUDE_API_KEY": "dev-amplitude-key", "AMPLITUDE_SECRET_KEY": "dev-amplitude-secret",
+			"POSTHOG_BASE_URL": sim + "/posthog", "POSTHOG_API_KEY": "phx_dev", "POSTHOG_PROJECT_ID": "1",
+			"FULLSTORY_BASE_URL": sim + "/fullstory", "FULLSTORY_API_KEY": "dev-fullstory-key",
+		} {
+			vars["CONSENTRY_VENDOR_"+k] = v
+		}
+		// Simulator jobs finish in seconds, not weeks: check them at that pace.
+		vars["CONSENTRY_FANOUT_POLL_INTERVAL"] = "1s"
+		vars["CONSENTRY_FANOUT_POLL_MAX"] = "10s"
+	}
+	for k, v := range s.cfg.ServiceEnv {
+		vars[k] = v
+	}
+	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func (s *Stack) startService(ctx context.Context, name string) error {
+	path := filepath.Join(s.cfg.BinDir, name)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("stack: %s binary: %w (run make build)", name, err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	s.logFiles = append(s.logFiles, f)
+	p := &process{name: name, path: path, env: s.env(name), out: f, log: s.log}
+	s.procs[name] = p
+	p.start(ctx)
+	return nil
+}
+
+func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, name := range Services {
+		for {
+			resp, err := http.Get(s.URL(name) + "/readyz")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("stack: %s not ready after %v (see %s)", name, timeout, s.LogPath(name))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// Stop stops the services gracefully (SIGTERM: they drain and commit), then the
+// simulator, registry, broker (flushing its data directory) and database.
+func (s *Stack) Stop() {
+	s.stopOnce.Do(func() {
+		var wg sync.WaitGroup
+		for _, p := range s.procs {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.stop(30 * time.Second) }()
+		}
+		wg.Wait()
+		if s.cancel != nil {
+			s.cancel()
+		}
+		for _, srv := range s.servers {
+			srv.Close()
+		}
+		if s.cluster != nil {
+			s.cluster.Close()
+		}
+		if s.pg != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			s.pg.Stop(ctx)
+			cancel()
+		}
+		for _, f := range s.logFiles {
+			f.Close()
+		}
+	})
+}
+
+// Kill sends SIGKILL to a service process; the supervisor restarts it.
+func (s *Stack) Kill(name string) error {
+	p, ok := s.procs[name]
+	if !ok {
+		return errors.New("stack: no service " + name)
+	}
+	return p.kill()
+}
+
+// Restarts returns how often a service was restarted after dying.
+func (s *Stack) Restarts(name string) int { return s.procs[name].Restarts() }
+
+// PID returns a service's current process id.
+func (s *Stack) PID(name string) int { return s.procs[name].pid() }
+
+// Brokers returns the Kafka bootstrap address.
+func (s *Stack) Brokers() []string { return []string{"127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Kafka)} }
+
+// Topics returns the topic names.
+func (s *Stack) Topics() kafka.Topics { return s.topics }
+
+// RegistryURL returns the schema registry's URL.
+func (s *Stack) RegistryURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Registry) }
+
+// SimulatorURL returns the vendor simulator's URL.
+func (s *Stack) SimulatorURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Simulator)
+}
+
+// PostgresURL returns the database URL the services use.
+func (s *Stack) PostgresURL() string { return s.pg.URL("consentry") }
+
+// URL returns a service's base URL.
+func (s *Stack) URL(name string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Services[name])
+}
+
+// APIKey returns the dev API key, valid for every tenant.
+func (s *Stack) APIKey() string { return s.secrets.APIKey }
+
+// LogPath returns where a service's output goes.
+func (s *Stack) LogPath(name string) string { return filepath.Join(s.cfg.DataDir, "logs", name+".log") }

@@ -1,0 +1,130 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/platform/childproc"
+)
+
+// process runs one service binary as its own OS process and restarts it, with backoff,
+// whenever it dies — as Kubernetes would — logging each restart.
+type process struct {
+	name string
+	path string
+	env  []string
+	out  io.Writer
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	restarts int
+	stopping bool
+	done     chan struct{}
+}
+
+func (p *process) start(ctx context.Context) {
+	p.done = make(chan struct{})
+	go p.supervise(ctx)
+}
+
+func (p *process) supervise(ctx context.Context) {
+	defer close(p.done)
+	backoff := 500 * time.Millisecond
+	for {
+		cmd := exec.Command(p.path)
+		cmd.Env = p.env
+		cmd.Stdout, cmd.Stderr = p.out, p.out
+		// Its own process group: Ctrl-C in the terminal reaches only the supervisor,
+		// which then stops the services in order.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		p.mu.Lock()
+		if p.stopping {
+			p.mu.Unlock()
+			return
+		}
+		err := childproc.Start(cmd, syscall.SIGKILL)
+		if err == nil {
+			p.cmd = cmd
+		}
+		p.mu.Unlock()
+		if err != nil {
+			p.log.Error("service did not start", "service", p.name, "error", err)
+		} else {
+			started := time.Now()
+			err = cmd.Wait()
+			if time.Since(started) > time.Minute {
+				backoff = 500 * time.Millisecond // it ran fine for a while: restart promptly
+			}
+		}
+		p.mu.Lock()
+		stopping := p.stopping
+		if !stopping {
+			p.restarts++
+		}
+		p.mu.Unlock()
+		if stopping || ctx.Err() != nil {
+			return
+		}
+		p.log.Warn("service exited; restarting", "service", p.name, "error", fmt.Sprint(err), "restart_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// Restarts returns how many times the service was restarted after dying.
+func (p *process) Restarts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.restarts
+}
+
+// pid returns the current process id, or 0.
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// kill sends SIGKILL to the current process (the supervisor restarts it).
+func (p *process) kill() error {
+	pid := p.pid()
+	if pid == 0 {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// stop sends SIGTERM and waits for a graceful exit, then SIGKILL after grace.
+func (p *process) stop(grace time.Duration) {
+	p.mu.Lock()
+	p.stopping = true
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		if cmd != nil && cmd.Process != nil {
+			p.log.Warn("service did not stop in time; killing it", "service", p.name)
+			_ = cmd.Process.Signal(os.Kill)
+		}
+		<-p.done
+	}
+}
