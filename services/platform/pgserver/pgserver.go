@@ -54,6 +54,7 @@ type Server struct {
 	mu     sync.Mutex
 	exited chan struct{}
 	err    error
+	tail   *tailWriter // the server's last lines, for start-up errors
 }
 
 // Start initialises the cluster if needed, starts the server and waits until it accepts
@@ -65,12 +66,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	// postgres changes into its data directory, so a relative path (such as the socket
+	// directory below) would point somewhere else.
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("pgserver: %w", err)
+	}
+	opts.Dir = dir
 	bin, err := findBinDir(opts.BinDir)
 	if err != nil {
 		return nil, err
 	}
 	opts.BinDir = bin
-	s := &Server{opts: opts, port: opts.Port}
+	s := &Server{opts: opts, port: opts.Port, tail: &tailWriter{log: opts.Log, max: 20}}
 	if s.port == 0 {
 		if s.port, err = FreePort(); err != nil {
 			return nil, err
@@ -223,8 +231,7 @@ func (s *Server) start() error {
 		Setpgid:    true,            // Ctrl-C in a terminal reaches us, and we stop it in order
 		Pdeathsig:  syscall.SIGQUIT, // if the owning process dies, the server does not outlive it
 	}
-	cmd.Stdout = logWriter{s.opts.Log}
-	cmd.Stderr = logWriter{s.opts.Log}
+	cmd.Stdout, cmd.Stderr = s.tail, s.tail
 	// If the owning process dies, the server does not outlive it.
 	if err := childproc.Start(cmd, syscall.SIGQUIT); err != nil {
 		return fmt.Errorf("pgserver: start: %w", err)
@@ -251,7 +258,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		s.mu.Unlock()
 		select {
 		case <-exited:
-			return fmt.Errorf("pgserver: postgres exited during start-up: %v", s.err)
+			return fmt.Errorf("pgserver: postgres exited during start-up: %v\n%s", s.err, s.tail.String())
 		default:
 		}
 		c, err := pgx.Connect(ctx, s.URL("postgres"))
@@ -299,13 +306,31 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-type logWriter struct{ log *slog.Logger }
+// tailWriter logs the server's output at debug level and keeps its last lines.
+type tailWriter struct {
+	log   *slog.Logger
+	max   int
+	mu    sync.Mutex
+	lines []string
+}
 
-func (w logWriter) Write(p []byte) (int, error) {
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for line := range strings.Lines(string(p)) {
 		if line = strings.TrimRight(line, "\n"); line != "" {
 			w.log.Debug("postgres", "line", line)
+			w.lines = append(w.lines, line)
+			if len(w.lines) > w.max {
+				w.lines = w.lines[1:]
+			}
 		}
 	}
 	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.lines, "\n")
 }
