@@ -37,7 +37,7 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startStackOn(t, dir, ports)
+	s := startStackOn(t, dir, ports)
 	def := stack.DefaultPorts()
 	portMap := map[int]int{def.Registry: ports.Registry, def.Simulator: ports.Simulator, def.Kafka: ports.Kafka}
 	for name, p := range def.Services {
@@ -60,11 +60,21 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the walk-through failed after %v: %v\n%s", time.Since(start), err, out)
 	}
-	for _, want := range []string{`"event_ids"`, `"request_id"`, `"/hubspot/`, `"breaker"`, `"VendorReceipt"`, `"suppressed":true`, "You are unsubscribed"} {
+	for _, want := range []string{`"event_ids"`, `"request_id"`, `"/hubspot/`, `"breaker"`, `"ConsentChanged"`, `"suppressed":true`, "You are unsubscribed"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the walk-through's output lacks %s:\n%s", want, out)
 		}
 	}
+	// A person reading the history a moment later sees every vendor's receipt.
+	eventually(t, "receipts in the walk-through subject's history", 30*time.Second, func() bool {
+		vendors := map[string]bool{}
+		for _, e := range history(t, s, "consumer", "u_8d41") {
+			if e.Type == "VendorReceipt" {
+				vendors[e.Details["vendor"].(string)] = true
+			}
+		}
+		return len(vendors) == 4
+	})
 }
 
 func workspaceRoot(t *testing.T) string {
