@@ -53,7 +53,7 @@ func (a *api) postLink(w http.ResponseWriter, r *http.Request) {
 		bad = append(bad, apierror.FieldError{Field: "subject_id", Message: "is required and at most 256 bytes"})
 	}
 	email := strings.TrimSpace(in.Email)
-	if local, domain, ok := strings.Cut(email, "@"); !ok || local == "" || !strings.Contains(domain, ".") || len(email) > 254 || strings.ContainsAny(email, " <>") {
+	if !pseudonym.PlausibleEmail(email) {
 		bad = append(bad, apierror.FieldError{Field: "email", Message: "is not an email address"})
 	}
 	if len(in.List) > 64 {

@@ -47,6 +47,21 @@ func EmailSHA256(email string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// MaxEmail is the longest address accepted (RFC 5321's path limit).
+const MaxEmail = 254
+
+// PlausibleEmail accepts what a sending system could deliver to: one @, a non-empty local
+// part, a dotted domain, no spaces or list punctuation. Deliverability is the sender's
+// concern, not ours.
+func PlausibleEmail(s string) bool {
+	if len(s) > MaxEmail || strings.ContainsAny(s, " \t\r\n<>,;") {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && !strings.Contains(domain, "@") &&
+		strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
 // IsHexSHA256 reports whether s looks like a hex SHA-256 (64 lower-case hex digits).
 func IsHexSHA256(s string) bool {
 	if len(s) != 64 {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/pseudonym"
 )
 
 // IdentifiersInput are the personal identifiers a producer may send. They are sealed
@@ -65,7 +66,6 @@ var (
 // Limits on sizes, generous for real ids and tight enough to keep one event small.
 const (
 	MaxSubjectID     = 256
-	MaxEmail         = 254 // RFC 5321 path limit
 	MaxOpaqueID      = 256
 	MaxVendorIDs     = 32
 	MaxPolicyVersion = 64
@@ -173,7 +173,7 @@ func common(f *fields, tenant, subjectID string, ids *IdentifiersInput) Normaliz
 	}
 	if ids.Email != "" {
 		n.Email = strings.TrimSpace(ids.Email)
-		if !plausibleEmail(n.Email) {
+		if !pseudonym.PlausibleEmail(n.Email) {
 			f.add("identifiers.email", "is not an email address")
 		}
 	}
@@ -242,17 +242,6 @@ func oneOf(f *fields, field, v string, allowed []string, required bool) string {
 		f.add(field, "must be one of %s", strings.Join(allowed, ", "))
 	}
 	return v
-}
-
-// plausibleEmail accepts what a sending system could deliver to: one @, a non-empty local
-// part, a dotted domain, no spaces. Deliverability is the sender's concern, not ours.
-func plausibleEmail(s string) bool {
-	if len(s) > MaxEmail || strings.ContainsAny(s, " \t\r\n<>,;") {
-		return false
-	}
-	local, domain, ok := strings.Cut(s, "@")
-	return ok && local != "" && !strings.Contains(domain, "@") &&
-		strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
 func printable(s string) bool {

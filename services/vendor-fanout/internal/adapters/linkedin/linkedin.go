@@ -5,8 +5,6 @@ package linkedin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -111,8 +110,6 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 }
 
 // HashEmail is LinkedIn's SHA256_EMAIL: lowercase hex SHA-256 of the trimmed,
-// lower-cased address. An unnormalised hash matches no member, silently.
-func HashEmail(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return hex.EncodeToString(sum[:])
-}
+// lower-cased address — the same normalisation as Consentry's suppression key. An
+// unnormalised hash matches no member, silently.
+func HashEmail(email string) string { return pseudonym.EmailSHA256(email) }

@@ -1,0 +1,68 @@
+package config_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/platform/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestEnvDefaultsFlagsOverride(t *testing.T) {
+	var (
+		addr string
+		wait time.Duration
+		n    int
+		list []string
+	)
+	l := config.NewLoader("svc", env(map[string]string{"X_ADDR": ":9000", "X_WAIT": "2s", "X_LIST": "a, b,,c"}), io.Discard)
+	l.String(&addr, "addr", "X_ADDR", ":8000", "")
+	l.Duration(&wait, "wait", "X_WAIT", time.Second, "")
+	l.Int(&n, "n", "X_N", 7, "")
+	l.List(&list, "list", "X_LIST", nil, "")
+	if err := l.Parse([]string{"-addr", ":9100"}); err != nil {
+		t.Fatal(err)
+	}
+	if addr != ":9100" || wait != 2*time.Second || n != 7 || strings.Join(list, "|") != "a|b|c" {
+		t.Errorf("addr %q wait %v n %d list %v", addr, wait, n, list)
+	}
+}
+
+func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
+	var (
+		wait time.Duration
+		n    int
+		b    bool
+	)
+	l := config.NewLoader("svc", env(map[string]string{"X_WAIT": "soon", "X_N": "many", "X_B": "perhaps"}), io.Discard)
+	l.Duration(&wait, "wait", "X_WAIT", time.Second, "")
+	l.Int(&n, "n", "X_N", 1, "")
+	l.Bool(&b, "b", "X_B", false, "")
+	err := l.Parse(nil)
+	if err == nil {
+		t.Fatal("accepted bad values")
+	}
+	for _, name := range []string{"X_WAIT", "X_N", "X_B"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestCommonValidation(t *testing.T) {
+	var c config.Common
+	l := config.NewLoader("svc", env(map[string]string{"CONSENTRY_LOG_LEVEL": "loud", "CONSENTRY_SUBJECT_PEPPER": "%%%"}), io.Discard)
+	l.RegisterCommon(&c, ":1")
+	if err := l.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Validate()
+	for _, want := range []string{"CONSENTRY_POSTGRES_URL", "CONSENTRY_API_KEYS", "CONSENTRY_LOG_LEVEL", "CONSENTRY_SUBJECT_PEPPER"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("validation does not report %s: %v", want, err)
+		}
+	}
+}
