@@ -6,14 +6,15 @@ import (
 
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
-	"github.com/consentry/consentry/services/audit-sink/internal/postgres"
+	auditdb "github.com/consentry/consentry/services/audit-sink/internal/postgres"
 )
 
 type sink struct {
 	serde  *serde.Serde
-	store  *postgres.Store
+	store  *auditdb.Store
 	topics kafka.Topics
 }
 
@@ -63,5 +64,8 @@ func (s *sink) handle(ctx context.Context, batch []kafka.Record[audit.Record]) e
 		recs[i] = r.Value
 	}
 	_, err := s.store.Insert(ctx, recs)
+	if postgres.IsDataError(err) {
+		return kafka.Permanent(err) // one record the database rejects: isolate it, do not block
+	}
 	return err
 }

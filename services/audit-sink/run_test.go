@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
@@ -63,6 +64,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 	receiptID, _ := eventid.Derive(denyID, "receipt/hubspot/opt_out/delivered")
 	suppressionID, _ := eventid.Derive(denyID, "suppression")
 	liftID, _ := eventid.New()
+	hash := pseudonym.EmailSHA256("ada@example.com")
 	msg := func(topic, k string, e schemas.Event) kafka.Message {
 		m, err := sd.EncodeMessage(topic, k, e)
 		if err != nil {
@@ -81,12 +83,15 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 			Type: "erasure", Reason: "user_request", Status: "received"}),
 		msg(top.Receipts, key, &schemas.VendorReceipt{Header: header(receiptID, key, t0.Add(3*time.Hour)), SourceEventID: denyID,
 			Vendor: "hubspot", Action: "opt_out", Outcome: "delivered", Attempts: 1, HTTPStatus: 200}),
-		msg(top.Suppressions, "ab12", &schemas.SuppressionChanged{Header: header(suppressionID, key, t0.Add(4*time.Hour)),
-			EmailSHA256: "ab12", Scope: "all", Reason: "opt_out", SourceEventID: denyID}),
-		{Topic: top.Suppressions, Key: []byte("ab12"), Value: nil, Headers: []kafka.Header{
+		msg(top.Suppressions, hash, &schemas.SuppressionChanged{Header: header(suppressionID, key, t0.Add(4*time.Hour)),
+			EmailSHA256: hash, Scope: "all", Reason: "opt_out", SourceEventID: denyID}),
+		{Topic: top.Suppressions, Key: []byte(hash), Value: nil, Headers: []kafka.Header{
 			{Key: kafka.HeaderEventID, Value: []byte(liftID)}, {Key: kafka.HeaderTenant, Value: []byte("consumer")}}},
 		{Topic: top.Consents, Key: []byte(key), Value: []byte("not avro at all")},            // poison
 		{Topic: top.Consents, Key: []byte(key), Value: []byte{0, 0, 0, 0x30, 0x39, 1, 2, 3}}, // unknown schema id 12345
+		// Well-framed Avro, but no event a consumer could process (its id is not a UUID).
+		{Topic: top.Consents, Key: []byte(key), Value: framed(t, 101, &schemas.ConsentChanged{Header: header("42", key, t0),
+			Purposes: map[string]string{"analytics": "denied"}})},
 	}
 	if err := p.Publish(ctx, msgs...); err != nil {
 		t.Fatal(err)
@@ -133,10 +138,15 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 		t.Errorf("tombstone rows %d (want 1), total rows %d (want 6: each event once, poison none)", lifted, total)
 	}
 
-	// Both poison records went to the dead-letter topic, and the partition moved on.
-	dlq := testkit.ReadRaw(t, stack.Kafka.Brokers, kafka.DeadLetterTopic(top.Consents), 2, 20*time.Second)
-	if len(dlq) != 2 {
-		t.Errorf("%d dead letters, want 2", len(dlq))
+	// The three poison records went to the dead-letter topic, and the partition moved on.
+	dlq := testkit.ReadRaw(t, stack.Kafka.Brokers, kafka.DeadLetterTopic(top.Consents), 3, 20*time.Second)
+	if len(dlq) != 3 {
+		t.Errorf("%d dead letters, want 3", len(dlq))
+	}
+	for _, m := range dlq {
+		if reason := kafka.HeaderValue(m, kafka.HeaderDLQError); reason == "" {
+			t.Errorf("dead letter at offset %d carries no reason", m.Offset)
+		}
 	}
 
 	var consent struct {
@@ -163,4 +173,14 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 	if s := testkit.Call(t, "GET", svc.URL+"/v1/privacy-requests/"+requestID, testkit.TenantKey, nil, nil); s != http.StatusNotFound {
 		t.Errorf("acme key on consumer request: %d, want 404", s)
 	}
+}
+
+// framed encodes e under schema id without validation, as a buggy producer might.
+func framed(t *testing.T, id byte, e schemas.Event) []byte {
+	t.Helper()
+	body, err := schemas.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte{0, 0, 0, 0, id}, body...)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
+	platformpg "github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
@@ -165,6 +166,14 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 // before it commits. If publishing fails nothing is committed and the batch is retried;
 // if the commit fails after publishing, the retry publishes the same ids again.
 func (s *suppressor) handle(ctx context.Context, batch []kafka.Record[schemas.Event]) error {
+	err := s.applyBatch(ctx, batch)
+	if platformpg.IsDataError(err) {
+		return kafka.Permanent(err)
+	}
+	return err
+}
+
+func (s *suppressor) applyBatch(ctx context.Context, batch []kafka.Record[schemas.Event]) error {
 	return s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		var msgs []kafka.Message
 		for _, r := range batch {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/kafka"
+	platformpg "github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
@@ -85,6 +86,9 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		}
 	}
 	if err := p.store.Insert(ctx, ds); err != nil {
+		if platformpg.IsDataError(err) {
+			return kafka.Permanent(fmt.Errorf("planning deliveries: %w", err))
+		}
 		return fmt.Errorf("planning deliveries: %w", err)
 	}
 	p.wake(touched)

@@ -27,6 +27,23 @@ type Decoder[T any] func(ctx context.Context, msg Message) (T, error)
 // committed, and the same batch is offered again.
 type Handler[T any] func(ctx context.Context, batch []Record[T]) error
 
+// Permanent marks a handler error as caused by the data rather than by a dependency (a
+// row the database rejects, say). The consumer then handles the batch's records one by
+// one and dead-letters those that fail permanently on their own, so one bad record
+// cannot block its partition; an unmarked error retries the whole batch.
+func Permanent(err error) error { return &permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
 // ErrRetryDecode may be wrapped by a Decoder to say the failure is not the message's
 // fault (the schema registry is unreachable, say): the message is retried, not dead-lettered.
 var ErrRetryDecode = errors.New("kafka: decode failed for a reason outside the message")
@@ -234,11 +251,38 @@ func (c *Consumer[T]) process(ctx context.Context, msgs []Message) bool {
 		}
 		c.log.Warn("record dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "reason", poison.Error())
 	}
-	if len(batch) > 0 && !c.retry(ctx, "handle", func() error { return c.handle(ctx, batch) }) {
+	if len(batch) > 0 && !c.handleIsolating(ctx, batch) {
 		return false
 	}
 	c.cfg.Metrics.consumed(c.cfg.GroupID, msgs, time.Since(start))
 	return true
+}
+
+// handleIsolating handles batch until it succeeds. When the handler blames the data, the
+// records are handled one at a time and a record that fails permanently on its own is
+// dead-lettered; the others still take effect.
+func (c *Consumer[T]) handleIsolating(ctx context.Context, batch []Record[T]) bool {
+	return c.retry(ctx, "handle", func() error {
+		err := c.handle(ctx, batch)
+		if !IsPermanent(err) {
+			return err
+		}
+		if len(batch) == 1 {
+			if perr := c.cfg.DeadLetters.Publish(ctx, c.cfg.GroupID, batch[0].Msg, err); perr != nil {
+				return fmt.Errorf("dead-lettering a record the handler rejects: %w", perr)
+			}
+			m := batch[0].Msg
+			c.log.Warn("record dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "reason", err.Error())
+			return nil
+		}
+		c.log.Warn("a batch failed on its data; handling its records one by one", "records", len(batch), "error", err)
+		for i := range batch {
+			if !c.handleIsolating(ctx, batch[i:i+1]) {
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
 }
 
 // retry runs fn until it succeeds or ctx ends, backing off with full jitter so that a step

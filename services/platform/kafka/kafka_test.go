@@ -319,3 +319,39 @@ func readAll(t *testing.T, ctx context.Context, brokers []string, topic string, 
 	<-done
 	return got.snapshot()
 }
+
+// TestRecordTheHandlerRejectsIsIsolated: when the handler blames the data of a batch, the
+// records are handled one by one; only the one it rejects on its own is dead-lettered.
+func TestRecordTheHandlerRejectsIsIsolated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	env := testkit.Kafka(t)
+	p := newProducer(t, env.Brokers)
+	key := []byte("one-subject")
+	if err := p.Publish(ctx,
+		kafka.Message{Topic: env.Topics.Consents, Key: key, Value: []byte("a")},
+		kafka.Message{Topic: env.Topics.Consents, Key: key, Value: []byte("rejected")},
+		kafka.Message{Topic: env.Topics.Consents, Key: key, Value: []byte("c")},
+	); err != nil {
+		t.Fatal(err)
+	}
+	var got seen
+	stop := startConsumer(t, ctx, env, "isolate", func(_ context.Context, b []kafka.Record[string]) error {
+		for _, r := range b {
+			if r.Value == "rejected" {
+				return kafka.Permanent(errors.New("the database rejects this row"))
+			}
+		}
+		got.add(b)
+		return nil
+	})
+	waitFor(t, "the two good records", 30*time.Second, func() bool { return got.count() >= 2 })
+	stop()
+	if vals := fmt.Sprint(values(got.snapshot())); vals != "[a c]" {
+		t.Errorf("handled %s, want [a c]", vals)
+	}
+	dlq := readAll(t, ctx, env.Brokers, kafka.DeadLetterTopic(env.Topics.Consents), 1)
+	if string(dlq[0].Value) != "rejected" || headers(dlq[0])[kafka.HeaderDLQError] != "the database rejects this row" {
+		t.Errorf("dead letter %q %v", dlq[0].Value, headers(dlq[0]))
+	}
+}

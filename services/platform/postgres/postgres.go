@@ -3,6 +3,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -69,8 +71,10 @@ func redact(err error) error {
 }
 
 // Migrate applies the *.sql files of fsys in the order of their numeric prefix
-// (0001_init.sql, 0002_...) that component has not applied yet. Each file runs in its own
-// transaction under an advisory lock, so replicas starting together apply it once.
+// (0001_init.sql, 0002_...) that component has not applied yet, each in its own
+// transaction. Every service migrates at start, so the whole run holds one session-level
+// advisory lock: replicas and services starting together take turns instead of racing on
+// the shared bookkeeping table.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, component string, fsys fs.FS) error {
 	files, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -91,24 +95,27 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, component string, fsys fs.
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.consentry_migrations (
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate %s: %w", component, err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('consentry_migrations'))`); err != nil {
+		return fmt.Errorf("postgres: migrate %s: lock: %w", component, err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('consentry_migrations'))`)
+
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.consentry_migrations (
 		component text NOT NULL, version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
 		PRIMARY KEY (component, version))`); err != nil {
-		// Two replicas racing on CREATE TABLE IF NOT EXISTS can collide on the catalog;
-		// the loser sees a unique violation and the table exists either way.
-		if !strings.Contains(err.Error(), "23505") {
-			return fmt.Errorf("postgres: create migrations table: %w", err)
-		}
+		return fmt.Errorf("postgres: create migrations table: %w", err)
 	}
 	for _, m := range ms {
 		sql, err := fs.ReadFile(fsys, m.file)
 		if err != nil {
 			return err
 		}
-		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('consentry_migrations'))`); err != nil {
-				return err
-			}
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var done bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM public.consentry_migrations WHERE component=$1 AND version=$2)`,
 				component, m.version).Scan(&done); err != nil {
@@ -127,4 +134,15 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, component string, fsys fs.
 		}
 	}
 	return nil
+}
+
+// IsDataError reports whether err is PostgreSQL rejecting the data itself — a data
+// exception (SQLSTATE class 22, e.g. invalid text) or an integrity violation (class 23)
+// — which no retry can fix, as opposed to the database being unreachable or busy.
+func IsDataError(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || len(pg.Code) < 2 {
+		return false
+	}
+	return pg.Code[:2] == "22" || pg.Code[:2] == "23"
 }

@@ -103,6 +103,10 @@ func (s *Serde) Encode(topic string, e schemas.Event) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("serde: this process does not write to %s", topic)
 	}
+	// What consumers would reject must not be written in the first place.
+	if err := schemas.Validate(e); err != nil {
+		return nil, err
+	}
 	body, err := schemas.EncodeWith(schema, e)
 	if err != nil {
 		return nil, err
@@ -124,8 +128,9 @@ func (s *Serde) EncodeMessage(topic, key string, e schemas.Event) (kafka.Message
 	return kafka.Message{Topic: topic, Key: []byte(key), Value: v}, nil
 }
 
-// Decode reads a framed event. Errors wrapping ErrFraming or ErrUnknownSchema, or a
-// decode error, mean the record itself is bad (poison); an error wrapping
+// Decode reads and validates a framed event. Errors wrapping ErrFraming or
+// ErrUnknownSchema, a decode error or a validation error mean the record itself is bad
+// (poison); an error wrapping
 // kafka.ErrRetryDecode means the registry could not be asked and the record should be
 // retried.
 func (s *Serde) Decode(ctx context.Context, b []byte) (schemas.Event, int, error) {
@@ -139,6 +144,9 @@ func (s *Serde) Decode(ctx context.Context, b []byte) (schemas.Event, int, error
 	}
 	e, err := schemas.Decode(schema, body)
 	if err != nil {
+		return nil, id, err
+	}
+	if err := schemas.Validate(e); err != nil {
 		return nil, id, err
 	}
 	return e, id, nil
