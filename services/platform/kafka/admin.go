@@ -12,8 +12,12 @@ import (
 // Admin wraps kafka-go's client for the few administrative calls Consentry makes.
 type Admin struct{ client *kafkago.Client }
 
-// NewAdmin returns an Admin for brokers.
+// NewAdmin returns an Admin for brokers. Without a transport it makes its own, which
+// Close releases.
 func NewAdmin(brokers []string, transport kafkago.RoundTripper) *Admin {
+	if transport == nil {
+		transport = &kafkago.Transport{}
+	}
 	return &Admin{client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}}
 }
 

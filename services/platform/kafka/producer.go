@@ -37,8 +37,9 @@ type ProducerConfig struct {
 
 // Producer writes records with acks=all. It is safe for concurrent use; one per process.
 type Producer struct {
-	w       *kafkago.Writer
-	metrics *Metrics
+	w         *kafkago.Writer
+	metrics   *Metrics
+	transport *kafkago.Transport
 }
 
 // NewProducer returns a Producer. Records are partitioned by key with the Murmur2
@@ -57,8 +58,16 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	// Its own transport rather than kafka-go's process-wide default, so that Close
+	// releases the pooled connections and their goroutines.
+	owned, _ := cfg.Transport.(*kafkago.Transport)
+	if cfg.Transport == nil {
+		owned = &kafkago.Transport{}
+		cfg.Transport = owned
+	}
 	return &Producer{
-		metrics: cfg.Metrics,
+		metrics:   cfg.Metrics,
+		transport: owned,
 		w: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Brokers...),
 			Balancer:     &kafkago.Murmur2Balancer{},
@@ -106,5 +115,11 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// Close flushes and closes the writer.
-func (p *Producer) Close() error { return p.w.Close() }
+// Close flushes and closes the writer and its connections.
+func (p *Producer) Close() error {
+	err := p.w.Close()
+	if p.transport != nil {
+		p.transport.CloseIdleConnections()
+	}
+	return err
+}

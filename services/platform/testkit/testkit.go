@@ -16,17 +16,34 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"go.uber.org/goleak"
 
 	"github.com/consentry/consentry/platform/devregistry"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pgserver"
 )
 
-// Main runs the tests and then stops the PostgreSQL server, if one was started.
+// Main runs the tests, stops the PostgreSQL server if one was started, and fails the run
+// if goroutines outlive the tests (a consumer, lane or server not shut down).
 func Main(m *testing.M) {
 	code := m.Run()
 	shared.stop()
+	if code == 0 {
+		if err := goleak.Find(leakOptions()...); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
+}
+
+// leakOptions ignore goroutines owned by libraries that keep them for the process:
+// pgx's and kafka-go's idle-connection reapers and the children's spawner thread.
+func leakOptions() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreTopFunction("github.com/consentry/consentry/platform/childproc.Start.func1.1"),
+		goleak.IgnoreAnyFunction("github.com/consentry/consentry/platform/childproc.Start.func1"),
+	}
 }
 
 // KafkaEnv is a running broker with Consentry's topics.
