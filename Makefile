@@ -27,6 +27,20 @@ test: ## run every test (with -race), bringing up what they need
 	$(GO) vet work
 	$(GO) test -race -count=1 -timeout 15m work
 
+# Operator entries against a running `make run` (or any vendor-fanout at FANOUT_URL).
+FANOUT_URL ?= http://127.0.0.1:8083
+API_KEY    ?= $$(sed -nE 's/.*"api_key": "([^"]+)".*/\1/p' .data/secrets.json)
+
+.PHONY: backfill
+backfill: ## replay past opt-outs and erasures to a vendor: make backfill VENDOR=sendgrid
+	@test -n "$(VENDOR)" || { echo "usage: make backfill VENDOR=<name>"; exit 2; }
+	curl -fsS -X POST $(FANOUT_URL)/v1/vendors/$(VENDOR)/backfill -H "Authorization: Bearer $(API_KEY)"; echo
+
+.PHONY: replay
+replay: ## replay a vendor's dead letters: make replay VENDOR=hubspot
+	@test -n "$(VENDOR)" || { echo "usage: make replay VENDOR=<name>"; exit 2; }
+	curl -fsS -X POST $(FANOUT_URL)/v1/vendors/$(VENDOR)/replay-dead-letters -H "Authorization: Bearer $(API_KEY)"; echo
+
 .PHONY: fmt
 fmt: ## format the code
 	gofmt -w $(MODULES)

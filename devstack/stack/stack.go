@@ -248,11 +248,16 @@ func (s *Stack) env(name string) []string {
 		"CONSENTRY_LOG_LEVEL":             "info",
 	}
 	if name == "vendor-fanout" {
+		// Every vendor of DESIGN's table, the API ones pointed at the simulator.
+		vars["CONSENTRY_ROUTING"] = "seed"
 		for k, v := range map[string]string{
 			"HUBSPOT_BASE_URL": sim + "/hubspot", "HUBSPOT_TOKEN": "dev-hubspot-token",
 			"AMPLITUDE_BASE_URL": sim + "/amplitude", "AMPLITUDE_API_KEY": "dev-amplitude-key", "AMPLITUDE_SECRET_KEY": "dev-amplitude-secret",
 			"POSTHOG_BASE_URL": sim + "/posthog", "POSTHOG_API_KEY": "phx_dev", "POSTHOG_PROJECT_ID": "1",
 			"FULLSTORY_BASE_URL": sim + "/fullstory", "FULLSTORY_API_KEY": "dev-fullstory-key",
+			"LINKEDIN_BASE_URL": sim + "/linkedin", "LINKEDIN_ACCESS_TOKEN": "dev-linkedin-token", "LINKEDIN_SEGMENT_ID": "4242",
+			"SALESFORCE_BASE_URL": sim + "/salesforce", "SALESFORCE_ACCESS_TOKEN": "dev-salesforce-token",
+			"SENDGRID_BASE_URL": sim + "/sendgrid", "SENDGRID_API_KEY": "dev-sendgrid-key",
 		} {
 			vars["CONSENTRY_VENDOR_"+k] = v
 		}

@@ -16,11 +16,13 @@ import (
 )
 
 type api struct {
-	log    *slog.Logger
-	store  *postgres.Store
-	routes *routing.Table
-	lanes  map[string]*dispatch.Lane
-	now    func() time.Time
+	log     *slog.Logger
+	store   *postgres.Store
+	routes  *routing.Table
+	lanes   map[string]*dispatch.Lane
+	planner *planner
+	opener  dispatch.Opener
+	now     func() time.Time
 }
 
 type vendorStatus struct {
@@ -89,14 +91,10 @@ type deadLetter struct {
 
 // getDeadLetters lists parked deliveries the caller's key may see.
 func (a *api) getDeadLetters(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "limit", Message: "must be 1-1000"}}))
-			return
-		}
-		limit = n
+	limit, err := limitParam(r.URL.Query().Get("limit"))
+	if err != nil {
+		apierror.Write(w, a.log, err)
+		return
 	}
 	ds, err := a.store.DeadLetters(r.Context(), r.URL.Query().Get("vendor"), limit)
 	if err != nil {

@@ -18,6 +18,7 @@ type serviceConfig struct {
 	Registry       config.Registry
 	MasterKeys     string
 	RoutingFile    string
+	RoutingProfile string
 	Policy         dispatch.Policy
 	BreakerTimeout time.Duration
 	VendorTimeout  time.Duration
@@ -32,7 +33,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.RegisterKafka(&c.Kafka)
 	l.RegisterRegistry(&c.Registry)
 	l.Secret(&c.MasterKeys, "CONSENTRY_MASTER_KEYS")
-	l.String(&c.RoutingFile, "routing-file", "CONSENTRY_ROUTING_FILE", "", "routing table JSON (default: DESIGN's default policy)")
+	l.String(&c.RoutingFile, "routing-file", "CONSENTRY_ROUTING_FILE", "", "routing table JSON; overrides CONSENTRY_ROUTING")
+	l.String(&c.RoutingProfile, "routing", "CONSENTRY_ROUTING", "default",
+		"built-in routing table: default (HubSpot, Amplitude, PostHog, FullStory) or seed (every vendor of DESIGN's table)")
 	l.Duration(&c.Policy.BaseBackoff, "retry-base", "CONSENTRY_FANOUT_RETRY_BASE", def.BaseBackoff, "first retry backoff ceiling")
 	l.Duration(&c.Policy.MaxBackoff, "retry-max", "CONSENTRY_FANOUT_RETRY_MAX", def.MaxBackoff, "largest retry backoff")
 	l.Int(&c.Policy.MaxAttempts, "max-attempts", "CONSENTRY_FANOUT_MAX_ATTEMPTS", def.MaxAttempts, "failed calls before a dead letter (0: retry until the deadline)")
@@ -56,7 +59,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	var err error
 	if c.RoutingFile == "" {
-		c.Routes, err = routing.Default()
+		if c.Routes, err = routing.Builtin(c.RoutingProfile); err != nil {
+			err = fmt.Errorf("CONSENTRY_ROUTING: %w", err)
+		}
 	} else {
 		var b []byte
 		if b, err = os.ReadFile(c.RoutingFile); err == nil {

@@ -35,6 +35,7 @@ type planner struct {
 	store  *postgres.Store
 	topics kafka.Topics
 	wake   func(instances map[string]bool)
+	now    func() time.Time
 }
 
 // decode reads an event and checks it is the record its topic carries: anything else on
@@ -51,41 +52,27 @@ func (p *planner) decode(ctx context.Context, m kafka.Message) (schemas.Event, e
 	return e, nil
 }
 
-// handle inserts every delivery the batch requires in one transaction. Once it returns
-// the offsets may be committed: the work now lives in the lanes.
+// handle records every decision of the batch and inserts the deliveries they require,
+// in one transaction. Once it returns the offsets may be committed: the work now lives in
+// the lanes.
 func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event]) error {
-	var ds []postgres.Delivery
+	var (
+		decisions []postgres.Decision
+		planned   []postgres.Delivery
+	)
 	touched := map[string]bool{}
 	for _, r := range batch {
-		var (
-			plan      []routing.Delivery
-			requestID string
-			purposes  map[string]string
-		)
-		switch e := r.Value.(type) {
-		case *schemas.ConsentChanged:
-			plan, purposes = p.routes.ForConsent(e.Tenant, e.Purposes), e.Purposes
-		case *schemas.PrivacyRequest:
-			if e.Status != actsOn {
-				continue
-			}
-			plan, requestID = p.routes.ForRequest(e.Tenant, e.Type), e.RequestID
+		d, ok := decisionOf(r.Value)
+		if !ok {
+			continue
 		}
-		h := r.Value.EventHeader()
-		for _, d := range plan {
-			deadline, ok := deadlines[d.Action]
-			if !ok {
-				deadline = defaultDeadline
-			}
-			ds = append(ds, postgres.Delivery{
-				EventID: h.EventID, Instance: d.Instance, Action: string(d.Action), Tenant: h.Tenant,
-				SubjectKey: h.SubjectKey, RequestID: requestID, OccurredAt: h.OccurredAt, PolicyVersion: h.PolicyVersion,
-				Sealed: h.Identifiers, Purposes: purposes, Deadline: h.RecordedAt.Add(deadline),
-			})
-			touched[d.Instance] = true
+		decisions = append(decisions, d)
+		for _, del := range p.deliveries(d, p.routes.Plan(d)) {
+			planned = append(planned, del)
+			touched[del.Instance] = true
 		}
 	}
-	if err := p.store.Insert(ctx, ds); err != nil {
+	if err := p.store.Plan(ctx, decisions, planned); err != nil {
 		if platformpg.IsDataError(err) {
 			return kafka.Permanent(fmt.Errorf("planning deliveries: %w", err))
 		}
@@ -93,4 +80,46 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 	}
 	p.wake(touched)
 	return nil
+}
+
+// decisionOf returns what fan-out keeps of an event: consent changes, and privacy
+// requests once they reach the status vendors act on.
+func decisionOf(e schemas.Event) (postgres.Decision, bool) {
+	h := e.EventHeader()
+	d := postgres.Decision{EventID: h.EventID, Tenant: h.Tenant, SubjectKey: h.SubjectKey, OccurredAt: h.OccurredAt,
+		RecordedAt: h.RecordedAt, PolicyVersion: h.PolicyVersion, Sealed: h.Identifiers}
+	switch e := e.(type) {
+	case *schemas.ConsentChanged:
+		d.Kind, d.Purposes = "consent", e.Purposes
+	case *schemas.PrivacyRequest:
+		if e.Status != actsOn {
+			return d, false
+		}
+		d.Kind, d.RequestType, d.RequestID = "request", e.Type, e.RequestID
+	default:
+		return d, false
+	}
+	return d, true
+}
+
+// deliveries turns a decision's routed actions into lane rows, each with the deadline of
+// its action counted from now (a back-filled action's clock starts when it is planned).
+func (p *planner) deliveries(d postgres.Decision, plan []routing.Delivery) []postgres.Delivery {
+	out := make([]postgres.Delivery, 0, len(plan))
+	for _, r := range plan {
+		deadline, ok := deadlines[r.Action]
+		if !ok {
+			deadline = defaultDeadline
+		}
+		start := d.RecordedAt
+		if now := p.now(); now.After(start) {
+			start = now
+		}
+		out = append(out, postgres.Delivery{
+			EventID: d.EventID, Instance: r.Instance, Action: string(r.Action), Tenant: d.Tenant, SubjectKey: d.SubjectKey,
+			RequestID: d.RequestID, OccurredAt: d.OccurredAt, PolicyVersion: d.PolicyVersion, Sealed: d.Sealed,
+			Purposes: d.Purposes, Deadline: start.Add(deadline),
+		})
+	}
+	return out
 }

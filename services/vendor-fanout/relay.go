@@ -44,14 +44,23 @@ func relayReceipts(ctx context.Context, store *postgres.Store, producer *kafka.P
 	}
 }
 
-// reportLanes refreshes the backlog gauges from the delivery table.
-func reportLanes(ctx context.Context, store *postgres.Store, m *dispatch.Metrics, log *slog.Logger) error {
+// reportLanes refreshes the backlog and manual-task gauges from the database.
+func reportLanes(ctx context.Context, store *postgres.Store, m *dispatch.Metrics, instances []string, log *slog.Logger) error {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
 		stats, err := store.Stats(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("reading lane stats failed", "error", err)
+		}
+		tasks, err := store.TaskStats(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("reading manual task stats failed", "error", err)
+		}
+		for _, name := range instances {
+			// Every vendor gets a value, zero included, so an alert can tell "none" from "unknown".
+			m.TasksOpen.WithLabelValues(name).Set(float64(tasks[name].Open))
+			m.TasksOverdue.WithLabelValues(name).Set(float64(tasks[name].Overdue))
 		}
 		for name, s := range stats {
 			m.Backlog.WithLabelValues(name).Set(float64(s.Pending))

@@ -16,5 +16,10 @@ func routes(a *api, keys *apikey.Keys) http.Handler {
 	mux.Handle("POST /v1/vendors/{name}/replay-dead-letters", auth(a.replayVendor))
 	mux.Handle("GET /v1/dead-letters", auth(a.getDeadLetters))
 	mux.Handle("POST /v1/dead-letters/{id}/replay", auth(a.replayDeadLetter))
+	mux.Handle("POST /v1/vendors/{name}/backfill", auth(a.postBackfill))
+	mux.Handle("GET /v1/manual-tasks", auth(a.getTasks))
+	mux.Handle("GET /v1/manual-tasks/{id}", auth(a.getTask))
+	mux.Handle("GET /v1/manual-tasks/{id}/identifiers", auth(a.getTaskIdentifiers))
+	mux.Handle("POST /v1/manual-tasks/{id}/complete", auth(a.completeTask))
 	return mux
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/manual"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
@@ -58,6 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	lanes := map[string]*dispatch.Lane{}
 	for _, in := range cfg.Routes.Instances {
 		adapter, ok := adapters[in.Name]
+		if in.Manual != nil {
+			// Opening a task is a database write: no vendor limit to respect.
+			adapter, ok = manual.New(in.Name, *in.Manual, store, time.Now), true
+			in.RatePerSecond, in.Burst, in.Concurrency = 50, 50, 2
+		}
 		if !ok {
 			continue
 		}
@@ -70,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		})
 	}
 
-	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics,
+	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now,
 		wake: func(instances map[string]bool) {
 			for name := range instances {
 				if l, ok := lanes[name]; ok {
@@ -84,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 
-	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, now: time.Now}
+	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, planner: p, opener: deps.Sealer, now: time.Now}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{
@@ -94,7 +101,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 			{Name: "dispatch", Run: func(ctx context.Context) error {
 				return dispatchAll(ctx, lanes, store, deps.Producer, relayWake, log)
 			}},
-			{Name: "lane-metrics", Run: func(ctx context.Context) error { return reportLanes(ctx, store, metrics, log) }},
+			{Name: "lane-metrics", Run: func(ctx context.Context) error {
+				return reportLanes(ctx, store, metrics, instanceNames(cfg.Routes), log)
+			}},
+			{Name: "backfill", Run: func(ctx context.Context) error { return backfillNewInstances(ctx, p, log) }},
 		},
 		Closers: []func(){deps.Close},
 	})
@@ -118,4 +128,12 @@ func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *po
 		return fmt.Errorf("receipt relay: %w", err)
 	}
 	return nil
+}
+
+func instanceNames(t *routing.Table) []string {
+	names := make([]string, len(t.Instances))
+	for i, in := range t.Instances {
+		names[i] = in.Name
+	}
+	return names
 }

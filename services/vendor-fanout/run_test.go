@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -26,6 +27,7 @@ type fixture struct {
 	t      *testing.T
 	stack  *testkit.Stack
 	sim    *vendorsim.Simulator
+	simURL string
 	svc    *testkit.Service
 	serde  *serde.Serde
 	prod   *kafka.Producer
@@ -35,33 +37,19 @@ type fixture struct {
 // start runs vendor-fanout against the simulator with a fast retry policy.
 func start(t *testing.T, extra map[string]string) *fixture {
 	t.Helper()
-	stack := testkit.NewStack(t)
+	f := newFixture(t, testkit.NewStack(t))
+	f.run(extra)
+	return f
+}
+
+// newFixture prepares a simulator, a producer and a sealer on stack, without starting
+// the service (tests that restart it call run themselves).
+func newFixture(t *testing.T, stack *testkit.Stack) *fixture {
+	t.Helper()
 	sim := vendorsim.New(vendorsim.Options{JobDelay: 300 * time.Millisecond})
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	env := map[string]string{
-		"CONSENTRY_VENDOR_HUBSPOT_BASE_URL":     srv.URL + "/hubspot",
-		"CONSENTRY_VENDOR_HUBSPOT_TOKEN":        "hs-token",
-		"CONSENTRY_VENDOR_AMPLITUDE_BASE_URL":   srv.URL + "/amplitude",
-		"CONSENTRY_VENDOR_AMPLITUDE_API_KEY":    "amp-key",
-		"CONSENTRY_VENDOR_AMPLITUDE_SECRET_KEY": "amp-secret",
-		"CONSENTRY_VENDOR_POSTHOG_BASE_URL":     srv.URL + "/posthog",
-		"CONSENTRY_VENDOR_POSTHOG_API_KEY":      "phx_key",
-		"CONSENTRY_VENDOR_POSTHOG_PROJECT_ID":   "1",
-		"CONSENTRY_VENDOR_FULLSTORY_BASE_URL":   srv.URL + "/fullstory",
-		"CONSENTRY_VENDOR_FULLSTORY_API_KEY":    "fs-key",
-		"CONSENTRY_FANOUT_RETRY_BASE":           "50ms",
-		"CONSENTRY_FANOUT_RETRY_MAX":            "300ms",
-		"CONSENTRY_FANOUT_POLL_INTERVAL":        "200ms",
-		"CONSENTRY_FANOUT_POLL_MAX":             "400ms",
-		"CONSENTRY_FANOUT_BREAKER_TIMEOUT":      "1s",
-		"CONSENTRY_VENDOR_TIMEOUT":              "2s",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	f := &fixture{t: t, stack: stack, sim: sim}
-	f.svc = testkit.StartService(t, run, stack.Env, env)
+	f := &fixture{t: t, stack: stack, sim: sim, simURL: srv.URL}
 
 	ctx := context.Background()
 	client, _ := serde.NewClient(stack.RegistryURL, "", "", "", nil)
@@ -87,19 +75,64 @@ func start(t *testing.T, extra map[string]string) *fixture {
 	return f
 }
 
-// publish sends an event for subject as consent-ingest would, and returns its id.
+// simEnv points every seed vendor instance at the simulator at url, with a fast policy.
+func simEnv(url string) map[string]string {
+	return map[string]string{
+		"CONSENTRY_VENDOR_HUBSPOT_BASE_URL":        url + "/hubspot",
+		"CONSENTRY_VENDOR_HUBSPOT_TOKEN":           "hs-token",
+		"CONSENTRY_VENDOR_AMPLITUDE_BASE_URL":      url + "/amplitude",
+		"CONSENTRY_VENDOR_AMPLITUDE_API_KEY":       "amp-key",
+		"CONSENTRY_VENDOR_AMPLITUDE_SECRET_KEY":    "amp-secret",
+		"CONSENTRY_VENDOR_POSTHOG_BASE_URL":        url + "/posthog",
+		"CONSENTRY_VENDOR_POSTHOG_API_KEY":         "phx_key",
+		"CONSENTRY_VENDOR_POSTHOG_PROJECT_ID":      "1",
+		"CONSENTRY_VENDOR_FULLSTORY_BASE_URL":      url + "/fullstory",
+		"CONSENTRY_VENDOR_FULLSTORY_API_KEY":       "fs-key",
+		"CONSENTRY_VENDOR_LINKEDIN_BASE_URL":       url + "/linkedin",
+		"CONSENTRY_VENDOR_LINKEDIN_ACCESS_TOKEN":   "li-token",
+		"CONSENTRY_VENDOR_LINKEDIN_SEGMENT_ID":     "4242",
+		"CONSENTRY_VENDOR_SALESFORCE_BASE_URL":     url + "/salesforce",
+		"CONSENTRY_VENDOR_SALESFORCE_ACCESS_TOKEN": "sf-token",
+		"CONSENTRY_VENDOR_SENDGRID_BASE_URL":       url + "/sendgrid",
+		"CONSENTRY_VENDOR_SENDGRID_API_KEY":        "sg-key",
+		"CONSENTRY_FANOUT_RETRY_BASE":              "50ms",
+		"CONSENTRY_FANOUT_RETRY_MAX":               "300ms",
+		"CONSENTRY_FANOUT_POLL_INTERVAL":           "200ms",
+		"CONSENTRY_FANOUT_POLL_MAX":                "400ms",
+		"CONSENTRY_FANOUT_BREAKER_TIMEOUT":         "1s",
+		"CONSENTRY_VENDOR_TIMEOUT":                 "2s",
+	}
+}
+
+// run starts vendor-fanout on the fixture's stack, pointed at its simulator.
+func (f *fixture) run(extra map[string]string) {
+	f.t.Helper()
+	env := simEnv(f.simURL)
+	for k, v := range extra {
+		env[k] = v
+	}
+	f.svc = testkit.StartService(f.t, run, f.stack.Env, env)
+}
+
+// publish sends an event for a consumer-tenant subject as consent-ingest would, and
+// returns its id.
 func (f *fixture) publish(subject, email string, build func(schemas.Header) (string, schemas.Event)) string {
 	f.t.Helper()
+	return f.publishAs("consumer", subject, email, build)
+}
+
+func (f *fixture) publishAs(tenant, subject, email string, build func(schemas.Header) (string, schemas.Event)) string {
+	f.t.Helper()
 	ctx := context.Background()
-	key := f.stack.Pepper.SubjectKey("consumer", subject)
-	sealed, err := f.sealer.Seal(ctx, "consumer", key, seal.Identifiers{SubjectID: subject, Email: email,
+	key := f.stack.Pepper.SubjectKey(tenant, subject)
+	sealed, err := f.sealer.Seal(ctx, tenant, key, seal.Identifiers{SubjectID: subject, Email: email,
 		VendorIDs: map[string]string{"amplitude": "amp-" + subject}})
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	id, _ := eventid.New()
 	now := time.Now().UTC()
-	topic, e := build(schemas.Header{EventID: id, Tenant: "consumer", SubjectKey: key, OccurredAt: now, RecordedAt: now,
+	topic, e := build(schemas.Header{EventID: id, Tenant: tenant, SubjectKey: key, OccurredAt: now, RecordedAt: now,
 		Source: "cmp", PolicyVersion: "2025-04-09", Identifiers: sealed})
 	m, err := f.serde.EncodeMessage(topic, key, e)
 	if err != nil {
@@ -136,6 +169,19 @@ func (f *fixture) successes(vendor, substr string) int {
 	return n
 }
 
+// summary lists the simulator's calls one per line, the last 40 at most.
+func (f *fixture) summary() string {
+	calls := f.sim.Calls()
+	if len(calls) > 40 {
+		calls = calls[len(calls)-40:]
+	}
+	var b strings.Builder
+	for _, c := range calls {
+		fmt.Fprintf(&b, "  %s %s %s %s?%s -> %d\n", c.At.Format("15:04:05.000"), c.Vendor, c.Method, c.Path, c.Query, c.Status)
+	}
+	return b.String()
+}
+
 // deletes counts DELETE calls a vendor answered, whatever the answer: a repeat deletion
 // may well be told "already gone" (404).
 func (f *fixture) deletes(vendor string) int {
@@ -153,7 +199,7 @@ func (f *fixture) waitFor(what string, timeout time.Duration, cond func() bool) 
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			f.t.Fatalf("timed out waiting for %s; simulator calls: %+v", what, f.sim.Calls())
+			f.t.Fatalf("timed out waiting for %s; simulator calls:\n%s", what, f.summary())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

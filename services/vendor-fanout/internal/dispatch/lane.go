@@ -99,6 +99,7 @@ type Lane struct {
 	breaker *gobreaker.CircuitBreaker[vendor.Result]
 	limiter *rate.Limiter
 	poller  vendor.Poller
+	patient bool // waits for people: never unverifiable by time alone
 	wake    chan struct{}
 
 	throttledUntil atomic.Int64 // unix nanos; the vendor's Retry-After for the whole lane
@@ -122,6 +123,9 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 		wake:    make(chan struct{}, 1),
 	}
 	l.poller, _ = cfg.Adapter.(vendor.Poller)
+	if p, ok := cfg.Adapter.(vendor.Patient); ok {
+		l.patient = p.Patient()
+	}
 	l.breaker = gobreaker.NewCircuitBreaker[vendor.Result](gobreaker.Settings{
 		Name:         cfg.Instance,
 		MaxRequests:  3,
@@ -327,7 +331,7 @@ func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request
 	if err == nil && done {
 		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Completed, Reference: d.Reference}, string(vendor.Completed))
 	}
-	if now.After(d.Deadline) {
+	if now.After(d.Deadline) && !l.patient {
 		return l.finish(d, postgres.Done, vendor.Result{Outcome: "unverifiable", Reference: d.Reference,
 			Detail: "the vendor job was not confirmed done before the deadline"}, "unverifiable")
 	}

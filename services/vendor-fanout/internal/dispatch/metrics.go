@@ -17,6 +17,8 @@ type Metrics struct {
 	Backlog      *prometheus.GaugeVec
 	OldestAge    *prometheus.GaugeVec
 	DeadLetters  *prometheus.GaugeVec
+	TasksOpen    *prometheus.GaugeVec
+	TasksOverdue *prometheus.GaugeVec
 }
 
 // NewMetrics registers the dispatch metrics.
@@ -37,8 +39,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "consentry_fanout_oldest_pending_seconds", Help: "Age of the oldest pending delivery per vendor."}, []string{"vendor"}),
 		DeadLetters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "consentry_fanout_dead_letters", Help: "Dead-lettered deliveries per vendor awaiting replay."}, []string{"vendor"}),
+		TasksOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consentry_fanout_manual_tasks_open", Help: "Open manual tasks per vendor without an API."}, []string{"vendor"}),
+		TasksOverdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consentry_fanout_manual_tasks_overdue", Help: "Open manual tasks past their due time, per vendor."}, []string{"vendor"}),
 	}
-	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters)
+	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters, m.TasksOpen, m.TasksOverdue)
 	return m
 }
 

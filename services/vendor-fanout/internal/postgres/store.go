@@ -70,44 +70,124 @@ func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
-// Insert adds deliveries, ignoring any already present (a redelivered Kafka record plans
-// the same deliveries again). Rows keep the order given, which is Kafka's order, so the
-// claim query can preserve per-subject order.
-func (s *Store) Insert(ctx context.Context, ds []Delivery) error {
-	if len(ds) == 0 {
+// Decision is a consent change or privacy request as fan-out recorded it, kept so that a
+// vendor enabled later can be back-filled.
+type Decision struct {
+	EventID       string
+	Tenant        string
+	SubjectKey    string
+	Kind          string // "consent" or "request"
+	Purposes      map[string]string
+	RequestType   string
+	RequestID     string
+	OccurredAt    time.Time
+	RecordedAt    time.Time
+	PolicyVersion string
+	Sealed        *schemas.Sealed
+}
+
+// RoutingInput gives routing what it needs of the decision.
+func (d Decision) RoutingInput() (string, map[string]string, string) {
+	return d.Tenant, d.Purposes, d.RequestType
+}
+
+// Plan records decisions and adds the deliveries they require, in one transaction,
+// ignoring any already present (a redelivered Kafka record plans the same again).
+// Deliveries keep the order given — Kafka's order — so the claim query can preserve
+// per-subject order.
+func (s *Store) Plan(ctx context.Context, decisions []Decision, ds []Delivery) error {
+	if len(decisions) == 0 && len(ds) == 0 {
 		return nil
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_deliveries (LIKE fanout.deliveries INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+		if err := insertDecisions(ctx, tx, decisions); err != nil {
 			return err
 		}
-		rows := make([][]any, len(ds))
-		for i, d := range ds {
-			var scheme *string
-			var nonce, ct []byte
-			if d.Sealed != nil {
-				scheme, nonce, ct = &d.Sealed.Scheme, d.Sealed.Nonce, d.Sealed.Ciphertext
-			}
-			var purposes []byte
-			if d.Purposes != nil {
-				purposes, _ = json.Marshal(d.Purposes)
-			}
-			rows[i] = []any{int64(i), d.EventID, d.Instance, d.Action, d.Tenant, d.SubjectKey, nullUUID(d.RequestID),
-				d.OccurredAt, d.PolicyVersion, scheme, nonce, ct, purposes, d.Deadline}
-		}
-		cols := []string{"id", "event_id", "instance", "action", "tenant", "subject_key", "request_id",
-			"occurred_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext", "purposes", "deadline_at"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_deliveries"}, cols, pgx.CopyFromRows(rows)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
-				occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at)
-			SELECT event_id, instance, action, tenant, subject_key, request_id,
-				occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at
-			FROM stage_deliveries ORDER BY id
-			ON CONFLICT (event_id, instance, action) DO NOTHING`)
+		_, err := insertDeliveries(ctx, tx, ds)
 		return err
 	})
+}
+
+// Insert adds deliveries on their own (back-fill, tests) and returns how many were new.
+func (s *Store) Insert(ctx context.Context, ds []Delivery) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = insertDeliveries(ctx, tx, ds)
+		return err
+	})
+	return n, err
+}
+
+func sealedColumns(sealed *schemas.Sealed) (scheme *string, nonce, ct []byte) {
+	if sealed == nil {
+		return nil, nil, nil
+	}
+	return &sealed.Scheme, sealed.Nonce, sealed.Ciphertext
+}
+
+func jsonOrNil(m map[string]string) []byte {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_deliveries (LIKE fanout.deliveries INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+		return 0, err
+	}
+	rows := make([][]any, len(ds))
+	for i, d := range ds {
+		scheme, nonce, ct := sealedColumns(d.Sealed)
+		rows[i] = []any{int64(i), d.EventID, d.Instance, d.Action, d.Tenant, d.SubjectKey, nullUUID(d.RequestID),
+			d.OccurredAt, d.PolicyVersion, scheme, nonce, ct, jsonOrNil(d.Purposes), d.Deadline}
+	}
+	cols := []string{"id", "event_id", "instance", "action", "tenant", "subject_key", "request_id",
+		"occurred_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext", "purposes", "deadline_at"}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_deliveries"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
+			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at)
+		SELECT event_id, instance, action, tenant, subject_key, request_id,
+			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at
+		FROM stage_deliveries ORDER BY id
+		ON CONFLICT (event_id, instance, action) DO NOTHING`)
+	return tag.RowsAffected(), err
+}
+
+func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error {
+	if len(decisions) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_decisions (LIKE fanout.decisions) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	rows := make([][]any, len(decisions))
+	for i, d := range decisions {
+		scheme, nonce, ct := sealedColumns(d.Sealed)
+		rows[i] = []any{d.EventID, d.Tenant, d.SubjectKey, d.Kind, jsonOrNil(d.Purposes), nullString(d.RequestType),
+			nullUUID(d.RequestID), d.OccurredAt, d.RecordedAt, d.PolicyVersion, scheme, nonce, ct}
+	}
+	cols := []string{"event_id", "tenant", "subject_key", "kind", "purposes", "request_type", "request_id",
+		"occurred_at", "recorded_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext"}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_decisions"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO fanout.decisions SELECT DISTINCT ON (event_id) * FROM stage_decisions ON CONFLICT (event_id) DO NOTHING`)
+	return err
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func nullUUID(s string) any {

@@ -25,8 +25,27 @@ import (
 //go:embed default.json
 var defaultTable []byte
 
-// Default returns the routing of DESIGN.md's default policy.
+//go:embed seed.json
+var seedTable []byte
+
+// Default returns DESIGN's default policy for the four vendors every deployment starts
+// with: HubSpot, Amplitude, PostHog and FullStory.
 func Default() (*Table, error) { return Parse(defaultTable) }
+
+// Seed returns DESIGN's full routing table: every seed vendor, including the ones without
+// an API, which get tracked manual tasks.
+func Seed() (*Table, error) { return Parse(seedTable) }
+
+// Builtin returns a table by name: "default" or "seed".
+func Builtin(name string) (*Table, error) {
+	switch name {
+	case "default":
+		return Default()
+	case "seed":
+		return Seed()
+	}
+	return nil, fmt.Errorf("routing: no built-in table %q (want default or seed)", name)
+}
 
 // Instance is one configured vendor account.
 type Instance struct {
@@ -120,6 +139,9 @@ func Parse(b []byte) (*Table, error) {
 		if in.Manual == nil && (in.RatePerSecond <= 0 || in.Burst <= 0 || in.Concurrency <= 0) {
 			errs = append(errs, fmt.Errorf("%s: rate_per_second, burst and concurrency must be positive", where))
 		}
+		if m := in.Manual; m != nil && (m.Owner == "" || m.Instructions == "" || m.Due.Duration <= 0) {
+			errs = append(errs, fmt.Errorf("%s.manual: owner, instructions and a positive due are required", where))
+		}
 	}
 	for name, rules := range map[string]map[string]map[string]vendor.Action{"denied": t.Denied, "requests": t.Requests} {
 		for key, byType := range rules {
@@ -172,6 +194,20 @@ func (t *Table) InstancesFor(tenant string) map[string]Instance {
 		}
 	}
 	return own
+}
+
+// Decision is what routing needs of a consent change or privacy request.
+type Decision interface {
+	RoutingInput() (tenant string, purposes map[string]string, requestType string)
+}
+
+// Plan returns the deliveries a recorded decision requires.
+func (t *Table) Plan(d Decision) []Delivery {
+	tenant, purposes, requestType := d.RoutingInput()
+	if requestType != "" {
+		return t.ForRequest(tenant, requestType)
+	}
+	return t.ForConsent(tenant, purposes)
 }
 
 // ForConsent returns the deliveries a consent change requires: for every denied purpose,

@@ -91,3 +91,43 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedRoutingIsDesignsTable: every vendor of DESIGN's table is reached, and the ones
+// without an API get manual tasks.
+func TestSeedRoutingIsDesignsTable(t *testing.T) {
+	tab, err := routing.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ds []routing.Delivery) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Instance+":"+string(d.Action))
+		}
+		return out
+	}
+	cases := map[string]struct {
+		got  []routing.Delivery
+		want []string
+	}{
+		"advertising": {tab.ForConsent("consumer", map[string]string{"advertising": "denied"}), []string{"linkedin:opt_out"}},
+		"marketing_email": {tab.ForConsent("consumer", map[string]string{"marketing_email": "denied"}),
+			[]string{"hubspot:opt_out", "salesforce:opt_out", "sendgrid:suppress_email"}},
+		"sales_outreach": {tab.ForConsent("consumer", map[string]string{"sales_outreach": "denied"}),
+			[]string{"11x:opt_out", "lusha:opt_out", "rb2b:opt_out", "salesforce:opt_out", "zoominfo:opt_out"}},
+		"erasure": {tab.ForRequest("consumer", "erasure"), []string{"11x:delete_user", "amplitude:delete_user", "fullstory:delete_user",
+			"hubspot:delete_user", "linkedin:delete_user", "linkedin-member-data:delete_user", "lusha:delete_user", "posthog:delete_user",
+			"rb2b:delete_user", "salesforce:delete_user", "sendgrid:delete_user", "zoominfo:delete_user"}},
+	}
+	for name, c := range cases {
+		if diff := cmp.Diff(c.want, names(c.got)); diff != "" {
+			t.Errorf("%s: %s", name, diff)
+		}
+	}
+	for _, name := range []string{"zoominfo", "lusha", "rb2b", "11x", "linkedin-member-data"} {
+		in, ok := tab.Instance(name)
+		if !ok || in.Manual == nil || in.Manual.Owner == "" || !strings.Contains(in.Manual.Instructions, "vendors.md") {
+			t.Errorf("%s is not a manual vendor with an owner and instructions: %+v", name, in)
+		}
+	}
+}

@@ -109,6 +109,13 @@ type Poller interface {
 	Poll(ctx context.Context, req Request, reference string) (done bool, err error)
 }
 
+// Patient is implemented by adapters whose accepted work is done by people (manual
+// tasks): the core waits for it however long it takes and never calls it unverifiable by
+// time alone — an overdue task is an alert, not a reason to stop tracking it.
+type Patient interface {
+	Patient() bool
+}
+
 // Kind classifies a failed delivery.
 type Kind string
 

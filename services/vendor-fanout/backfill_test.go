@@ -1,0 +1,119 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
+)
+
+// withSendgrid is the default routing plus SendGrid for marketing email and erasure.
+const withSendgrid = `{
+  "instances": [
+    {"name": "hubspot", "type": "hubspot", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 4},
+    {"name": "amplitude", "type": "amplitude", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
+    {"name": "posthog", "type": "posthog", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
+    {"name": "fullstory", "type": "fullstory", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
+    {"name": "sendgrid", "type": "sendgrid", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2}
+  ],
+  "denied": {
+    "analytics": {"amplitude": "delete_user", "posthog": "delete_user", "fullstory": "delete_user"},
+    "marketing_email": {"hubspot": "opt_out", "sendgrid": "suppress_email"}
+  },
+  "requests": {"erasure": {"hubspot": "delete_user", "amplitude": "delete_user", "posthog": "delete_user",
+                           "fullstory": "delete_user", "sendgrid": "delete_user"}}
+}`
+
+func (f *fixture) grant(purposes ...string) func(schemas.Header) (string, schemas.Event) {
+	return func(h schemas.Header) (string, schemas.Event) {
+		p := map[string]string{}
+		for _, x := range purposes {
+			p[x] = "granted"
+		}
+		return f.stack.Kafka.Topics.Consents, &schemas.ConsentChanged{Header: h, Purposes: p}
+	}
+}
+
+// sendgridCalls returns the simulator's SendGrid calls as "METHOD path" strings.
+func (f *fixture) sendgridCalls() []string {
+	var out []string
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == "sendgrid" {
+			out = append(out, c.Method+" "+c.Path)
+		}
+	}
+	return out
+}
+
+// TestEnablingAVendorBackfillsItOnce: a vendor added later receives the opt-outs still
+// in force and the erasures already requested — not an opt-out that was withdrawn — and
+// back-filling again has no second effect.
+func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
+	f := newFixture(t, testkit.NewStack(t))
+	f.run(nil) // the default routing: no SendGrid
+	f.publish("still-out", "out@example.com", f.deny("marketing_email"))
+	f.publish("came-back", "back@example.com", f.deny("marketing_email"))
+	f.publish("came-back", "back@example.com", f.grant("marketing_email"))
+	f.publish("erased", "gone@example.com", f.erase)
+	f.waitFor("the first run's deliveries", 30*time.Second, func() bool {
+		return f.successes("hubspot", "unsubscribe-all") == 2 && f.successes("hubspot", "gdpr-delete") == 1
+	})
+	if err := f.svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.sendgridCalls()); n != 0 {
+		t.Fatalf("sendgrid was called %d times before it was enabled", n)
+	}
+
+	routes := filepath.Join(t.TempDir(), "routing.json")
+	if err := os.WriteFile(routes, []byte(withSendgrid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.run(map[string]string{"CONSENTRY_ROUTING_FILE": routes})
+	defer func() {
+		if t.Failed() {
+			t.Log(f.svc.Logs.String())
+		}
+	}()
+	f.waitFor("the back-fill to reach sendgrid", 30*time.Second, func() bool {
+		suppressed, deleted := 0, 0
+		for _, c := range f.sendgridCalls() {
+			if strings.HasSuffix(c, "/suppressions/global") {
+				suppressed++
+			}
+			if strings.HasPrefix(c, "DELETE ") {
+				deleted++
+			}
+		}
+		return suppressed == 1 && deleted == 1
+	})
+	for _, c := range f.sim.Calls() {
+		if c.Vendor == "sendgrid" && strings.Contains(string(c.Body), "back@example.com") {
+			t.Errorf("sendgrid got %s for a person who opted back in", c.Path)
+		}
+	}
+
+	before := len(f.sendgridCalls())
+	var resp struct {
+		Planned       int `json:"planned"`
+		NewDeliveries int `json:"new_deliveries"`
+	}
+	if s := testkit.Call(t, "POST", f.svc.URL+"/v1/vendors/sendgrid/backfill", testkit.APIKey, nil, &resp); s != http.StatusOK {
+		t.Fatalf("back-fill: %d", s)
+	}
+	if resp.Planned != 2 || resp.NewDeliveries != 0 {
+		t.Errorf("a second back-fill planned %d and added %d, want 2 and 0", resp.Planned, resp.NewDeliveries)
+	}
+	time.Sleep(time.Second)
+	if after := len(f.sendgridCalls()); after != before {
+		t.Errorf("a second back-fill made %d more sendgrid calls", after-before)
+	}
+	if s := testkit.Call(t, "POST", f.svc.URL+"/v1/vendors/sendgrid/backfill", testkit.TenantKey, nil, nil); s != http.StatusForbidden {
+		t.Errorf("a tenant key ran a back-fill: %d", s)
+	}
+}

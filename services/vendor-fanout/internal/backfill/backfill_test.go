@@ -1,0 +1,88 @@
+package backfill_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/consentry/consentry/services/vendor-fanout/internal/backfill"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func consent(id string, hours int, purposes map[string]string) postgres.Decision {
+	return postgres.Decision{EventID: id, Tenant: "consumer", SubjectKey: "s", Kind: "consent", Purposes: purposes, OccurredAt: t0.Add(time.Duration(hours) * time.Hour)}
+}
+
+func erasure(id string, hours int) postgres.Decision {
+	return postgres.Decision{EventID: id, Tenant: "consumer", SubjectKey: "s", Kind: "request", RequestType: "erasure", OccurredAt: t0.Add(time.Duration(hours) * time.Hour)}
+}
+
+func plan(t *testing.T, instance string, ds ...postgres.Decision) []string {
+	t.Helper()
+	tab, err := routing.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := tab.Instance(instance)
+	if !ok {
+		t.Fatalf("no instance %s", instance)
+	}
+	var out []string
+	for _, it := range backfill.Plan(tab, in, ds) {
+		out = append(out, it.Decision.EventID+":"+string(it.Action))
+	}
+	return out
+}
+
+func TestBackfillOwesTheCurrentOptOutsAndEveryErasure(t *testing.T) {
+	cases := []struct {
+		name     string
+		instance string
+		ds       []postgres.Decision
+		want     []string
+	}{
+		{"a denial still in force", "sendgrid", []postgres.Decision{consent("e1", 1, map[string]string{"marketing_email": "denied"})}, []string{"e1:suppress_email"}},
+		{"opted back in: nothing owed", "sendgrid", []postgres.Decision{
+			consent("e1", 1, map[string]string{"marketing_email": "denied"}),
+			consent("e2", 2, map[string]string{"marketing_email": "granted"})}, nil},
+		{"an older denial arriving late does not count", "sendgrid", []postgres.Decision{
+			consent("e1", 1, map[string]string{"marketing_email": "denied"}),
+			consent("e3", 3, map[string]string{"marketing_email": "granted"}),
+			consent("e2", 2, map[string]string{"marketing_email": "denied"})}, nil},
+		{"two purposes, one action: the latest decision", "linkedin", []postgres.Decision{
+			consent("e1", 1, map[string]string{"advertising": "denied"}),
+			consent("e2", 2, map[string]string{"sale_share": "denied"})}, []string{"e2:opt_out"}},
+		{"purposes the vendor does not serve", "sendgrid", []postgres.Decision{consent("e1", 1, map[string]string{"analytics": "denied"})}, nil},
+		{"erasure after opting back in", "sendgrid", []postgres.Decision{
+			consent("e1", 1, map[string]string{"marketing_email": "granted"}), erasure("r1", 2)}, []string{"r1:delete_user"}},
+		{"a manual vendor", "zoominfo", []postgres.Decision{consent("e1", 1, map[string]string{"sales_outreach": "denied"}), erasure("r1", 2)},
+			[]string{"e1:opt_out", "r1:delete_user"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if diff := cmp.Diff(c.want, plan(t, c.instance, c.ds...)); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}
+
+func TestBackfillSkipsTenantsThatDoNotUseTheInstance(t *testing.T) {
+	tab, err := routing.Parse([]byte(`{"instances": [
+		{"name": "hubspot", "type": "hubspot", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1},
+		{"name": "acme-hubspot", "type": "hubspot", "tenants": ["acme"], "rate_per_second": 1, "burst": 1, "concurrency": 1}],
+		"denied": {"marketing_email": {"hubspot": "opt_out"}}, "requests": {}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, _ := tab.Instance("hubspot")
+	d := consent("e1", 1, map[string]string{"marketing_email": "denied"})
+	d.Tenant = "acme"
+	if got := backfill.Plan(tab, shared, []postgres.Decision{d}); len(got) != 0 {
+		t.Errorf("acme has its own HubSpot, yet the shared one was back-filled: %v", got)
+	}
+}

@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/consentry/consentry/schemas"
+)
+
+// Task states.
+const (
+	TaskOpen      = "open"
+	TaskCompleted = "completed"
+)
+
+// Task is a manual task: a vendor action no API can perform, for a person to carry out.
+type Task struct {
+	ID           int64
+	DeliveryKey  string
+	Instance     string
+	Action       string
+	Tenant       string
+	SubjectKey   string
+	EventID      string
+	RequestID    string
+	Owner        string
+	Instructions string
+	DueAt        time.Time
+	Status       string
+	CompletedAt  *time.Time
+	CompletedBy  string
+	Note         string
+	CreatedAt    time.Time
+}
+
+// ErrNoTask means no manual task has that id.
+var ErrNoTask = errors.New("no manual task has that id")
+
+// CreateTask opens t unless a task for the same delivery exists, and returns the id.
+func (s *Store) CreateTask(ctx context.Context, t Task) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO fanout.manual_tasks (delivery_key, instance, action, tenant, subject_key,
+			event_id, request_id, owner, instructions, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (delivery_key) DO UPDATE SET delivery_key = excluded.delivery_key
+		RETURNING id`, t.DeliveryKey, t.Instance, t.Action, t.Tenant, t.SubjectKey, t.EventID, nullUUID(t.RequestID),
+		t.Owner, t.Instructions, t.DueAt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create manual task: %w", err)
+	}
+	return id, nil
+}
+
+// TaskStatus returns a task's status.
+func (s *Store) TaskStatus(ctx context.Context, id int64) (string, error) {
+	var status string
+	err := s.pool.QueryRow(ctx, `SELECT status FROM fanout.manual_tasks WHERE id = $1`, id).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNoTask
+	}
+	return status, err
+}
+
+const taskColumns = `id, delivery_key, instance, action, tenant, subject_key, event_id::text, coalesce(request_id::text, ''),
+	owner, instructions, due_at, status, completed_at, coalesce(completed_by, ''), coalesce(note, ''), created_at`
+
+func scanTask(row pgx.Row) (Task, error) {
+	var t Task
+	err := row.Scan(&t.ID, &t.DeliveryKey, &t.Instance, &t.Action, &t.Tenant, &t.SubjectKey, &t.EventID, &t.RequestID,
+		&t.Owner, &t.Instructions, &t.DueAt, &t.Status, &t.CompletedAt, &t.CompletedBy, &t.Note, &t.CreatedAt)
+	return t, err
+}
+
+// TaskFilter selects tasks to list.
+type TaskFilter struct {
+	Status   string // "", open, completed, or overdue (open and past due)
+	Instance string
+	Limit    int
+}
+
+// Tasks lists tasks, those due soonest first.
+func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks
+		WHERE ($1 = '' OR status = $1 OR ($1 = 'overdue' AND status = 'open' AND due_at < now()))
+		  AND ($2 = '' OR instance = $2)
+		ORDER BY status = 'completed', due_at, id LIMIT $3`, f.Status, f.Instance, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// Task returns one task and the sealed identifiers of the event it serves (for the
+// person who must act on it).
+func (s *Store) Task(ctx context.Context, id int64) (Task, *schemas.Sealed, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Task{}, nil, ErrNoTask
+	}
+	if err != nil {
+		return Task{}, nil, err
+	}
+	var (
+		scheme *string
+		nonce  []byte
+		ct     []byte
+	)
+	err = s.pool.QueryRow(ctx, `SELECT sealed_scheme, sealed_nonce, sealed_ciphertext FROM fanout.deliveries
+		WHERE event_id = $1 AND instance = $2 AND action = $3`, t.EventID, t.Instance, t.Action).Scan(&scheme, &nonce, &ct)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return Task{}, nil, err
+	}
+	if scheme == nil {
+		return t, nil, nil
+	}
+	return t, &schemas.Sealed{Scheme: *scheme, Nonce: nonce, Ciphertext: ct}, nil
+}
+
+// CompleteTask marks a task done and makes its delivery due at once, so the receipt
+// follows without waiting for the next poll. Completing a completed task changes nothing
+// and reports alreadyDone.
+func (s *Store) CompleteTask(ctx context.Context, id int64, by, note string) (t Task, alreadyDone bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoTask
+		}
+		if err != nil {
+			return err
+		}
+		if t.Status == TaskCompleted {
+			alreadyDone = true
+			return nil
+		}
+		t, err = scanTask(tx.QueryRow(ctx, `UPDATE fanout.manual_tasks SET status = 'completed', completed_at = now(),
+			completed_by = $2, note = nullif($3, '') WHERE id = $1 RETURNING `+taskColumns, id, by, note))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE fanout.deliveries SET next_attempt_at = now()
+			WHERE event_id = $1 AND instance = $2 AND action = $3 AND state = 'polling'`, t.EventID, t.Instance, t.Action)
+		return err
+	})
+	return t, alreadyDone, err
+}
+
+// TaskCounts are the open and overdue tasks of one vendor instance.
+type TaskCounts struct{ Open, Overdue int }
+
+// TaskStats counts open and overdue tasks per instance.
+func (s *Store) TaskStats(ctx context.Context) (map[string]TaskCounts, error) {
+	rows, err := s.pool.Query(ctx, `SELECT instance, count(*), count(*) FILTER (WHERE due_at < now())
+		FROM fanout.manual_tasks WHERE status = 'open' GROUP BY instance`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]TaskCounts{}
+	for rows.Next() {
+		var name string
+		var c TaskCounts
+		if err := rows.Scan(&name, &c.Open, &c.Overdue); err != nil {
+			return nil, err
+		}
+		out[name] = c
+	}
+	return out, rows.Err()
+}
