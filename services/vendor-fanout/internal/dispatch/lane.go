@@ -34,6 +34,13 @@ type Store interface {
 
 var _ Store = (*postgres.Store)(nil)
 
+// Encoder frames events for Kafka (serde.Serde).
+type Encoder interface {
+	EncodeMessage(topic, key string, e schemas.Event) (kafka.Message, error)
+}
+
+var _ Encoder = (*serde.Serde)(nil)
+
 // Opener opens sealed identifiers.
 type Opener interface {
 	Open(ctx context.Context, tenant, subjectKey string, sealed *schemas.Sealed) (seal.Identifiers, error)
@@ -82,7 +89,7 @@ type LaneConfig struct {
 type Deps struct {
 	Store        Store
 	Opener       Opener
-	Serde        *serde.Serde
+	Serde        Encoder
 	ReceiptTopic string
 	Log          *slog.Logger
 	Metrics      *Metrics
@@ -238,7 +245,7 @@ func (l *Lane) Run(ctx context.Context) error {
 // the vendor gave, or until the breaker lets a probe through.
 func (l *Lane) gate() time.Duration {
 	if until := l.throttledUntil.Load(); until > 0 {
-		if d := time.Until(time.Unix(0, until)); d > 0 {
+		if d := time.Unix(0, until).Sub(l.deps.Now()); d > 0 {
 			return d
 		}
 	}

@@ -1,0 +1,184 @@
+package dispatch
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+// These tests drive one attempt at a time through a lane with a scripted adapter, to pin
+// the retry policy down: what counts as an attempt, when a delivery is dead-lettered,
+// when an async job is given up on. The lanes' concurrency and isolation are tested
+// end to end in the service's tests.
+
+type scripted struct {
+	deliver func() (vendor.Result, error)
+	poll    func() (bool, error)
+	patient bool
+	calls   int
+}
+
+func (s *scripted) Supports(vendor.Action) bool { return true }
+func (s *scripted) Deliver(context.Context, vendor.Request) (vendor.Result, error) {
+	s.calls++
+	return s.deliver()
+}
+func (s *scripted) Poll(context.Context, vendor.Request, string) (bool, error) { return s.poll() }
+
+type patientScripted struct{ *scripted }
+
+func (patientScripted) Patient() bool { return true }
+
+type noIdentifiers struct{}
+
+func (noIdentifiers) Open(context.Context, string, string, *schemas.Sealed) (seal.Identifiers, error) {
+	return seal.Identifiers{Email: "x@example.com"}, nil
+}
+
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func lane(a vendor.Adapter) *Lane {
+	p := DefaultPolicy()
+	p.BaseBackoff, p.MaxBackoff = time.Second, time.Minute
+	return NewLane(LaneConfig{Instance: "v", Adapter: a, RatePerSecond: 1000, Burst: 1000, Concurrency: 1, Policy: p},
+		Deps{Opener: noIdentifiers{}, Serde: receiptEncoder{}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
+}
+
+func delivery() postgres.Delivery {
+	return postgres.Delivery{ID: 1, EventID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6", Instance: "v", Action: "opt_out",
+		Tenant: "consumer", SubjectKey: "sk", State: postgres.Pending, Deadline: now.Add(48 * time.Hour)}
+}
+
+func fail(e *vendor.Error) func() (vendor.Result, error) {
+	return func() (vendor.Result, error) { return vendor.Result{}, e }
+}
+
+func TestRetryPolicy(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name        string
+		err         *vendor.Error
+		deadline    time.Time
+		wantState   string
+		wantCounted bool
+		minWait     time.Duration
+	}{
+		{"transient: retried, counted", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(time.Hour), postgres.Pending, true, 0},
+		{"auth: retried, counted", &vendor.Error{Kind: vendor.Auth, HTTPStatus: 401}, now.Add(time.Hour), postgres.Pending, true, 0},
+		{"throttled: not counted, waits at least Retry-After", &vendor.Error{Kind: vendor.Throttled, HTTPStatus: 429, RetryAfter: 90 * time.Second},
+			now.Add(time.Hour), postgres.Pending, false, 90 * time.Second},
+		{"permanent: dead at once", &vendor.Error{Kind: vendor.Permanent, HTTPStatus: 400}, now.Add(time.Hour), postgres.Dead, true, 0},
+		{"deadline passed: dead, not dropped", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(-time.Second), postgres.Dead, true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := lane(&scripted{deliver: fail(c.err)})
+			d := delivery()
+			d.Deadline = c.deadline
+			r := l.attempt(ctx, d)
+			if r.State != c.wantState || r.CountAttempt != c.wantCounted {
+				t.Fatalf("state %s counted %v, want %s %v (%+v)", r.State, r.CountAttempt, c.wantState, c.wantCounted, r)
+			}
+			if r.State == postgres.Pending && r.NextAttemptAt.Sub(now) < c.minWait {
+				t.Errorf("retry in %v, want at least %v", r.NextAttemptAt.Sub(now), c.minWait)
+			}
+			if r.State == postgres.Dead && (r.Receipt == nil || r.Outcome != "dead_lettered") {
+				t.Errorf("a dead letter without its receipt: %+v", r)
+			}
+		})
+	}
+}
+
+func TestThrottlingGatesTheWholeLane(t *testing.T) {
+	l := lane(&scripted{deliver: fail(&vendor.Error{Kind: vendor.Throttled, RetryAfter: time.Hour})})
+	l.attempt(context.Background(), delivery())
+	if l.gate() < 59*time.Minute {
+		t.Errorf("after a Retry-After of an hour the lane may call again in %v", l.gate())
+	}
+	if st := l.Status(); st.ThrottledUntil.IsZero() {
+		t.Error("the lane's status does not show it is throttled")
+	}
+}
+
+func TestOpenBreakerMakesNoCallAndCountsNoAttempt(t *testing.T) {
+	a := &scripted{deliver: fail(&vendor.Error{Kind: vendor.Transient, HTTPStatus: 503})}
+	l := lane(a)
+	for range 5 {
+		l.attempt(context.Background(), delivery())
+	}
+	calls := a.calls
+	r := l.attempt(context.Background(), delivery())
+	if a.calls != calls {
+		t.Fatalf("the adapter was called with the breaker open")
+	}
+	if r.State != postgres.Pending || r.CountAttempt {
+		t.Errorf("breaker open: %+v, want pending and not counted", r)
+	}
+	if st := l.Status(); st.Breaker != "open" {
+		t.Errorf("breaker %s after five failures, want open", st.Breaker)
+	}
+}
+
+func TestAsyncJobsAreVerifiedOrGivenUpOnButTasksAreNot(t *testing.T) {
+	ctx := context.Background()
+	accepted := func() (vendor.Result, error) { return vendor.Result{Outcome: vendor.Accepted, Reference: "job:1"}, nil }
+	notYet := func() (bool, error) { return false, nil }
+
+	l := lane(&scripted{deliver: accepted, poll: notYet})
+	r := l.attempt(ctx, delivery())
+	if r.State != postgres.Polling || r.Receipt == nil {
+		t.Fatalf("an accepted job: %+v, want polling with an accepted receipt", r)
+	}
+	polling := delivery()
+	polling.State, polling.Reference = postgres.Polling, "job:1"
+	if r := l.attempt(ctx, polling); r.State != postgres.Polling {
+		t.Errorf("a job not done yet: %+v", r)
+	}
+	polling.Deadline = now.Add(-time.Second)
+	if r := l.attempt(ctx, polling); r.State != postgres.Done || r.Outcome != "unverifiable" {
+		t.Errorf("a job past its deadline: %+v, want done and unverifiable", r)
+	}
+
+	task := lane(patientScripted{&scripted{deliver: accepted, poll: notYet}})
+	if r := task.attempt(ctx, polling); r.State != postgres.Polling {
+		t.Errorf("a manual task past its deadline was given up on: %+v", r)
+	}
+	done := lane(&scripted{deliver: accepted, poll: func() (bool, error) { return true, nil }})
+	if r := done.attempt(ctx, polling); r.State != postgres.Done || r.Outcome != "completed" {
+		t.Errorf("a finished job: %+v, want completed", r)
+	}
+}
+
+func TestShreddedIdentifiersAreDeadLettered(t *testing.T) {
+	l := lane(&scripted{deliver: fail(nil)})
+	l.deps.Opener = shredded{}
+	d := delivery()
+	d.Sealed = &schemas.Sealed{Scheme: seal.Scheme}
+	if r := l.attempt(context.Background(), d); r.State != postgres.Dead {
+		t.Errorf("identifiers shredded: %+v, want dead", r)
+	}
+}
+
+// receiptEncoder checks receipts are valid events and encodes them without a registry.
+type receiptEncoder struct{}
+
+func (receiptEncoder) EncodeMessage(topic, key string, e schemas.Event) (kafka.Message, error) {
+	if err := schemas.Validate(e); err != nil {
+		return kafka.Message{}, err
+	}
+	b, err := schemas.Encode(e)
+	return kafka.Message{Topic: topic, Key: []byte(key), Value: b}, err
+}
+
+type shredded struct{}
+
+func (shredded) Open(context.Context, string, string, *schemas.Sealed) (seal.Identifiers, error) {
+	return seal.Identifiers{}, seal.ErrShredded
+}
