@@ -215,6 +215,29 @@ func (s *Simulator) posthogDeletionStatus(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, map[string]any{"next": nil, "previous": nil, "results": results})
 }
 
+// posthogPersons lists persons, filtered by ?distinct_id= as integrations look a person
+// up before deleting it (§4.1: "To find a person"). A deleted person is no longer listed.
+func (s *Simulator) posthogPersons(w http.ResponseWriter, r *http.Request) {
+	if !posthogAuthorized(w, r) {
+		return
+	}
+	project := r.PathValue("project")
+	d := r.URL.Query().Get("distinct_id")
+	if d == "" {
+		posthogError(w, http.StatusBadRequest, "the simulator lists persons by distinct_id only")
+		return
+	}
+	u := posthogPersonUUID(project, d)
+	s.mu.Lock()
+	gone := s.state.posthog.deleted[project+"/"+u]
+	s.mu.Unlock()
+	results := []any{}
+	if !gone {
+		results = append(results, map[string]any{"id": u, "uuid": u, "distinct_ids": []string{d}, "properties": map[string]any{}})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"next": nil, "previous": nil, "results": results})
+}
+
 // posthogPersonUUID is the person a distinct_id belongs to in a project.
 func posthogPersonUUID(project, distinctID string) string {
 	return stableUUID("posthog", project, distinctID)

@@ -108,3 +108,29 @@ func TestPostHog(t *testing.T) {
 			}},
 	})
 }
+
+// TestPostHogPersonsLookup: integrations find a person's UUID by distinct_id before
+// deleting it (§4.1); a deleted person is no longer listed.
+func TestPostHogPersonsLookup(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	auth := []string{"Authorization", "Bearer phx_key"}
+	type persons struct {
+		Results []struct {
+			UUID        string   `json:"uuid"`
+			DistinctIDs []string `json:"distinct_ids"`
+		} `json:"results"`
+	}
+	r := e.do(t, "GET", "/posthog/api/projects/7/persons/?distinct_id=d-1", "", auth...)
+	list := decode[persons](t, r.body)
+	if r.status != 200 || len(list.Results) != 1 || list.Results[0].DistinctIDs[0] != "d-1" || len(list.Results[0].UUID) != 36 {
+		t.Fatalf("lookup: %d %s", r.status, r.body)
+	}
+	e.do(t, "POST", "/posthog/api/projects/7/persons/bulk_delete/", `{"ids":["`+list.Results[0].UUID+`"],"delete_events":true}`, auth...)
+	r = e.do(t, "GET", "/posthog/api/projects/7/persons/?distinct_id=d-1", "", auth...)
+	if list := decode[persons](t, r.body); r.status != 200 || len(list.Results) != 0 {
+		t.Errorf("a deleted person is still listed: %d %s", r.status, r.body)
+	}
+	if r := e.do(t, "GET", "/posthog/api/projects/7/persons/?distinct_id=d-1", ""); r.status != 401 {
+		t.Errorf("lookup without a key: %d", r.status)
+	}
+}

@@ -24,6 +24,7 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /fullstory/v2/users/{id}", s.fullstoryGet)
 
 	// PostHog, §4.1.
+	mux.HandleFunc("GET /posthog/api/projects/{project}/persons/{$}", s.posthogPersons)
 	mux.HandleFunc("POST /posthog/api/projects/{project}/persons/bulk_delete/{$}", s.posthogBulkDelete)
 	mux.HandleFunc("DELETE /posthog/api/projects/{project}/persons/{uuid}/{$}", s.posthogDelete)
 	mux.HandleFunc("GET /posthog/api/projects/{project}/persons/deletion_status/{$}", s.posthogDeletionStatus)

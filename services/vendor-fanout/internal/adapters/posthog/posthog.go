@@ -1,13 +1,13 @@
 // Package posthog delivers erasure to PostHog (vendors.md §4.1).
 //
-// The adapter is not a vendor.Poller. bulk_delete deletes the person at once and
-// queues their events and recordings for PostHog's batch deletion, but its answer
-// carries no handle for that queued work: no job id and no person UUID.
-// deletion_status filters by person UUID only, and the documented way to learn the
-// UUID (listing persons by distinct_id) would cost a lookup per erasure and still race
-// with the deletion itself. So Deliver reports Accepted with an empty Reference and
-// says why in Detail; verifying the events' removal is left to PostHog's own
-// guarantee.
+// bulk_delete deletes a person at once and queues their events and recordings for
+// PostHog's batch deletion, but its answer carries no handle for that queued work, and
+// deletion_status filters by person UUID only. So Deliver first looks the person up by
+// distinct id (the documented way to find a person), deletes by that UUID, and keeps it
+// as the reference that Poll checks deletion_status with. The UUID is PostHog's own
+// random id for the person — pseudonymous, like our subject_key — not an identifier
+// the product gave. Two requests per erasure count against PostHog's persons limits;
+// the routing's rate accounts for them.
 package posthog
 
 import (
@@ -23,10 +23,16 @@ import (
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
-var _ vendor.Adapter = (*Adapter)(nil)
+var (
+	_ vendor.Adapter = (*Adapter)(nil)
+	_ vendor.Poller  = (*Adapter)(nil)
+)
 
 // Queued is the Detail of an Accepted deletion.
-const Queued = "person deleted; events and recordings queued for PostHog's batch deletion, which cannot be tracked by distinct id"
+const Queued = "person deleted; events and recordings queued for PostHog's batch deletion"
+
+// referencePrefix marks a reference holding the PostHog person UUID to poll by.
+const referencePrefix = "person:"
 
 // Config configures the PostHog adapter.
 type Config struct {
@@ -45,8 +51,8 @@ type Config struct {
 
 // Adapter is the PostHog adapter.
 type Adapter struct {
-	bulkURL string
-	client  *vendorhttp.Client
+	projectURL string
+	client     *vendorhttp.Client
 }
 
 // New validates cfg and returns an adapter; the error names every field at fault.
@@ -60,8 +66,8 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	auth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.APIKey) }
 	return &Adapter{
-		bulkURL: base + "/api/projects/" + url.PathEscape(cfg.ProjectID) + "/persons/bulk_delete/",
-		client:  vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
+		projectURL: base + "/api/projects/" + url.PathEscape(cfg.ProjectID),
+		client:     vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
 	}, nil
 }
 
@@ -78,11 +84,19 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	if distinctID == "" {
 		return vendorhttp.Skipped("distinct id"), nil
 	}
+	person, found, err := a.lookup(ctx, distinctID)
+	if err != nil {
+		return vendor.Result{}, err
+	}
+	if !found {
+		// No such person: never captured, or already deleted.
+		return vendor.Result{Outcome: vendor.AlreadyDone, HTTPStatus: http.StatusOK}, nil
+	}
 	resp, err := a.client.Do(ctx, vendorhttp.Request{
 		Method: http.MethodPost,
-		URL:    a.bulkURL,
+		URL:    a.projectURL + "/persons/bulk_delete/",
 		Body: map[string]any{
-			"distinct_ids":      []string{distinctID},
+			"ids":               []string{person},
 			"delete_events":     true,
 			"delete_recordings": true,
 		},
@@ -91,7 +105,86 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	if err != nil {
 		return vendor.Result{}, err
 	}
-	return classifyBulk(resp, a.client.Now())
+	res, err := classifyBulk(resp, a.client.Now())
+	if err == nil && res.Outcome == vendor.Accepted {
+		res.Reference = referencePrefix + person
+	}
+	return res, err
+}
+
+// lookup finds the person a distinct id belongs to.
+func (a *Adapter) lookup(ctx context.Context, distinctID string) (string, bool, error) {
+	resp, err := a.client.Do(ctx, vendorhttp.Request{
+		Method: http.MethodGet,
+		URL:    a.projectURL + "/persons/?distinct_id=" + url.QueryEscape(distinctID),
+	})
+	if err != nil {
+		return "", false, err
+	}
+	if !resp.OK() {
+		var e struct {
+			Code string `json:"code"`
+		}
+		_ = resp.Decode(&e)
+		return "", false, resp.Error(e.Code, a.client.Now())
+	}
+	var list struct {
+		Results []struct {
+			UUID string `json:"uuid"`
+			ID   any    `json:"id"`
+		} `json:"results"`
+	}
+	if err := resp.Decode(&list); err != nil {
+		return "", false, err
+	}
+	if len(list.Results) == 0 {
+		return "", false, nil
+	}
+	uuid := list.Results[0].UUID
+	if id, ok := list.Results[0].ID.(string); uuid == "" && ok {
+		uuid = id // newer API versions name the UUID "id"
+	}
+	if uuid == "" {
+		return "", false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "person answer holds no uuid"}
+	}
+	return uuid, true, nil
+}
+
+// Poll reports whether every event deletion queued for the person has completed.
+func (a *Adapter) Poll(ctx context.Context, _ vendor.Request, reference string) (bool, error) {
+	person, ok := strings.CutPrefix(reference, referencePrefix)
+	if !ok || person == "" {
+		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "the reference names no PostHog person"}
+	}
+	resp, err := a.client.Do(ctx, vendorhttp.Request{
+		Method: http.MethodGet,
+		URL:    a.projectURL + "/persons/deletion_status/?status=all&person_uuid=" + url.QueryEscape(person),
+	})
+	if err != nil {
+		return false, err
+	}
+	if !resp.OK() {
+		var e struct {
+			Code string `json:"code"`
+		}
+		_ = resp.Decode(&e)
+		return false, resp.Error(e.Code, a.client.Now())
+	}
+	var status struct {
+		Results []struct {
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	if err := resp.Decode(&status); err != nil {
+		return false, err
+	}
+	// No row means nothing was queued (a person without events): nothing to wait for.
+	for _, row := range status.Results {
+		if row.Status != "completed" {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // classifyBulk reads a bulk_delete answer. Failures come back in deletion_errors

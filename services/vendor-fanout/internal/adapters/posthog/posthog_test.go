@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/posthog"
@@ -53,41 +54,64 @@ func TestSupports(t *testing.T) {
 	}
 }
 
-// The first delete is accepted; the repeat finds no person: PostHog's "already done".
+// The first delete looks the person up, deletes by UUID and is accepted with the UUID
+// as reference; the repeat finds no person: PostHog's "already done".
 func TestDeleteUser(t *testing.T) {
 	sim, a := start(t)
 	req := request()
-	for i, want := range []vendor.Outcome{vendor.Accepted, vendor.AlreadyDone} {
-		res, err := a.Deliver(t.Context(), req)
-		if err != nil {
-			t.Fatalf("call %d: %v", i+1, err)
-		}
-		if res.Outcome != want || res.HTTPStatus != 202 {
-			t.Errorf("call %d: result = %+v, want %s 202", i+1, res, want)
-		}
-		if res.Reference != "" || strings.Contains(res.Detail, distinctID) {
-			t.Errorf("call %d: result = %+v: no reference, and no identifier in Detail", i+1, res)
-		}
+	res, err := a.Deliver(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != vendor.Accepted || res.HTTPStatus != 202 || !strings.HasPrefix(res.Reference, "person:") {
+		t.Fatalf("first delete = %+v, want accepted with a person reference", res)
+	}
+	if strings.Contains(res.Reference+res.Detail, distinctID) {
+		t.Errorf("result %+v carries the distinct id", res)
+	}
+	if res, err := a.Deliver(t.Context(), req); err != nil || res.Outcome != vendor.AlreadyDone {
+		t.Errorf("repeat = %+v, %v; want already done", res, err)
 	}
 	calls := sim.Calls()
-	if len(calls) != 2 {
-		t.Fatalf("%d calls, want 2", len(calls))
+	if len(calls) != 3 {
+		t.Fatalf("%d calls, want 3 (lookup, delete, lookup)", len(calls))
 	}
-	vendortest.CheckCall(t, calls[0], vendortest.Want{
+	vendortest.CheckCall(t, calls[0], vendortest.Want{Method: "GET", Path: "/posthog/api/projects/7/persons/", Status: 200})
+	if calls[0].Query != "distinct_id="+distinctID {
+		t.Errorf("lookup query %q", calls[0].Query)
+	}
+	vendortest.CheckCall(t, calls[1], vendortest.Want{
 		Method: "POST", Path: "/posthog/api/projects/7/persons/bulk_delete/", IdempotencyKey: req.IdempotencyKey, Status: 202,
 	})
-	body := vendortest.JSONBody(t, calls[0])
-	ids, _ := body["distinct_ids"].([]any)
-	if !slices.Equal(ids, []any{distinctID}) || body["delete_events"] != true || body["delete_recordings"] != true || body["ids"] != nil {
-		t.Errorf("body = %v, want distinct_ids [%s] with delete_events and delete_recordings", body, distinctID)
+	body := vendortest.JSONBody(t, calls[1])
+	ids, _ := body["ids"].([]any)
+	if !slices.Equal(ids, []any{strings.TrimPrefix(res.Reference, "person:")}) || body["delete_events"] != true ||
+		body["delete_recordings"] != true || body["distinct_ids"] != nil {
+		t.Errorf("body = %v, want ids [the person's uuid] with delete_events and delete_recordings", body)
 	}
 }
 
-func TestNotAPoller(t *testing.T) {
-	_, a := start(t)
-	if _, ok := any(a).(vendor.Poller); ok {
-		t.Error("the adapter is a Poller, but PostHog gives no handle to poll by")
+// TestPollFollowsDeletionStatus: the queued event deletion is pending until PostHog's
+// batch runs (JobDelay in the simulator), then done.
+func TestPollFollowsDeletionStatus(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{JobDelay: time.Minute})
+	a, err := posthog.New(posthog.Config{BaseURL: sim.BaseURL("posthog"), APIKey: "phx_test", ProjectID: "7", Now: sim.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
 	}
+	res, err := a.Deliver(t.Context(), request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := a.Poll(t.Context(), request(), res.Reference); err != nil || done {
+		t.Fatalf("poll before the batch: %v, %v; want not done", done, err)
+	}
+	sim.Clock.Advance(2 * time.Minute)
+	if done, err := a.Poll(t.Context(), request(), res.Reference); err != nil || !done {
+		t.Errorf("poll after the batch: %v, %v; want done", done, err)
+	}
+	_, err = a.Poll(t.Context(), request(), "day:2026-01-01")
+	vendortest.WantError(t, err, vendor.Permanent, 0, 0)
 }
 
 func TestNoUserIDSkips(t *testing.T) {
