@@ -3,15 +3,12 @@ package main
 import (
 	"net/http"
 
-	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 )
 
 func routes(a *api, keys *apikey.Keys) http.Handler {
 	mux := http.NewServeMux()
-	auth := func(h http.HandlerFunc) http.Handler {
-		return keys.Require(h, func(w http.ResponseWriter, err error) { apierror.Write(w, a.log, err) })
-	}
+	auth := keys.Guard(a.log)
 	mux.Handle("POST /v1/unsubscribe-links", auth(a.postLink))
 	mux.Handle("GET /v1/suppressions/{email_sha256}", auth(a.getSuppression))
 	// Public pages: the signed token is the only authority.

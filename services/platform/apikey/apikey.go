@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -97,6 +98,14 @@ func (ks *Keys) Require(h http.Handler, onError func(http.ResponseWriter, error)
 		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, k)))
 	})
+}
+
+// Guard returns a wrapper that lets a handler run only for a valid key, answering
+// anything else with the API's JSON error. Routes wrap each machine endpoint with it.
+func (ks *Keys) Guard(log *slog.Logger) func(http.HandlerFunc) http.Handler {
+	return func(h http.HandlerFunc) http.Handler {
+		return ks.Require(h, func(w http.ResponseWriter, err error) { apierror.Write(w, log, err) })
+	}
 }
 
 // FromContext returns the key Require authenticated.

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,11 +24,7 @@ var _ seal.Store = (*Store)(nil)
 
 // Open migrates the keystore schema and returns the store.
 func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, pool, "keystore", sub); err != nil {
+	if err := postgres.MigrateDir(ctx, pool, "keystore", migrations, "migrations"); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool}, nil

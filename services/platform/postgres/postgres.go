@@ -70,6 +70,16 @@ func redact(err error) error {
 	return fmt.Errorf("%s", msg)
 }
 
+// MigrateDir applies the migrations in directory dir of fsys (typically an embed.FS
+// holding migrations/*.sql); see Migrate.
+func MigrateDir(ctx context.Context, pool *pgxpool.Pool, component string, fsys fs.FS, dir string) error {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("postgres: migrations of %s: %w", component, err)
+	}
+	return Migrate(ctx, pool, component, sub)
+}
+
 // Migrate applies the *.sql files of fsys in the order of their numeric prefix
 // (0001_init.sql, 0002_...) that component has not applied yet, each in its own
 // transaction. Every service migrates at start, so the whole run holds one session-level

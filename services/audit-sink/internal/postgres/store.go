@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,11 +23,7 @@ type Store struct{ pool *pgxpool.Pool }
 
 // Open migrates the audit schema.
 func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, pool, "audit-sink", sub); err != nil {
+	if err := postgres.MigrateDir(ctx, pool, "audit-sink", migrations, "migrations"); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool}, nil

@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,11 +26,7 @@ type Store struct{ pool *pgxpool.Pool }
 
 // Open migrates the ingest schema.
 func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, pool, "consent-ingest", sub); err != nil {
+	if err := postgres.MigrateDir(ctx, pool, "consent-ingest", migrations, "migrations"); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool}, nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,11 +35,7 @@ type Store struct{ pool *pgxpool.Pool }
 
 // Open migrates the unsubscribe schema.
 func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, pool, "unsubscribe-handler", sub); err != nil {
+	if err := postgres.MigrateDir(ctx, pool, "unsubscribe-handler", migrations, "migrations"); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool}, nil

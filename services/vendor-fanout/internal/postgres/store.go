@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,11 +59,7 @@ type Store struct{ pool *pgxpool.Pool }
 
 // Open migrates the fanout schema.
 func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, pool, "vendor-fanout", sub); err != nil {
+	if err := postgres.MigrateDir(ctx, pool, "vendor-fanout", migrations, "migrations"); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool}, nil
