@@ -131,8 +131,21 @@ func History(name string) ([]*Schema, error) {
 	return out, nil
 }
 
+// maxArrayItems bounds one block of an Avro array. goavro makes room for a block's items
+// from the count in the payload before it reads any, so without a bound five bytes ask
+// for 32 GiB and the runtime stops with an out-of-memory error no recover catches: one
+// poison record would crash every consumer of its topic, again after each restart. The
+// only array in an event is its purposes, a handful of entries.
+const maxArrayItems = 1 << 16
+
+var limitOnce sync.Once
+
 // Parse builds a Schema from schema text, such as one fetched from a registry by id.
 func Parse(text string) (*Schema, error) {
+	// goavro takes the bound only as a package variable, which every encode and decode
+	// reads. Every codec is made here, so setting it before the first one orders the
+	// write before all those reads.
+	limitOnce.Do(func() { goavro.MaxBlockCount = maxArrayItems })
 	codec, err := goavro.NewCodec(text)
 	if err != nil {
 		return nil, fmt.Errorf("schemas: parse: %w", err)

@@ -108,6 +108,24 @@ func TestDecodeRejectsTruncatedAndTrailingBytes(t *testing.T) {
 	}
 }
 
+// TestDecodeRejectsAHugeArrayCount: found while writing FuzzDecode (the corpus keeps the
+// input). A purposes array announcing 2^31-1 items made goavro allocate 32 GiB up front,
+// and the runtime stopped with an out-of-memory error instead of Decode failing.
+func TestDecodeRejectsAHugeArrayCount(t *testing.T) {
+	event := fixtures()["ConsentChanged"].(*schemas.ConsentChanged)
+	event.Purposes = nil
+	b, err := schemas.Encode(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// purposes is the last field: replace its empty array (a zero count) by a block of
+	// 2^31-1 items, zig-zag encoded, with no item following.
+	b = append(b[:len(b)-1], 0xfe, 0xff, 0xff, 0xff, 0x0f)
+	if _, err := schemas.Decode(schemas.MustGet(schemas.ConsentChangedName), b); err == nil {
+		t.Error("decoded an array of 2^31-1 items from a few bytes")
+	}
+}
+
 // TestEveryReleasedVersionIsFullyCompatible is the gate every schema change passes: the
 // current schema must equal the newest file in history/<Name>/, and every pair of released
 // versions must be compatible in both directions (FULL_TRANSITIVE), so old consumers read

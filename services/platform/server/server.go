@@ -235,7 +235,9 @@ func DecodeStrict(b []byte, prefix string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err, prefix)
 	}
-	if dec.More() {
+	// Not dec.More(), which reports false before a stray ']' or '}': only the end of the
+	// body may follow the value.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierror.New(apierror.Invalid, "the body holds more than one JSON value")
 	}
 	return nil
@@ -272,6 +274,9 @@ func jsonError(err error, prefix string) error {
 	// encoding/json reports unknown fields as `json: unknown field "x"`; the name is ours
 	// to repeat since it is a key the client chose, not a value.
 	if name, ok := unknownField(err.Error()); ok {
+		if name == "" {
+			name = `""` // the empty key, quoted as encoding/json quotes the others
+		}
 		return apierror.Fields([]apierror.FieldError{{Field: at(name), Message: "is not a known field"}})
 	}
 	return apierror.New(apierror.Invalid, "the body could not be read as JSON")

@@ -105,4 +105,17 @@ func TestDecodeStrictNamesFields(t *testing.T) {
 	if err := server.DecodeStrict([]byte(`{"name": "a"} {"name": "b"}`), "", &b); err == nil {
 		t.Error("accepted two JSON values")
 	}
+	// Found by FuzzDecodeStrict: a stray '}' or ']' after the value was accepted, since
+	// Decoder.More reports false before one.
+	for _, in := range []string{`{} }`, `{"name": "a"}]`} {
+		if err := server.DecodeStrict([]byte(in), "", &b); err == nil {
+			t.Errorf("accepted %q, trailing data", in)
+		}
+	}
+	// Found by FuzzDecodeStrict: an unknown empty key, outside a batch, was named by no
+	// field at all.
+	var e *apierror.Error
+	if err := server.DecodeStrict([]byte(`{"": 1}`), "", &b); !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Field != `""` {
+		t.Errorf("empty key: %+v, want field %s", err, `""`)
+	}
 }

@@ -215,13 +215,14 @@ func occurredAt(f *fields, s string, required bool, now time.Time) time.Time {
 		f.add("occurred_at", "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-28T21:04:05Z")
 		return time.Time{}
 	}
+	t = t.UTC() // the year is the instant's, not that of the producer's zone
 	switch {
 	case t.After(now.Add(ClockSkew)):
 		f.add("occurred_at", "lies in the future")
 	case t.Year() < 2000:
 		f.add("occurred_at", "is before the year 2000")
 	}
-	return t.UTC()
+	return t
 }
 
 func policyVersion(f *fields, s string, required bool) string {

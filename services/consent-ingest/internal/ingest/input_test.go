@@ -56,6 +56,9 @@ func TestValidateConsentNamesEachFieldAtFault(t *testing.T) {
 		{"missing occurred_at", func(c *ingest.ConsentInput) { c.OccurredAt = "" }, []string{"occurred_at"}},
 		{"no zone", func(c *ingest.ConsentInput) { c.OccurredAt = "2026-11-28T21:04:05" }, []string{"occurred_at"}},
 		{"future", func(c *ingest.ConsentInput) { c.OccurredAt = "2026-11-29T21:04:05Z" }, []string{"occurred_at"}},
+		// Found by FuzzConsent: the year was read in the producer's zone, so this
+		// instant, 1999-12-31T23:00:00Z, passed.
+		{"before 2000 in UTC", func(c *ingest.ConsentInput) { c.OccurredAt = "2000-01-01T00:00:00+01:00" }, []string{"occurred_at"}},
 		{"unknown source", func(c *ingest.ConsentInput) { c.Source = "carrier-pigeon" }, []string{"source"}},
 		{"missing policy", func(c *ingest.ConsentInput) { c.PolicyVersion = "" }, []string{"policy_version"}},
 		{"no purposes", func(c *ingest.ConsentInput) { c.Purposes = nil }, []string{"purposes"}},

@@ -95,7 +95,9 @@ func (k *Keys) Verify(tok string, now time.Time, maxAge time.Duration) (Claims, 
 		return Claims{}, ErrMalformed
 	}
 	rawSig, err := enc.DecodeString(sig)
-	if err != nil {
+	// The decoder ignores the unused low bits of the last character and any CR or LF, so
+	// one signature has several spellings: only the one Sign writes is a token.
+	if err != nil || enc.EncodeToString(rawSig) != sig {
 		return Claims{}, ErrMalformed
 	}
 	payload, err := enc.DecodeString(p)

@@ -204,8 +204,13 @@ func FromTransport(err error) *Error {
 	return &Error{Kind: Transient, Msg: msg}
 }
 
+// MaxRetryAfter is the longest wait RetryAfter returns. Vendors ask for seconds to
+// hours (a daily quota resets within a day); a longer wait is a mistake or hostile, and
+// the delivery is better retried, and throttled again, than parked for years.
+const MaxRetryAfter = 24 * time.Hour
+
 // RetryAfter parses a Retry-After value: delta-seconds or an HTTP-date (RFC 9110
-// §10.2.3). It returns 0 when the header is absent or unreadable.
+// §10.2.3), at most MaxRetryAfter. It returns 0 when the header is absent or unreadable.
 func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -215,10 +220,15 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		if secs < 0 {
 			return 0
 		}
+		// Compare in seconds: secs * time.Second overflows past 292 years, to a
+		// negative or arbitrary wait.
+		if secs > int(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -184,14 +184,15 @@ func (a *Adapter) classifyError(resp *vendorhttp.Response) *vendor.Error {
 	return e
 }
 
-// untilReset is how long until an X-RateLimit-Reset epoch second, or 0.
+// untilReset is how long until an X-RateLimit-Reset epoch second, or 0; at most
+// vendor.MaxRetryAfter, like a Retry-After.
 func untilReset(v string, now time.Time) time.Duration {
 	secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil {
 		return 0
 	}
 	if d := time.Unix(secs, 0).Sub(now); d > 0 {
-		return d
+		return min(d, vendor.MaxRetryAfter)
 	}
 	return 0
 }

@@ -161,6 +161,19 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestRateLimitResetIsBounded: found by FuzzDeliver's seed corpus, an X-RateLimit-Reset
+// centuries ahead became a wait of 292 years (time.Duration's limit).
+func TestRateLimitResetIsBounded(t *testing.T) {
+	v := vendortest.StartFuzzVendor(t)
+	a, err := sendgrid.New(sendgrid.Config{BaseURL: v.URL, APIKey: "SG.test", HTTP: v.HTTP, Now: v.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Reply(vendortest.Answer{Status: 429, Header: vendortest.FuzzHeader("", "99999999999")})
+	_, err = a.Deliver(t.Context(), request(vendor.SuppressEmail))
+	vendortest.WantError(t, err, vendor.Throttled, 429, vendor.MaxRetryAfter)
+}
+
 func TestCancel(t *testing.T) {
 	sim, a := start(t)
 	vendortest.RunCancel(t, sim, "sendgrid", func(ctx context.Context) error {

@@ -189,7 +189,8 @@ func Sign(secret []byte, timestamp int64, body []byte) string {
 func Verify(secret []byte, timestamp int64, body []byte, signature string, now time.Time, window time.Duration) error {
 	hexSig, ok := strings.CutPrefix(signature, signaturePrefix)
 	got, err := hex.DecodeString(hexSig)
-	if !ok || err != nil {
+	// Sign writes lower-case hex: the same digest in upper case is not a signature it made.
+	if !ok || err != nil || hex.EncodeToString(got) != hexSig {
 		return ErrMalformedSignature
 	}
 	if skew := now.Sub(time.Unix(timestamp, 0)); window <= 0 || skew > window || skew < -window {

@@ -184,6 +184,9 @@ func TestSignVerify(t *testing.T) {
 		{"no window", secret, now.Unix(), string(body), good, 0, webhook.ErrStale},
 		{"no version", secret, now.Unix(), string(body), strings.TrimPrefix(good, "v1="), time.Minute, webhook.ErrMalformedSignature},
 		{"not hex", secret, now.Unix(), string(body), "v1=zz", time.Minute, webhook.ErrMalformedSignature},
+		// Found by FuzzVerify: hex decoding ignores case, so a spelling Sign never
+		// writes verified.
+		{"upper-case hex", secret, now.Unix(), string(body), "v1=" + strings.ToUpper(good[3:]), time.Minute, webhook.ErrMalformedSignature},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
