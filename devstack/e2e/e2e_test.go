@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	if err := buildServices(dir); err != nil {
+	if err := stack.BuildServices(dir, raceEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -38,28 +37,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// buildServices builds the four service binaries, as `make build` does.
-func buildServices(dir string) error {
-	out, err := exec.Command("go", "env", "GOWORK").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" {
-		return fmt.Errorf("e2e: cannot find the workspace root (go env GOWORK): %v", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	args := []string{"build", "-o", dir + "/"}
-	if raceEnabled {
-		args = append(args, "-race") // the services' own goroutines are raced too
-	}
-	for _, s := range stack.Services {
-		args = append(args, "./services/"+s)
-	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("e2e: building the services: %v\n%s", err, out)
-	}
-	return nil
 }
 
 // startStack runs a stack on free ports in dataDir (a fresh one when empty).

@@ -79,7 +79,13 @@ type Config struct {
 	SimulatorJobDelay time.Duration
 	// ServiceEnv is added to every service's environment (e.g. a faster retry policy).
 	ServiceEnv map[string]string
-	Log        *slog.Logger
+	// RestartBackoffMax caps the wait before restarting a service that keeps dying.
+	// Default 30 s.
+	RestartBackoffMax time.Duration
+	// TraceGroups logs every consumer-group request the broker receives (join, sync,
+	// heartbeat, leave, commit) to logs/kafka-groups.log, to diagnose stuck groups.
+	TraceGroups bool
+	Log         *slog.Logger
 }
 
 // Stack is a running embedded stack.
@@ -96,6 +102,10 @@ type Stack struct {
 	logFiles  []*os.File
 	cancel    context.CancelFunc
 	stopOnce  sync.Once
+
+	mu       sync.Mutex // guards procs, logFiles and replicas once the stack runs
+	replicas int
+	janitor  *janitor
 }
 
 // Start brings everything up and waits until every service is ready.
@@ -108,6 +118,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RestartBackoffMax <= 0 {
+		cfg.RestartBackoffMax = 30 * time.Second
 	}
 	for _, dir := range []string{cfg.DataDir, filepath.Join(cfg.DataDir, "kafka"), filepath.Join(cfg.DataDir, "logs")} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -138,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.compactPeriodically(runCtx)
+	go s.janitor.run(runCtx)
 	for _, name := range Services {
 		if err := s.startService(runCtx, name); err != nil {
 			return nil, err
@@ -149,18 +163,26 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
-func (s *Stack) startKafka(ctx context.Context) error {
-	cluster, err := kfake.NewCluster(
+func (s *Stack) kafkaOpts() []kfake.Opt {
+	return []kfake.Opt{
 		kfake.Ports(s.cfg.Ports.Kafka),
 		kfake.DataDir(filepath.Join(s.cfg.DataDir, "kafka")),
 		// fsync every batch: a 202 promises the event survives, even a crash of this process.
 		kfake.SyncWrites(),
 		kfake.DefaultNumPartitions(s.cfg.Partitions),
-	)
+	}
+}
+
+func (s *Stack) startKafka(ctx context.Context) error {
+	cluster, err := kfake.NewCluster(s.kafkaOpts()...)
 	if err != nil {
 		return fmt.Errorf("stack: kafka on port %d: %w", s.cfg.Ports.Kafka, err)
 	}
 	s.cluster = cluster
+	if s.janitor, err = newJanitor(s.Brokers(), s.cfg.DataDir, s.cfg.TraceGroups, s.log); err != nil {
+		return err
+	}
+	s.janitor.watch(cluster)
 	admin := kafka.NewAdmin(s.Brokers(), nil)
 	defer admin.Close()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -258,6 +280,8 @@ func (s *Stack) env(name string) []string {
 			"LINKEDIN_BASE_URL": sim + "/linkedin", "LINKEDIN_ACCESS_TOKEN": "dev-linkedin-token", "LINKEDIN_SEGMENT_ID": "4242",
 			"SALESFORCE_BASE_URL": sim + "/salesforce", "SALESFORCE_ACCESS_TOKEN": "dev-salesforce-token",
 			"SENDGRID_BASE_URL": sim + "/sendgrid", "SENDGRID_API_KEY": "dev-sendgrid-key",
+			// For a routing that enables the generic webhook: the simulator's receiver.
+			"WEBHOOK_URL": sim + "/webhook/consentry", "WEBHOOK_KEY_ID": "dev", "WEBHOOK_SECRET": s.secrets.WebhookSecret,
 		} {
 			vars["CONSENTRY_VENDOR_"+k] = v
 		}
@@ -285,7 +309,7 @@ func (s *Stack) startService(ctx context.Context, name string) error {
 		return err
 	}
 	s.logFiles = append(s.logFiles, f)
-	p := &process{name: name, path: path, env: s.env(name), out: f, log: s.log}
+	p := &process{name: name, path: path, env: s.env(name), out: f, log: s.log, maxBackoff: s.cfg.RestartBackoffMax}
 	s.procs[name] = p
 	p.start(ctx)
 	return nil
@@ -317,7 +341,13 @@ func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 func (s *Stack) Stop() {
 	s.stopOnce.Do(func() {
 		var wg sync.WaitGroup
+		s.mu.Lock()
+		procs := make([]*process, 0, len(s.procs))
 		for _, p := range s.procs {
+			procs = append(procs, p)
+		}
+		s.mu.Unlock()
+		for _, p := range procs {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.stop(30 * time.Second) }()
 		}
@@ -339,12 +369,22 @@ func (s *Stack) Stop() {
 		for _, f := range s.logFiles {
 			f.Close()
 		}
+		if s.janitor != nil {
+			s.janitor.close()
+		}
 	})
 }
 
-// Kill sends SIGKILL to a service process; the supervisor restarts it.
-func (s *Stack) Kill(name string) error {
+func (s *Stack) proc(name string) (*process, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	p, ok := s.procs[name]
+	return p, ok
+}
+
+// Kill sends SIGKILL to a service process (or replica); the supervisor restarts it.
+func (s *Stack) Kill(name string) error {
+	p, ok := s.proc(name)
 	if !ok {
 		return errors.New("stack: no service " + name)
 	}
@@ -352,10 +392,16 @@ func (s *Stack) Kill(name string) error {
 }
 
 // Restarts returns how often a service was restarted after dying.
-func (s *Stack) Restarts(name string) int { return s.procs[name].Restarts() }
+func (s *Stack) Restarts(name string) int {
+	p, _ := s.proc(name)
+	return p.Restarts()
+}
 
 // PID returns a service's current process id.
-func (s *Stack) PID(name string) int { return s.procs[name].pid() }
+func (s *Stack) PID(name string) int {
+	p, _ := s.proc(name)
+	return p.pid()
+}
 
 // Brokers returns the Kafka bootstrap address.
 func (s *Stack) Brokers() []string { return []string{"127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Kafka)} }

@@ -22,6 +22,8 @@ type process struct {
 	env  []string
 	out  io.Writer
 	log  *slog.Logger
+	// maxBackoff caps the wait between restarts of a process that keeps dying.
+	maxBackoff time.Duration
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -79,7 +81,7 @@ func (p *process) supervise(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		backoff = min(2*backoff, p.maxBackoff)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
@@ -207,6 +208,7 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	if err := a.producer.Publish(ctx, msgs...); err != nil {
 		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
 	}
+	failpoint.Hit(failpoint.IngestAfterPublish)
 	return ids, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/server"
@@ -185,7 +186,11 @@ func (a *api) unsubscribe(r *http.Request, c token.Claims) error {
 		if err != nil {
 			return err
 		}
-		return s.producer.Publish(ctx, consentMsg, *suppression)
+		if err := s.producer.Publish(ctx, consentMsg, *suppression); err != nil {
+			return err
+		}
+		failpoint.Hit(failpoint.OneClickAfterPublish)
+		return nil
 	})
 }
 

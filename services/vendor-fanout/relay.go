@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
@@ -13,7 +14,13 @@ import (
 // relayReceipts publishes the outbox until ctx ends, then drains it once more (bounded)
 // so that the receipts of the last calls are not left for the next start.
 func relayReceipts(ctx context.Context, store *postgres.Store, producer *kafka.Producer, wake <-chan struct{}, log *slog.Logger) error {
-	publish := func(ctx context.Context, msgs []kafka.Message) error { return producer.Publish(ctx, msgs...) }
+	publish := func(ctx context.Context, msgs []kafka.Message) error {
+		if err := producer.Publish(ctx, msgs...); err != nil {
+			return err
+		}
+		failpoint.Hit(failpoint.RelayAfterPublish)
+		return nil
+	}
 	drain := func(ctx context.Context) {
 		for {
 			n, err := store.RelayOutbox(ctx, 500, publish)

@@ -152,3 +152,69 @@ func (a *Admin) Records(ctx context.Context, topic string) (int64, error) {
 	}
 	return n, nil
 }
+
+// GroupMember is one member of a consumer group and what it was assigned.
+type GroupMember struct {
+	ID         string
+	ClientHost string
+	Assigned   map[string][]int // topic → partitions
+}
+
+// DescribeGroup returns a group's state and members, for diagnosing a stuck consumer.
+func (a *Admin) DescribeGroup(ctx context.Context, group string) (string, []GroupMember, error) {
+	resp, err := a.client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{group}})
+	if err != nil {
+		return "", nil, fmt.Errorf("kafka: describe group: %w", err)
+	}
+	if len(resp.Groups) != 1 {
+		return "", nil, fmt.Errorf("kafka: describe group %s: %d answers", group, len(resp.Groups))
+	}
+	g := resp.Groups[0]
+	if g.Error != nil {
+		return "", nil, fmt.Errorf("kafka: describe group %s: %w", group, g.Error)
+	}
+	var members []GroupMember
+	for _, m := range g.Members {
+		gm := GroupMember{ID: m.MemberID, ClientHost: m.ClientHost, Assigned: map[string][]int{}}
+		for _, t := range m.MemberAssignments.Topics {
+			gm.Assigned[t.Topic] = t.Partitions
+		}
+		members = append(members, gm)
+	}
+	return g.GroupState, members, nil
+}
+
+// Groups lists the consumer groups.
+func (a *Admin) Groups(ctx context.Context) ([]string, error) {
+	resp, err := a.client.ListGroups(ctx, &kafkago.ListGroupsRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: list groups: %w", err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("kafka: list groups: %w", resp.Error)
+	}
+	out := make([]string, len(resp.Groups))
+	for i, g := range resp.Groups {
+		out[i] = g.GroupID
+	}
+	return out, nil
+}
+
+// Evict removes a member from a group, as if it had left: its partitions go to the
+// others in the rebalance that follows.
+func (a *Admin) Evict(ctx context.Context, group, member string) error {
+	resp, err := a.client.LeaveGroup(ctx, &kafkago.LeaveGroupRequest{GroupID: group,
+		Members: []kafkago.LeaveGroupRequestMember{{ID: member}}})
+	if err != nil {
+		return fmt.Errorf("kafka: leave group: %w", err)
+	}
+	if resp.Error != nil {
+		return fmt.Errorf("kafka: leave group: %w", resp.Error)
+	}
+	for _, m := range resp.Members {
+		if m.Error != nil {
+			return fmt.Errorf("kafka: leave group %s: %w", m.ID, m.Error)
+		}
+	}
+	return nil
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/consentry/consentry/platform/failpoint"
 )
 
 // Record is a consumed message with its decoded value.
@@ -191,6 +193,7 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 		stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(c.cfg.DrainTimeout, cancel) })
 		done := c.process(work, msgs)
 		if done {
+			failpoint.Hit(failpoint.ConsumerBeforeCommit)
 			c.commit(work, msgs)
 		}
 		stopDrain()

@@ -27,7 +27,7 @@ func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) 
 	if len(decisions) == 0 {
 		return nil
 	}
-	if uses, ok := t.InstancesFor(decisions[0].Tenant)[in.Type]; !ok || uses.Name != in.Name {
+	if !t.Serves(in, decisions[0].Tenant) {
 		return nil // this tenant does not use the instance
 	}
 	decisions = append([]postgres.Decision(nil), decisions...)

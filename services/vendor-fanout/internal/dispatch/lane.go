@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
@@ -303,6 +304,7 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
 	}
 	result, err := l.breaker.Execute(func() (vendor.Result, error) { return l.cfg.Adapter.Deliver(ctx, req) })
+	failpoint.Hit(failpoint.FanoutAfterVendorCall)
 	if err != nil {
 		// Waits count from the answer, not from when the call began: a Retry-After of
 		// 2 s means 2 s after the vendor said it.

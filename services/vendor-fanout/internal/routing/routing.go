@@ -173,27 +173,38 @@ func (t *Table) Instance(name string) (Instance, bool) {
 	return Instance{}, false
 }
 
-// InstancesFor returns the instances tenant uses, by type: its own instance of a type
-// replaces the shared ("*") one.
-func (t *Table) InstancesFor(tenant string) map[string]Instance {
-	own := map[string]Instance{}
-	shared := map[string]Instance{}
+// InstancesFor returns the instances tenant uses, by type. A tenant's own instances of
+// a type replace the shared ("*") ones of that type; several instances of one type (two
+// HubSpot portals, say) all serve it.
+func (t *Table) InstancesFor(tenant string) map[string][]Instance {
+	own := map[string][]Instance{}
+	shared := map[string][]Instance{}
 	for _, in := range t.Instances {
 		for _, tn := range in.Tenants {
 			switch tn {
 			case tenant:
-				own[in.Type] = in
+				own[in.Type] = append(own[in.Type], in)
 			case "*":
-				shared[in.Type] = in
+				shared[in.Type] = append(shared[in.Type], in)
 			}
 		}
 	}
-	for typ, in := range shared {
+	for typ, ins := range shared {
 		if _, ok := own[typ]; !ok {
-			own[typ] = in
+			own[typ] = ins
 		}
 	}
 	return own
+}
+
+// Serves reports whether instance in serves tenant.
+func (t *Table) Serves(in Instance, tenant string) bool {
+	for _, x := range t.InstancesFor(tenant)[in.Type] {
+		if x.Name == in.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // Decision is what routing needs of a consent change or privacy request.
@@ -233,7 +244,7 @@ func (t *Table) plan(tenant string, rules map[string]map[string]vendor.Action, k
 	set := map[Delivery]bool{}
 	for _, k := range keys {
 		for typ, action := range rules[k] {
-			if in, ok := instances[typ]; ok {
+			for _, in := range instances[typ] {
 				set[Delivery{Instance: in.Name, Action: action}] = true
 			}
 		}

@@ -71,6 +71,26 @@ func TestTenantsUseTheirOwnInstances(t *testing.T) {
 	}
 }
 
+// TestSeveralInstancesOfOneType: a company with two HubSpot portals unsubscribes the
+// person in both.
+func TestSeveralInstancesOfOneType(t *testing.T) {
+	tab, err := routing.Parse([]byte(`{
+	  "instances": [
+	    {"name": "hubspot-us", "type": "hubspot", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1},
+	    {"name": "hubspot-eu", "type": "hubspot", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1}
+	  ],
+	  "denied": {"marketing_email": {"hubspot": "opt_out"}},
+	  "requests": {}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []routing.Delivery{{Instance: "hubspot-eu", Action: vendor.OptOut}, {Instance: "hubspot-us", Action: vendor.OptOut}}
+	if diff := cmp.Diff(want, tab.ForConsent("consumer", map[string]string{"marketing_email": "denied"})); diff != "" {
+		t.Error(diff)
+	}
+}
+
 func TestParseReportsEveryProblem(t *testing.T) {
 	_, err := routing.Parse([]byte(`{
 	  "instances": [

@@ -1,0 +1,457 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/consentry/consentry/devstack/stack"
+	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/schemas"
+)
+
+// benchVendors are the ten vendors of the latency phases: every API vendor, two of them
+// twice (a second HubSpot portal, a second Amplitude project), as a company with EU and
+// US accounts has.
+var benchVendors = []string{"hubspot", "hubspot-eu", "amplitude", "amplitude-eu", "posthog", "fullstory",
+	"linkedin", "salesforce", "sendgrid", "webhook"}
+
+// benchRouting sends each benchmark event — analytics, advertising and marketing email
+// denied — to all ten. Limits are high: the load, not the vendors' quotas, is measured.
+const benchRouting = `{
+  "instances": [
+    {"name": "hubspot", "type": "hubspot", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "hubspot-eu", "type": "hubspot", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "amplitude", "type": "amplitude", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "amplitude-eu", "type": "amplitude", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "posthog", "type": "posthog", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "fullstory", "type": "fullstory", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "linkedin", "type": "linkedin", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "salesforce", "type": "salesforce", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "sendgrid", "type": "sendgrid", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8},
+    {"name": "webhook", "type": "webhook", "tenants": ["*"], "rate_per_second": 5000, "burst": 5000, "concurrency": 8}
+  ],
+  "denied": {
+    "analytics": {"amplitude": "delete_user", "posthog": "delete_user", "fullstory": "delete_user"},
+    "advertising": {"linkedin": "opt_out"},
+    "marketing_email": {"hubspot": "opt_out", "salesforce": "opt_out", "sendgrid": "suppress_email", "webhook": "opt_out"}
+  },
+  "requests": {}
+}`
+
+// benchVendorEnv points the instances the stack does not configure at the simulator.
+func benchVendorEnv() map[string]string {
+	return map[string]string{
+		"CONSENTRY_VENDOR_HUBSPOT_EU_TOKEN":        "bench-hubspot-eu",
+		"CONSENTRY_VENDOR_AMPLITUDE_EU_API_KEY":    "bench-amplitude-eu",
+		"CONSENTRY_VENDOR_AMPLITUDE_EU_SECRET_KEY": "bench-amplitude-eu-secret",
+	}
+}
+
+// rawProduce is the client-side ceiling: kafka-go alone writing Avro-sized records, in
+// batches of 100 with acks=all, to the same broker.
+func rawProduce(ctx context.Context, s *stack.Stack, n int) (float64, error) {
+	admin := kafka.NewAdmin(s.Brokers(), nil)
+	defer admin.Close()
+	const topic = "bench.raw.v1"
+	if err := admin.EnsureTopics(ctx, []kafka.TopicSpec{{Name: topic, Partitions: 6, ReplicationFactor: 1}}); err != nil {
+		return 0, err
+	}
+	transport := &kafkago.Transport{}
+	defer transport.CloseIdleConnections()
+	w := &kafkago.Writer{Addr: kafkago.TCP(s.Brokers()...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 500, Transport: transport}
+	defer w.Close()
+	value := bytes.Repeat([]byte("x"), 300) // the size of a sealed ConsentChanged
+	const workers, batch = 4, 100
+	var sent atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msgs := make([]kafkago.Message, batch)
+			for sent.Add(batch) <= int64(n) {
+				for i := range msgs {
+					msgs[i] = kafkago.Message{Key: []byte(fmt.Sprintf("subject-%d", i)), Value: value}
+				}
+				if err := w.WriteMessages(ctx, msgs...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// rawCopy is the database ceiling for the audit log: pgx.CopyFrom alone, 1,000 rows per
+// transaction, into a table shaped like audit.events (same columns and indexes).
+func rawCopy(ctx context.Context, s *stack.Stack, n int) (float64, error) {
+	conn, err := pgx.Connect(ctx, s.PostgresURL())
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.audit_like;
+		CREATE TABLE bench.audit_like (LIKE audit.events INCLUDING ALL)`); err != nil {
+		return 0, err
+	}
+	cols := []string{"event_id", "event_type", "tenant", "subject_key", "occurred_at", "recorded_at", "source", "policy_version",
+		"topic", "kafka_partition", "kafka_offset", "schema_id", "payload", "details"}
+	payload := bytes.Repeat([]byte("x"), 300)
+	now := time.Now()
+	start := time.Now()
+	for done := 0; done < n; done += 1000 {
+		rows := make([][]any, 0, 1000)
+		for i := done; i < min(n, done+1000); i++ {
+			id, _ := eventid.New()
+			rows = append(rows, []any{id, "ConsentChanged", "consumer", fmt.Sprintf("%064d", i%5000), now, now, "cmp", "2025-04-09",
+				"consent.events.v1", i % 6, int64(i), 101, payload, `{"purposes":{"analytics":"denied"}}`})
+		}
+		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"bench", "audit_like"}, cols, pgx.CopyFromRows(rows))
+			return err
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+type client struct {
+	http *http.Client
+	url  string
+	key  string
+}
+
+func newClient(s *stack.Stack) *client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &client{http: &http.Client{Transport: t, Timeout: 30 * time.Second}, url: s.URL("consent-ingest"), key: s.APIKey()}
+}
+
+// consent is one benchmark event: analytics, advertising and marketing email denied.
+func consent(subject int, at time.Time) map[string]any {
+	id := fmt.Sprintf("bench-%05d", subject)
+	return map[string]any{
+		"tenant": "consumer", "subject_id": id,
+		"identifiers": map[string]any{"email": id + "@bench.example", "vendor_ids": map[string]string{"salesforce": "003" + id}},
+		"occurred_at": at.UTC().Format(time.RFC3339Nano), "source": "cmp", "policy_version": "2025-04-09",
+		"purposes": map[string]string{"analytics": "denied", "advertising": "denied", "marketing_email": "denied"},
+	}
+}
+
+// post sends one batch and returns the event ids.
+func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, error) {
+	body, _ := json.Marshal(map[string]any{"consents": batch})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/consents", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, fmt.Errorf("POST /v1/consents: %d %s", resp.StatusCode, b)
+	}
+	var out struct {
+		EventIDs []string `json:"event_ids"`
+	}
+	return out.EventIDs, json.Unmarshal(b, &out)
+}
+
+// ingestThroughput sends n consents in batches of 100 from 8 concurrent clients, each
+// answered only once Kafka acknowledged (acks=all), over 2,000 subjects whose data keys
+// the first pass creates.
+func ingestThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error) {
+	c := newClient(s)
+	const batch, workers, subjects = 100, 8, 2000
+	send := func(total int) (time.Duration, error) {
+		var next atomic.Int64
+		errs := make(chan error, workers)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					first := int(next.Add(batch)) - batch
+					if first >= total {
+						return
+					}
+					b := make([]map[string]any, 0, batch)
+					for i := first; i < min(total, first+batch); i++ {
+						b = append(b, consent(i%subjects, time.Now()))
+					}
+					if _, err := c.post(ctx, b); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return time.Since(start), <-errs
+	}
+	if _, err := send(subjects); err != nil { // warm-up: every subject's data key exists
+		return 0, err
+	}
+	d, err := send(n)
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / d.Seconds(), nil
+}
+
+type latency struct {
+	p50, p99    time.Duration
+	sentEPS     float64
+	deliveries  int
+	undelivered int
+}
+
+// latencyPhase sends rate events per second for d (in batches of 10 every 10 ms) and
+// measures, for every vendor delivery, the time from sending the event to the vendor's
+// first answer to it at the simulator. With blackhole set, that vendor drops every
+// connection for the whole phase and its deliveries are left out of the figures.
+func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Duration, blackhole string) (latency, error) {
+	sim := s.Simulator
+	sim.Reset()
+	if blackhole != "" {
+		if err := sim.SetFault(vendorsim.Fault{Vendor: blackholeSimVendor(blackhole), Mode: vendorsim.ModeDown}); err != nil {
+			return latency{}, err
+		}
+		defer sim.SetFault(vendorsim.Fault{Vendor: blackholeSimVendor(blackhole), Mode: vendorsim.ModeOK})
+	}
+	c := newClient(s)
+	const batch = 10
+	tick := time.Duration(float64(time.Second) * batch / rate)
+	type sent struct {
+		id string
+		at time.Time
+	}
+	var (
+		mu     sync.Mutex
+		events []sent
+		wg     sync.WaitGroup
+		failed atomic.Int64
+	)
+	start := time.Now()
+	t := time.NewTicker(tick)
+	subject := 0
+	for time.Since(start) < d {
+		<-t.C
+		b := make([]map[string]any, batch)
+		for i := range b {
+			b[i] = consent(subject%20000, time.Now())
+			subject++
+		}
+		wg.Add(1)
+		go func(at time.Time) {
+			defer wg.Done()
+			ids, err := c.post(ctx, b)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			mu.Lock()
+			for _, id := range ids {
+				events = append(events, sent{id, at})
+			}
+			mu.Unlock()
+		}(time.Now())
+	}
+	t.Stop()
+	wg.Wait()
+	sentEPS := float64(len(events)) / time.Since(start).Seconds()
+	if failed.Load() > 0 {
+		return latency{}, fmt.Errorf("%d batches failed", failed.Load())
+	}
+
+	// Wait for the deliveries to arrive (or give up after a minute: what is late is
+	// reported as undelivered, not waited for forever).
+	keys := map[string]time.Time{} // idempotency key → when its event was sent
+	for _, e := range events {
+		for _, v := range benchVendors {
+			if v == blackhole {
+				continue
+			}
+			k, _ := eventid.Derive(e.id, "delivery/"+v+"/"+actionOf(v))
+			keys[k] = e.at
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	var lat []time.Duration
+	for {
+		seen := map[string]time.Time{}
+		for _, call := range sim.Calls() {
+			if _, ok := keys[call.IdempotencyKey]; ok && call.Status >= 200 && call.Status < 300 {
+				if first, ok := seen[call.IdempotencyKey]; !ok || call.At.Before(first) {
+					seen[call.IdempotencyKey] = call.At
+				}
+			}
+		}
+		if len(seen) == len(keys) || time.Now().After(deadline) {
+			lat = lat[:0]
+			for k, at := range seen {
+				lat = append(lat, at.Sub(keys[k]))
+			}
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(lat) == 0 {
+		return latency{sentEPS: sentEPS, undelivered: len(keys)}, nil
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
+	return latency{p50: pct(0.50), p99: pct(0.99), sentEPS: sentEPS, deliveries: len(lat), undelivered: len(keys) - len(lat)}, nil
+}
+
+// actionOf is each benchmark vendor's action in benchRouting.
+func actionOf(vendor string) string {
+	switch vendor {
+	case "amplitude", "amplitude-eu", "posthog", "fullstory":
+		return "delete_user"
+	case "sendgrid":
+		return "suppress_email"
+	}
+	return "opt_out"
+}
+
+// blackholeSimVendor is the simulator prefix serving an instance.
+func blackholeSimVendor(instance string) string {
+	switch instance {
+	case "hubspot-eu":
+		return "hubspot"
+	case "amplitude-eu":
+		return "amplitude"
+	}
+	return instance
+}
+
+// auditThroughput produces n receipts straight to the receipts topic — which only
+// audit-sink reads — and measures how fast audit-sink makes them audit rows.
+func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error) {
+	client, err := serde.NewClient(s.RegistryURL(), "", "", "", nil)
+	if err != nil {
+		return 0, err
+	}
+	t := s.Topics()
+	sd, err := serde.New(ctx, serde.Config{Client: client, Writes: map[string]string{t.Receipts: schemas.VendorReceiptName}})
+	if err != nil {
+		return 0, err
+	}
+	msgs := make([]kafka.Message, n)
+	now := time.Now().UTC()
+	for i := range msgs {
+		id, _ := eventid.New()
+		src, _ := eventid.New()
+		key := fmt.Sprintf("%064d", i%5000)
+		if msgs[i], err = sd.EncodeMessage(t.Receipts, key, &schemas.VendorReceipt{
+			Header: schemas.Header{EventID: id, Tenant: "consumer", SubjectKey: key, OccurredAt: now, RecordedAt: now,
+				Source: "bench", PolicyVersion: "2025-04-09"},
+			SourceEventID: src, Vendor: "hubspot", Action: "opt_out", Outcome: "delivered", Attempts: 1, HTTPStatus: 200,
+		}); err != nil {
+			return 0, err
+		}
+	}
+	conn, err := pgx.Connect(ctx, s.PostgresURL())
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	count := func() (int, error) {
+		var c int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM audit.events WHERE event_type = 'VendorReceipt' AND source = 'bench'`).Scan(&c)
+		return c, err
+	}
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Brokers: s.Brokers()})
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		if err := p.Publish(ctx, msgs[i:min(n, i+1000)]...); err != nil {
+			return 0, err
+		}
+	}
+	for {
+		c, err := count()
+		if err != nil {
+			return 0, err
+		}
+		if c >= n {
+			return float64(n) / time.Since(start).Seconds(), nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			return 0, fmt.Errorf("audit-sink wrote %d of %d receipts in 5 minutes", c, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// settle waits until vendor-fanout has no pending deliveries and no consumer lags, so
+// one phase's backlog does not weigh on the next.
+func settle(ctx context.Context, s *stack.Stack, timeout time.Duration) error {
+	admin := kafka.NewAdmin(s.Brokers(), nil)
+	defer admin.Close()
+	conn, err := pgx.Connect(ctx, s.PostgresURL())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	t := s.Topics()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		quiet := true
+		for group, topics := range map[string][]string{"audit-sink": {t.Consents, t.Suppressions, t.Receipts},
+			"vendor-fanout": {t.Consents}, "unsubscribe-handler": {t.Consents}} {
+			lags, err := admin.Lag(ctx, group, topics...)
+			if err != nil {
+				return err
+			}
+			for _, l := range lags {
+				quiet = quiet && l.Lag == 0
+			}
+		}
+		var pending int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM fanout.deliveries WHERE state = 'pending'`).Scan(&pending); err != nil {
+			return err
+		}
+		if quiet && pending == 0 {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return fmt.Errorf("the stack did not settle in %v", timeout)
+}

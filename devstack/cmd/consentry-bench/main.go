@@ -1,0 +1,70 @@
+// Command consentry-bench measures Consentry on the embedded stack (make bench): raw
+// kafka-go and pgx baselines, ingest throughput, end-to-end latency at a fixed load with
+// ten vendors, the same with one vendor black-holed, audit-sink throughput and the peak
+// memory of each service. It writes the figures as JSON to $BENCH_OUT.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/devstack/bench"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "consentry-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("consentry-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	binDir := fs.String("bin-dir", ".data/bin", "service binaries (make build puts them there)")
+	rate := fs.Float64("rate", 1000, "events per second in the latency phases")
+	phase := fs.Duration("phase", 20*time.Second, "length of each latency phase")
+	out := fs.String("out", "", "where to write the JSON ($BENCH_OUT, default bench/out/latest.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = getenv("BENCH_OUT")
+	}
+	if *out == "" {
+		*out = "bench/out/latest.json"
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir, err := os.MkdirTemp("", "consentry-bench-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // PostgreSQL runs as the postgres user
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	res, err := bench.Run(ctx, bench.Config{BinDir: *binDir, DataDir: dir, Rate: *rate, Phase: *phase, Log: log})
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\nwritten to %s\n", b, *out)
+	return nil
+}

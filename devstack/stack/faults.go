@@ -1,0 +1,106 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/consentry/consentry/platform/pgserver"
+)
+
+// These operations break the stack on purpose, for the chaos suite: the same faults a
+// production deployment meets — a broker restart, a database crash, consumers coming and
+// going — on the same ports and data, so that clients must recover by themselves.
+
+// RestartKafka stops the broker, keeps it down for downFor, and starts it again on the
+// same port with the same data directory.
+func (s *Stack) RestartKafka(downFor time.Duration) error {
+	s.cluster.Close()
+	time.Sleep(downFor)
+	cluster, err := kfake.NewCluster(s.kafkaOpts()...)
+	if err != nil {
+		return fmt.Errorf("stack: restart kafka: %w", err)
+	}
+	s.cluster = cluster
+	s.janitor.watch(cluster)
+	return nil
+}
+
+// CrashPostgres stops PostgreSQL like `pg_ctl stop -m immediate` (no checkpoint: the next
+// start runs crash recovery), keeps it down for downFor, and starts it again.
+func (s *Stack) CrashPostgres(ctx context.Context, downFor time.Duration) error {
+	if err := s.pg.Crash(ctx); err != nil {
+		return err
+	}
+	time.Sleep(downFor)
+	return s.pg.Restart(ctx)
+}
+
+// AddReplica starts one more process of a service, in the same consumer group, on a new
+// port, and returns its name.
+func (s *Stack) AddReplica(ctx context.Context, name string) (string, error) {
+	port, err := pgserver.FreePort()
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.replicas++
+	id := fmt.Sprintf("%s-%d", name, s.replicas)
+	s.mu.Unlock()
+	env := append(s.env(name), fmt.Sprintf("CONSENTRY_HTTP_ADDR=127.0.0.1:%d", port))
+	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "logs", id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", err
+	}
+	p := &process{name: id, path: filepath.Join(s.cfg.BinDir, name), env: env, out: f, log: s.log, maxBackoff: s.cfg.RestartBackoffMax}
+	s.mu.Lock()
+	s.logFiles = append(s.logFiles, f)
+	s.procs[id] = p
+	s.mu.Unlock()
+	p.start(ctx)
+	return id, nil
+}
+
+// RemoveReplica stops a replica: gracefully (SIGTERM, as a scale-down) or with SIGKILL.
+func (s *Stack) RemoveReplica(id string, kill bool) {
+	s.mu.Lock()
+	p, ok := s.procs[id]
+	delete(s.procs, id)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	if kill {
+		_ = p.kill()
+	}
+	p.stop(30 * time.Second)
+}
+
+// BuildServices builds the service binaries into dir, as `make build` does; race adds
+// the race detector to the services themselves.
+func BuildServices(dir string, race bool) error {
+	out, err := exec.Command("go", "env", "GOWORK").Output()
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		return fmt.Errorf("stack: cannot find the workspace root (go env GOWORK): %v", err)
+	}
+	args := []string{"build", "-o", dir + "/"}
+	if race {
+		args = append(args, "-race")
+	}
+	for _, svc := range Services {
+		args = append(args, "./services/"+svc)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("stack: building the services: %v\n%s", err, out)
+	}
+	return nil
+}
