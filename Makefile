@@ -21,6 +21,18 @@ build: ## build the service binaries and the dev stack into .data/bin
 run: build ## run the whole pipeline on the embedded stack (Ctrl-C stops it; data stays in .data/)
 	$(BIN)/consentry-dev -data-dir .data -bin-dir $(BIN)
 
+.PHONY: chaos
+chaos: build ## chaos suite C1-C6 with invariant checks: make chaos RUNS=20 [SCENARIO=C1,C2] [SEED=n]
+	$(GO) run ./devstack/cmd/consentry-chaos -bin-dir $(BIN) -runs $(or $(RUNS),1) $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(SEED),-seed $(SEED))
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target: make fuzz FUZZTIME=60s
+	FUZZTIME=$(or $(FUZZTIME),60s) scripts/fuzz.sh
+
+.PHONY: bench
+bench: build ## measure against raw baselines on the embedded stack; JSON to BENCH_OUT (default bench/out/latest.json)
+	$(GO) run ./devstack/cmd/consentry-bench -bin-dir $(BIN) $(if $(RATE),-rate $(RATE)) $(if $(PHASE),-phase $(PHASE))
+
 .PHONY: test
 test: ## run every test (with -race), bringing up what they need
 	@scripts/ensure-postgres.sh

@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"CONSENTRY_FANOUT_POLL_INTERVAL":   "2s",
 		"CONSENTRY_FANOUT_POLL_MAX":        "10s",
 	}
-	for k, v := range benchVendorEnv() {
+	for k, v := range benchVendorEnv(fmt.Sprintf("http://127.0.0.1:%d", ports.Simulator)) {
 		env[k] = v
 	}
 	s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 6,

@@ -53,9 +53,11 @@ const benchRouting = `{
 }`
 
 // benchVendorEnv points the instances the stack does not configure at the simulator.
-func benchVendorEnv() map[string]string {
+func benchVendorEnv(simURL string) map[string]string {
 	return map[string]string{
+		"CONSENTRY_VENDOR_HUBSPOT_EU_BASE_URL":     simURL + "/hubspot",
 		"CONSENTRY_VENDOR_HUBSPOT_EU_TOKEN":        "bench-hubspot-eu",
+		"CONSENTRY_VENDOR_AMPLITUDE_EU_BASE_URL":   simURL + "/amplitude",
 		"CONSENTRY_VENDOR_AMPLITUDE_EU_API_KEY":    "bench-amplitude-eu",
 		"CONSENTRY_VENDOR_AMPLITUDE_EU_SECRET_KEY": "bench-amplitude-eu-secret",
 	}

@@ -328,7 +328,7 @@ func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 				}
 			}
 			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("stack: %s not ready after %v (see %s)", name, timeout, s.LogPath(name))
+				return fmt.Errorf("stack: %s not ready after %v; its last words (%s):\n%s", name, timeout, s.LogPath(name), tail(s.LogPath(name), 10))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -430,3 +430,13 @@ func (s *Stack) APIKey() string { return s.secrets.APIKey }
 
 // LogPath returns where a service's output goes.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.cfg.DataDir, "logs", name+".log") }
+
+// tail returns the last n lines of a file, for error messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
