@@ -26,6 +26,12 @@ func TestValidateNamesWhatIsWrong(t *testing.T) {
 		"upper-case uuid": {func(f map[string]schemas.Event) {
 			f["ConsentChanged"].EventHeader().EventID = strings.ToUpper(f["ConsentChanged"].EventHeader().EventID)
 		}, "ConsentChanged", "event_id"},
+		"dash moved": {func(f map[string]schemas.Event) {
+			f["ConsentChanged"].EventHeader().EventID = "0190c2a1-7b3c7-b3c-8d41-2f7a9e5c1d04"
+		}, "ConsentChanged", "event_id"},
+		"non-hex digit": {func(f map[string]schemas.Event) {
+			f["ConsentChanged"].EventHeader().EventID = "0190c2a1-7b3c-7b3c-8d41-2f7a9e5c1d0g"
+		}, "ConsentChanged", "event_id"},
 		"no tenant":     {func(f map[string]schemas.Event) { f["ConsentChanged"].EventHeader().Tenant = "" }, "ConsentChanged", "tenant"},
 		"NUL in source": {func(f map[string]schemas.Event) { f["ConsentChanged"].EventHeader().Source = "cmp\x00" }, "ConsentChanged", "source"},
 		"bad UTF-8":     {func(f map[string]schemas.Event) { f["PrivacyRequest"].(*schemas.PrivacyRequest).Detail = "\xff" }, "PrivacyRequest", "detail"},
@@ -36,6 +42,10 @@ func TestValidateNamesWhatIsWrong(t *testing.T) {
 		"request id": {func(f map[string]schemas.Event) { f["PrivacyRequest"].(*schemas.PrivacyRequest).RequestID = "" }, "PrivacyRequest", "request_id"},
 		"email hash": {func(f map[string]schemas.Event) {
 			f["SuppressionChanged"].(*schemas.SuppressionChanged).EmailSHA256 = "ada@example.com"
+		}, "SuppressionChanged", "email_sha256"},
+		"email hash upper-case": {func(f map[string]schemas.Event) {
+			s := f["SuppressionChanged"].(*schemas.SuppressionChanged)
+			s.EmailSHA256 = strings.ToUpper(s.EmailSHA256)
 		}, "SuppressionChanged", "email_sha256"},
 		"receipt source": {func(f map[string]schemas.Event) { f["VendorReceipt"].(*schemas.VendorReceipt).SourceEventID = "x" }, "VendorReceipt", "source_event_id"},
 		"recorded_at":    {func(f map[string]schemas.Event) { f["VendorReceipt"].EventHeader().RecordedAt = time.Time{} }, "VendorReceipt", "recorded_at"},

@@ -53,7 +53,7 @@ func (s *Stack) AddReplica(ctx context.Context, name string) (string, error) {
 	s.replicas++
 	id := fmt.Sprintf("%s-%d", name, s.replicas)
 	s.mu.Unlock()
-	env := append(s.env(name), fmt.Sprintf("CONSENTRY_HTTP_ADDR=127.0.0.1:%d", port))
+	env := append(s.env(name), fmt.Sprintf("CONSENTRY_HTTP_ADDR=127.0.0.1:%d", port), "CONSENTRY_DEBUG_ADDR=") // os/exec keeps the last of a repeated variable
 	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "logs", id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return "", err

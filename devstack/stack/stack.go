@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,7 +86,10 @@ type Config struct {
 	// TraceGroups logs every consumer-group request the broker receives (join, sync,
 	// heartbeat, leave, commit) to logs/kafka-groups.log, to diagnose stuck groups.
 	TraceGroups bool
-	Log         *slog.Logger
+	// DebugPortBase, when set, gives the i-th of Services a profiler (CONSENTRY_DEBUG_ADDR)
+	// on 127.0.0.1:DebugPortBase+i.
+	DebugPortBase int
+	Log           *slog.Logger
 }
 
 // Stack is a running embedded stack.
@@ -288,6 +292,11 @@ func (s *Stack) env(name string) []string {
 		// Simulator jobs finish in seconds, not weeks: check them at that pace.
 		vars["CONSENTRY_FANOUT_POLL_INTERVAL"] = "1s"
 		vars["CONSENTRY_FANOUT_POLL_MAX"] = "10s"
+	}
+	if s.cfg.DebugPortBase > 0 {
+		if i := slices.Index(Services, name); i >= 0 {
+			vars["CONSENTRY_DEBUG_ADDR"] = fmt.Sprintf("127.0.0.1:%d", s.cfg.DebugPortBase+i)
+		}
 	}
 	for k, v := range s.cfg.ServiceEnv {
 		vars[k] = v

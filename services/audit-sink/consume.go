@@ -20,7 +20,15 @@ type sink struct {
 
 // decode turns a record into its audit row. A tombstone on the suppression topic is the
 // lifting of a suppression: audited too, under the id its headers carry.
-func (s *sink) decode(ctx context.Context, m kafka.Message) (audit.Record, error) {
+func (s *sink) decode(ctx context.Context, m kafka.Message) (auditdb.Row, error) {
+	r, err := s.record(ctx, m)
+	if err != nil {
+		return auditdb.Row{}, err
+	}
+	return auditdb.Prepare(r)
+}
+
+func (s *sink) record(ctx context.Context, m kafka.Message) (audit.Record, error) {
 	if m.Value == nil {
 		if m.Topic != s.topics.Suppressions {
 			return audit.Record{}, fmt.Errorf("topic %s carries a record without a value", m.Topic)
@@ -58,8 +66,8 @@ func withPosition(r audit.Record, m kafka.Message) audit.Record {
 }
 
 // handle writes the batch in one transaction; the offsets are committed after it.
-func (s *sink) handle(ctx context.Context, batch []kafka.Record[audit.Record]) error {
-	recs := make([]audit.Record, len(batch))
+func (s *sink) handle(ctx context.Context, batch []kafka.Record[auditdb.Row]) error {
+	recs := make([]auditdb.Row, len(batch))
 	for i, r := range batch {
 		recs[i] = r.Value
 	}

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
-		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
 		Workers: []server.Worker{{Name: "idempotency-expiry", Run: func(ctx context.Context) error {
 			return expireIdempotencyKeys(ctx, idem, log)
 		}}},

@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		linkTTL: cfg.LinkTTL, policyVersion: cfg.PolicyVersion, now: time.Now}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
 	return server.Run(ctx, server.Lifecycle{
-		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay,
+		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
 		Workers: []server.Worker{{Name: "consumer", Run: consumer.Run}},
 		Closers: []func(){deps.Close},
 	})

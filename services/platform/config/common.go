@@ -66,6 +66,7 @@ func (l *Loader) RegisterRegistry(r *Registry) {
 // Common holds what every service needs.
 type Common struct {
 	HTTPAddr      string
+	DebugAddr     string
 	LogLevel      string
 	ShutdownDelay time.Duration
 	PostgresURL   string
@@ -77,6 +78,8 @@ type Common struct {
 // RegisterCommon registers the common settings.
 func (l *Loader) RegisterCommon(c *Common, defaultAddr string) {
 	l.String(&c.HTTPAddr, "http-addr", "CONSENTRY_HTTP_ADDR", defaultAddr, "HTTP listen address")
+	l.String(&c.DebugAddr, "debug-addr", "CONSENTRY_DEBUG_ADDR", "",
+		"serve net/http/pprof on this address (off when empty; bind it to localhost, it is unauthenticated)")
 	l.String(&c.LogLevel, "log-level", "CONSENTRY_LOG_LEVEL", "info", "debug, info, warn or error")
 	l.Duration(&c.ShutdownDelay, "shutdown-delay", "CONSENTRY_SHUTDOWN_DELAY", 0,
 		"how long to stay up but not ready after SIGTERM, so load balancers stop sending first")

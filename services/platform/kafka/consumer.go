@@ -82,12 +82,12 @@ type ConsumerConfig struct {
 
 // Consumer runs the fetch → decode → handle → commit loop for one consumer group.
 type Consumer[T any] struct {
-	cfg     ConsumerConfig
-	decode  Decoder[T]
-	handle  Handler[T]
-	reader  *kafkago.Reader
-	log     *slog.Logger
-	fetched atomic.Bool
+	cfg      ConsumerConfig
+	decodeFn Decoder[T]
+	handle   Handler[T]
+	reader   *kafkago.Reader
+	log      *slog.Logger
+	fetched  atomic.Bool
 }
 
 // NewConsumer validates cfg, fills defaults, and returns a consumer that is not yet running.
@@ -124,10 +124,10 @@ func NewConsumer[T any](cfg ConsumerConfig, decode Decoder[T], handle Handler[T]
 	}
 	log := cfg.Log.With("group", cfg.GroupID)
 	return &Consumer[T]{
-		cfg:    cfg,
-		decode: decode,
-		handle: handle,
-		log:    log,
+		cfg:      cfg,
+		decodeFn: decode,
+		handle:   handle,
+		log:      log,
 		reader: kafkago.NewReader(kafkago.ReaderConfig{
 			Brokers:     cfg.Brokers,
 			GroupID:     cfg.GroupID,
@@ -139,7 +139,7 @@ func NewConsumer[T any](cfg ConsumerConfig, decode Decoder[T], handle Handler[T]
 			// Synchronous commits only: an asynchronous commit's failure is merely logged
 			// and its stash is dropped on rebalance (kafka-go #1259).
 			CommitInterval:    0,
-			QueueCapacity:     1000,
+			QueueCapacity:     max(1000, cfg.MaxBatch), // a batch can fill from what is already fetched
 			ReadLagInterval:   -1,
 			StartOffset:       kafkago.FirstOffset,
 			SessionTimeout:    cfg.SessionTimeout,
@@ -161,45 +161,82 @@ func setDefault[V int | time.Duration](v *V, def V) {
 // know the group has been joined.
 func (c *Consumer[T]) Fetched() bool { return c.fetched.Load() }
 
-// Run consumes until ctx ends, then finishes the batch in hand (bounded by DrainTimeout),
-// commits it, and leaves the group. Records are never committed before the handler has
-// made their effect durable; everything fetched is handled in order, so the committed
-// offset is always the contiguous done offset.
+// Run consumes until ctx ends, then finishes the batches already fetched (bounded by
+// DrainTimeout), commits them, and leaves the group. Records are never committed before
+// the handler has made their effect durable; everything fetched is handled in order, so
+// the committed offset is always the contiguous done offset.
+//
+// Fetching and decoding the next batch overlaps handling the current one: a handler
+// mostly waits on its database, and the decode would otherwise wait for it too. Only
+// one batch is decoded ahead, so a slow handler holds back at most that much.
 func (c *Consumer[T]) Run(ctx context.Context) error {
+	// Shutdown stops fetching, not the work in hand: it is finished and committed so that
+	// a rolling restart redelivers nothing. The drain clock starts only once shutdown
+	// begins; until then a batch may retry for as long as a dependency is down.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(c.cfg.DrainTimeout, cancelWork) })
+	defer stopDrain()
+
+	ready := make(chan decodedBatch[T])
+	exited := make(chan struct{})
+	prepared := make(chan struct{})
+	go func() {
+		defer close(prepared)
+		defer close(ready)
+		c.prepare(ctx, work, ready, exited)
+	}()
 	defer func() {
+		close(exited)
+		<-prepared
 		if err := c.reader.Close(); err != nil {
 			c.log.Warn("closing kafka reader", "error", err)
 		}
 	}()
+	for b := range ready {
+		start := time.Now()
+		if len(b.records) > 0 && !c.handleIsolating(work, b.records) {
+			return nil // the drain time is over: nothing more is committed, all is redelivered
+		}
+		c.cfg.Metrics.consumed(c.cfg.GroupID, b.msgs, time.Since(start))
+		failpoint.Hit(failpoint.ConsumerBeforeCommit)
+		c.commit(work, b.msgs)
+	}
+	return nil
+}
+
+// decodedBatch is a fetched batch whose poison is already dead-lettered.
+type decodedBatch[T any] struct {
+	msgs    []Message
+	records []Record[T]
+}
+
+// prepare fetches and decodes batches and hands them to Run until ctx ends (or Run has
+// exited). A batch once fetched is always decoded and handed over, even after ctx ended.
+func (c *Consumer[T]) prepare(ctx, work context.Context, ready chan<- decodedBatch[T], exited <-chan struct{}) {
 	for {
 		msgs, err := c.fetchBatch(ctx)
 		if len(msgs) == 0 {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			if err != nil {
 				c.log.Warn("fetch failed", "error", err)
 				if !sleep(ctx, time.Second) {
-					return nil
+					return
 				}
 			}
 			continue
 		}
 		c.fetched.Store(true)
-		// Shutdown stops fetching, not the batch in hand: it is finished and committed so
-		// that a rolling restart redelivers nothing. The drain clock starts only once
-		// shutdown begins; until then a batch may retry for as long as a dependency is down.
-		work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(c.cfg.DrainTimeout, cancel) })
-		done := c.process(work, msgs)
-		if done {
-			failpoint.Hit(failpoint.ConsumerBeforeCommit)
-			c.commit(work, msgs)
+		records, ok := c.decode(work, msgs)
+		if !ok {
+			return
 		}
-		stopDrain()
-		cancel()
-		if !done || ctx.Err() != nil {
-			return nil
+		select {
+		case ready <- decodedBatch[T]{msgs: msgs, records: records}:
+		case <-exited:
+			return
 		}
 	}
 }
@@ -222,11 +259,9 @@ func (c *Consumer[T]) fetchBatch(ctx context.Context) ([]Message, error) {
 	return msgs, nil
 }
 
-// process decodes msgs, dead-letters the poison among them once, and handles the rest
-// until the handler succeeds. It gives up only when ctx ends (shutdown, and the drain time
-// is over); then nothing is committed and the batch will be redelivered.
-func (c *Consumer[T]) process(ctx context.Context, msgs []Message) bool {
-	start := time.Now()
+// decode decodes msgs and dead-letters the poison among them, once each. It gives up
+// only when ctx ends (shutdown, and the drain time is over).
+func (c *Consumer[T]) decode(ctx context.Context, msgs []Message) ([]Record[T], bool) {
 	batch := make([]Record[T], 0, len(msgs))
 	for _, m := range msgs {
 		var (
@@ -235,13 +270,13 @@ func (c *Consumer[T]) process(ctx context.Context, msgs []Message) bool {
 		)
 		if !c.retry(ctx, "decode", func() error {
 			var err error
-			v, err = c.decode(ctx, m)
+			v, err = c.decodeFn(ctx, m)
 			if err != nil && !errors.Is(err, ErrRetryDecode) {
 				poison, err = err, nil
 			}
 			return err
 		}) {
-			return false
+			return nil, false
 		}
 		if poison == nil {
 			batch = append(batch, Record[T]{Msg: m, Value: v})
@@ -250,15 +285,11 @@ func (c *Consumer[T]) process(ctx context.Context, msgs []Message) bool {
 		// Park it with the reason and move on; if parking fails it is tried again, so a
 		// poison record is never dropped silently.
 		if !c.retry(ctx, "dead-letter", func() error { return c.cfg.DeadLetters.Publish(ctx, c.cfg.GroupID, m, poison) }) {
-			return false
+			return nil, false
 		}
 		c.log.Warn("record dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "reason", poison.Error())
 	}
-	if len(batch) > 0 && !c.handleIsolating(ctx, batch) {
-		return false
-	}
-	c.cfg.Metrics.consumed(c.cfg.GroupID, msgs, time.Since(start))
-	return true
+	return batch, true
 }
 
 // handleIsolating handles batch until it succeeds. When the handler blames the data, the

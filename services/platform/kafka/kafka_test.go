@@ -211,6 +211,60 @@ func TestCrashBeforeCommitRedelivers(t *testing.T) {
 	waitFor(t, "redelivery of all 5 records", 30*time.Second, func() bool { return second.count() >= 5 })
 }
 
+// TestGracefulStopCommitsWhatWasHandled: a shutdown while batches are in hand — one being
+// handled, the next already fetched and decoded — finishes and commits both, so a rolling
+// restart redelivers nothing and skips nothing.
+func TestGracefulStopCommitsWhatWasHandled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env := testkit.Kafka(t)
+	p := newProducer(t, env.Brokers)
+	publishN(t, ctx, p, env.Topics.Consents, 1, 20)
+
+	var first seen
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	c1, err := kafka.NewConsumer(kafka.ConsumerConfig{
+		Brokers: env.Brokers, GroupID: "graceful", Topics: []string{env.Topics.Consents}, MaxBatch: 2,
+		SessionTimeout: 6 * time.Second, JoinGroupBackoff: 200 * time.Millisecond,
+		DeadLetters: kafka.NewDeadLetterer(p, nil),
+	}, decodeString, func(_ context.Context, b []kafka.Record[string]) error {
+		once.Do(func() { close(started); <-release })
+		first.add(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop1 := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); c1.Run(runCtx) }()
+	<-started
+	time.Sleep(300 * time.Millisecond) // the next batch is fetched and decoded meanwhile
+	stop1()
+	close(release)
+	<-done
+	handled := first.count()
+	if handled == 0 || handled == 20 {
+		t.Fatalf("first member handled %d records; the test needs it stopped part-way", handled)
+	}
+
+	var second seen
+	stop2 := startConsumer(t, ctx, env, "graceful", func(_ context.Context, b []kafka.Record[string]) error { second.add(b); return nil })
+	defer stop2()
+	waitFor(t, "the rest of the records", 30*time.Second, func() bool { return handled+second.count() >= 20 })
+	time.Sleep(500 * time.Millisecond) // a redelivery would arrive now
+	values := map[string]int{}
+	for _, m := range append(first.snapshot(), second.snapshot()...) {
+		values[string(m.Value)]++
+	}
+	for i := range 20 {
+		if n := values[strconv.Itoa(i)]; n != 1 {
+			t.Errorf("record %d handled %d times across the restart, want once (first member handled %d)", i, n, handled)
+		}
+	}
+}
+
 // TestPoisonGoesToDeadLetterTopicAndPartitionMovesOn.
 func TestPoisonGoesToDeadLetterTopicAndPartitionMovesOn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/testkit"
 )
@@ -56,5 +58,19 @@ func TestConcurrentMigrationsOfManyComponents(t *testing.T) {
 	}
 	if n != 8 {
 		t.Errorf("%d migrations recorded, want 8 (2 files x 4 components, each once)", n)
+	}
+}
+
+func TestUUIDArgument(t *testing.T) {
+	if got := postgres.UUID(""); got != nil {
+		t.Errorf("UUID(\"\") = %v, want nil (NULL)", got)
+	}
+	const id = "0190c2a1-7b3c-7b3c-8d41-2f7a9e5c1d04"
+	u, ok := postgres.UUID(id).(pgtype.UUID)
+	if !ok || !u.Valid || fmt.Sprintf("%x", u.Bytes) != "0190c2a17b3c7b3c8d412f7a9e5c1d04" {
+		t.Errorf("UUID(%q) = %#v, want its 16 bytes", id, postgres.UUID(id))
+	}
+	if got := postgres.UUID("not-a-uuid"); got != "not-a-uuid" {
+		t.Errorf("UUID of a non-UUID = %#v, want the string itself", got)
 	}
 }

@@ -3,7 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 )
@@ -22,7 +26,10 @@ type Lifecycle struct {
 	// ShutdownDelay keeps the service up but not ready after the signal, so that
 	// Kubernetes stops routing to it before it stops serving.
 	ShutdownDelay time.Duration
-	Workers       []Worker
+	// DebugAddr, when set, serves net/http/pprof there: a profile of the running
+	// service is how a latency or memory problem is found, and it stays off the API port.
+	DebugAddr string
+	Workers   []Worker
 	// Closers run last, in order (e.g. producer, then database pool).
 	Closers []func()
 	// OnReady runs once the server listens and the workers started, e.g. to print URLs.
@@ -37,12 +44,19 @@ func Run(ctx context.Context, lc Lifecycle) error {
 	if err != nil {
 		return err
 	}
-	failed := make(chan error, len(lc.Workers)+1)
+	failed := make(chan error, len(lc.Workers)+2)
 	go func() {
 		if err := lc.Server.Serve(l); err != nil {
 			failed <- err
 		}
 	}()
+	if lc.DebugAddr != "" {
+		debug, err := serveDebug(lc.DebugAddr, failed)
+		if err != nil {
+			return err
+		}
+		defer debug.Close()
+	}
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -86,4 +100,26 @@ func Run(ctx context.Context, lc Lifecycle) error {
 	}
 	lc.Log.Info("stopped")
 	return runErr
+}
+
+// serveDebug serves the profiler on its own listener, so it is never reachable through
+// the API's port or its ingress.
+func serveDebug(addr string, failed chan<- error) (*http.Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: debug listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			failed <- err
+		}
+	}()
+	return srv, nil
 }

@@ -139,7 +139,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, err
 	rows := make([][]any, len(ds))
 	for i, d := range ds {
 		scheme, nonce, ct := sealedColumns(d.Sealed)
-		rows[i] = []any{int64(i), d.EventID, d.Instance, d.Action, d.Tenant, d.SubjectKey, nullUUID(d.RequestID),
+		rows[i] = []any{int64(i), postgres.UUID(d.EventID), d.Instance, d.Action, d.Tenant, d.SubjectKey, postgres.UUID(d.RequestID),
 			d.OccurredAt, d.PolicyVersion, scheme, nonce, ct, jsonOrNil(d.Purposes), d.Deadline}
 	}
 	cols := []string{"id", "event_id", "instance", "action", "tenant", "subject_key", "request_id",
@@ -166,8 +166,8 @@ func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error
 	rows := make([][]any, len(decisions))
 	for i, d := range decisions {
 		scheme, nonce, ct := sealedColumns(d.Sealed)
-		rows[i] = []any{d.EventID, d.Tenant, d.SubjectKey, d.Kind, jsonOrNil(d.Purposes), nullString(d.RequestType),
-			nullUUID(d.RequestID), d.OccurredAt, d.RecordedAt, d.PolicyVersion, scheme, nonce, ct}
+		rows[i] = []any{postgres.UUID(d.EventID), d.Tenant, d.SubjectKey, d.Kind, jsonOrNil(d.Purposes), nullString(d.RequestType),
+			postgres.UUID(d.RequestID), d.OccurredAt, d.RecordedAt, d.PolicyVersion, scheme, nonce, ct}
 	}
 	cols := []string{"event_id", "tenant", "subject_key", "kind", "purposes", "request_type", "request_id",
 		"occurred_at", "recorded_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext"}
@@ -179,13 +179,6 @@ func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error
 }
 
 func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func nullUUID(s string) any {
 	if s == "" {
 		return nil
 	}

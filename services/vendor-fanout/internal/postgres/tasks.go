@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/schemas"
 )
 
@@ -47,7 +48,7 @@ func (s *Store) CreateTask(ctx context.Context, t Task) (int64, error) {
 			event_id, request_id, owner, instructions, due_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (delivery_key) DO UPDATE SET delivery_key = excluded.delivery_key
-		RETURNING id`, t.DeliveryKey, t.Instance, t.Action, t.Tenant, t.SubjectKey, t.EventID, nullUUID(t.RequestID),
+		RETURNING id`, t.DeliveryKey, t.Instance, t.Action, t.Tenant, t.SubjectKey, t.EventID, postgres.UUID(t.RequestID),
 		t.Owner, t.Instructions, t.DueAt).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create manual task: %w", err)
