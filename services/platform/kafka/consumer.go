@@ -60,7 +60,13 @@ type ConsumerConfig struct {
 	MaxBatch int
 	// Linger is how long to wait for more records once one has arrived. Default 5 ms.
 	Linger time.Duration
-	// MaxWait is the broker-side fetch wait. Default 250 ms.
+	// MaxWait bounds how long a fetch may wait on an empty partition; records are
+	// returned as soon as they arrive whatever it is. Default 1.5 s. kafka-go asks the
+	// broker to answer a second before this (a quarter of it, when shorter) and drops
+	// the connection when it does not, then backs off before fetching again: at 250 ms
+	// the broker had 62 ms of slack, and a busy broker made consumers reconnect and
+	// pause for up to a second (seen on the embedded stack under load). At 1.5 s it has
+	// a second, and an empty fetch — which Close waits for — lasts half a second.
 	MaxWait time.Duration
 
 	// Group timings. kfake's minimum session timeout is 6 s; production Kafka defaults
@@ -113,7 +119,7 @@ func NewConsumer[T any](cfg ConsumerConfig, decode Decoder[T], handle Handler[T]
 	}
 	setDefault(&cfg.MaxBatch, 500)
 	setDefault(&cfg.Linger, 5*time.Millisecond)
-	setDefault(&cfg.MaxWait, 250*time.Millisecond)
+	setDefault(&cfg.MaxWait, 1500*time.Millisecond)
 	setDefault(&cfg.SessionTimeout, 10*time.Second)
 	setDefault(&cfg.HeartbeatInterval, time.Second)
 	setDefault(&cfg.RebalanceTimeout, 10*time.Second)
