@@ -45,7 +45,7 @@ func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, err)
 		return
 	}
-	stats, err := a.store.Stats(r.Context())
+	stats, err := a.store.Stats(r.Context(), true)
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
 		return

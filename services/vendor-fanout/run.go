@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		default:
 		}
 	}
+	recorder := postgres.NewRecorder(store, 500)
 	lanes := map[string]*dispatch.Lane{}
 	for _, in := range cfg.Routes.Instances {
 		adapter, ok := adapters[in.Name]
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 			Instance: in.Name, Adapter: adapter, RatePerSecond: in.RatePerSecond, Burst: in.Burst,
 			Concurrency: in.Concurrency, Policy: cfg.Policy, BreakerTimeout: cfg.BreakerTimeout,
 		}, dispatch.Deps{
-			Store: store, Opener: deps.Sealer, Serde: deps.Serde, ReceiptTopic: cfg.Kafka.Topics.Receipts,
+			Store: laneStore{store, recorder}, Opener: deps.Sealer, Serde: deps.Serde, ReceiptTopic: cfg.Kafka.Topics.Receipts,
 			Log: log, Metrics: metrics, Notify: notify,
 		})
 	}
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		Workers: []server.Worker{
 			{Name: "consumer", Run: consumer.Run},
 			{Name: "dispatch", Run: func(ctx context.Context) error {
-				return dispatchAll(ctx, lanes, store, deps.Producer, relayWake, log)
+				return dispatchAll(ctx, lanes, store, recorder, deps.Producer, relayWake, log)
 			}},
 			{Name: "lane-metrics", Run: func(ctx context.Context) error {
 				return reportLanes(ctx, store, metrics, instanceNames(cfg.Routes), log)
@@ -110,10 +111,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	})
 }
 
-// dispatchAll runs every lane and the receipt relay. On shutdown the lanes finish their
-// calls in flight first, and only then does the relay publish the last receipts.
-func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *postgres.Store, producer *kafka.Producer,
-	relayWake chan struct{}, log *slog.Logger) error {
+// laneStore is the delivery table as lanes use it: claims straight from the store,
+// results through the group-committing recorder.
+type laneStore struct {
+	*postgres.Store
+	recorder *postgres.Recorder
+}
+
+func (s laneStore) Record(ctx context.Context, id int64, r postgres.Result) error {
+	return s.recorder.Record(ctx, id, r)
+}
+
+// dispatchAll runs every lane, the result recorder and the receipt relay. On shutdown
+// the lanes finish their calls in flight and record them first, and only then does the
+// relay publish the last receipts.
+func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *postgres.Store, recorder *postgres.Recorder,
+	producer *kafka.Producer, relayWake chan struct{}, log *slog.Logger) error {
+	recorderCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recorderDone := make(chan struct{})
+	go func() { defer close(recorderDone); recorder.Run(recorderCtx) }()
 	var wg sync.WaitGroup
 	for _, l := range lanes {
 		wg.Add(1)
@@ -123,6 +139,8 @@ func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *po
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relayReceipts(relayCtx, store, producer, relayWake, log) }()
 	wg.Wait()
+	stopRecorder()
+	<-recorderDone
 	stopRelay()
 	if err := <-relayDone; err != nil {
 		return fmt.Errorf("receipt relay: %w", err)

@@ -207,7 +207,9 @@ func (l *Lane) Run(ctx context.Context) error {
 			l.sleep(ctx, wait, idle)
 			continue
 		}
-		batch, err := l.deps.Store.Claim(ctx, l.cfg.Instance, l.cfg.Concurrency, l.cfg.Policy.Lease)
+		// Claim a few rounds of calls at once: a claim is a database round trip, and one
+		// per call would cost the database more than the calls cost the vendor.
+		batch, err := l.deps.Store.Claim(ctx, l.cfg.Instance, l.claimSize(), l.cfg.Policy.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.Warn("claiming deliveries failed", "error", err)
@@ -240,6 +242,17 @@ func (l *Lane) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// claimSize is how many deliveries one claim takes: four rounds of the lane's
+// concurrency, but no more than its rate limiter lets through in a second, so that
+// claimed rows do not sit out their lease behind a slow limiter.
+func (l *Lane) claimSize() int {
+	n := 4 * l.cfg.Concurrency
+	if perSecond := int(l.cfg.RatePerSecond) + l.cfg.Burst; perSecond < n {
+		n = perSecond
+	}
+	return max(n, 1)
 }
 
 // gate returns how long the lane must wait before calling the vendor: the Retry-After
@@ -302,6 +315,10 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 	}
 	if err := l.limiter.Wait(ctx); err != nil {
 		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
+	}
+	// Claimed before the vendor said "slow down": honour its Retry-After all the same.
+	if until := l.throttledUntil.Load(); until > l.deps.Now().UnixNano() {
+		return postgres.Result{State: postgres.Pending, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
 	}
 	result, err := l.breaker.Execute(func() (vendor.Result, error) { return l.cfg.Adapter.Deliver(ctx, req) })
 	failpoint.Hit(failpoint.FanoutAfterVendorCall)

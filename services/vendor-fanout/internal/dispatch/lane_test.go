@@ -107,6 +107,23 @@ func TestThrottlingGatesTheWholeLane(t *testing.T) {
 	}
 }
 
+// A lane claims several rounds of calls at once; those claimed before the vendor said
+// 429 must wait for its Retry-After too, not call it anyway.
+func TestDeliveriesClaimedBeforeThrottlingWaitForRetryAfter(t *testing.T) {
+	a := &scripted{deliver: fail(&vendor.Error{Kind: vendor.Throttled, HTTPStatus: 429, RetryAfter: time.Hour})}
+	l := lane(a)
+	l.attempt(context.Background(), delivery())
+	claimedEarlier := delivery()
+	claimedEarlier.ID = 2
+	r := l.attempt(context.Background(), claimedEarlier)
+	if a.calls != 1 {
+		t.Fatalf("the vendor was called %d times within its Retry-After, want once", a.calls)
+	}
+	if r.State != postgres.Pending || r.CountAttempt || r.NextAttemptAt.Sub(now) < 59*time.Minute {
+		t.Errorf("the waiting delivery got %+v, want pending, no attempt counted, due after the Retry-After", r)
+	}
+}
+
 func TestOpenBreakerMakesNoCallAndCountsNoAttempt(t *testing.T) {
 	a := &scripted{deliver: fail(&vendor.Error{Kind: vendor.Transient, HTTPStatus: 503})}
 	l := lane(a)

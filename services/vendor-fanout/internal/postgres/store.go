@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/consentry/consentry/platform/kafka"
@@ -129,30 +131,48 @@ func jsonOrNil(m map[string]string) []byte {
 	return b
 }
 
+// sealedArrays holds the sealed identifier columns of many rows, NULL where unsealed.
+type sealedArrays struct {
+	schemes            []*string
+	nonces, ciphertext [][]byte
+}
+
+func (a *sealedArrays) add(sealed *schemas.Sealed) {
+	scheme, nonce, ct := sealedColumns(sealed)
+	a.schemes, a.nonces, a.ciphertext = append(a.schemes, scheme), append(a.nonces, nonce), append(a.ciphertext, ct)
+}
+
+// insertDeliveries adds ds in one statement — arrays unnested in the order given, which
+// is what the bigserial ids follow — and skips those already planned.
 func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_deliveries (LIKE fanout.deliveries INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
-		return 0, err
-	}
-	rows := make([][]any, len(ds))
+	var (
+		eventIDs, requestIDs                         = make([]pgtype.UUID, len(ds)), make([]pgtype.UUID, len(ds))
+		instances, actions, tenants, subjects, polis = make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
+		occurred, deadlines                          = make([]time.Time, len(ds)), make([]time.Time, len(ds))
+		purposes                                     = make([][]byte, len(ds))
+		sealed                                       sealedArrays
+	)
 	for i, d := range ds {
-		scheme, nonce, ct := sealedColumns(d.Sealed)
-		rows[i] = []any{int64(i), postgres.UUID(d.EventID), d.Instance, d.Action, d.Tenant, d.SubjectKey, postgres.UUID(d.RequestID),
-			d.OccurredAt, d.PolicyVersion, scheme, nonce, ct, jsonOrNil(d.Purposes), d.Deadline}
-	}
-	cols := []string{"id", "event_id", "instance", "action", "tenant", "subject_key", "request_id",
-		"occurred_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext", "purposes", "deadline_at"}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_deliveries"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return 0, err
+		eventIDs[i], requestIDs[i] = uuidValue(d.EventID), uuidValue(d.RequestID)
+		instances[i], actions[i], tenants[i], subjects[i], polis[i] = d.Instance, d.Action, d.Tenant, d.SubjectKey, d.PolicyVersion
+		occurred[i], deadlines[i], purposes[i] = d.OccurredAt, d.Deadline, jsonOrNil(d.Purposes)
+		sealed.add(d.Sealed)
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
 			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at)
 		SELECT event_id, instance, action, tenant, subject_key, request_id,
 			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at
-		FROM stage_deliveries ORDER BY id
-		ON CONFLICT (event_id, instance, action) DO NOTHING`)
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::text[],
+			$9::text[], $10::bytea[], $11::bytea[], $12::jsonb[], $13::timestamptz[]) WITH ORDINALITY
+			AS d(event_id, instance, action, tenant, subject_key, request_id, occurred_at, policy_version,
+				sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at, ord)
+		ORDER BY ord
+		ON CONFLICT (event_id, instance, action) DO NOTHING`,
+		eventIDs, instances, actions, tenants, subjects, requestIDs, occurred, polis,
+		sealed.schemes, sealed.nonces, sealed.ciphertext, purposes, deadlines)
 	return tag.RowsAffected(), err
 }
 
@@ -160,29 +180,46 @@ func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error
 	if len(decisions) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_decisions (LIKE fanout.decisions) ON COMMIT DROP`); err != nil {
-		return err
-	}
-	rows := make([][]any, len(decisions))
+	var (
+		eventIDs, requestIDs            = make([]pgtype.UUID, len(decisions)), make([]pgtype.UUID, len(decisions))
+		tenants, subjects, kinds, polis = make([]string, len(decisions)), make([]string, len(decisions)), make([]string, len(decisions)), make([]string, len(decisions))
+		requestTypes                    = make([]*string, len(decisions))
+		purposes                        = make([][]byte, len(decisions))
+		occurred, recorded              = make([]time.Time, len(decisions)), make([]time.Time, len(decisions))
+		sealed                          sealedArrays
+	)
 	for i, d := range decisions {
-		scheme, nonce, ct := sealedColumns(d.Sealed)
-		rows[i] = []any{postgres.UUID(d.EventID), d.Tenant, d.SubjectKey, d.Kind, jsonOrNil(d.Purposes), nullString(d.RequestType),
-			postgres.UUID(d.RequestID), d.OccurredAt, d.RecordedAt, d.PolicyVersion, scheme, nonce, ct}
+		eventIDs[i], requestIDs[i] = uuidValue(d.EventID), uuidValue(d.RequestID)
+		tenants[i], subjects[i], kinds[i], polis[i] = d.Tenant, d.SubjectKey, d.Kind, d.PolicyVersion
+		if d.RequestType != "" {
+			requestTypes[i] = &d.RequestType
+		}
+		purposes[i], occurred[i], recorded[i] = jsonOrNil(d.Purposes), d.OccurredAt, d.RecordedAt
+		sealed.add(d.Sealed)
 	}
-	cols := []string{"event_id", "tenant", "subject_key", "kind", "purposes", "request_type", "request_id",
-		"occurred_at", "recorded_at", "policy_version", "sealed_scheme", "sealed_nonce", "sealed_ciphertext"}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_decisions"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO fanout.decisions SELECT DISTINCT ON (event_id) * FROM stage_decisions ON CONFLICT (event_id) DO NOTHING`)
+	// DISTINCT ON: one batch may hold one event twice (a redelivery within it).
+	_, err := tx.Exec(ctx, `INSERT INTO fanout.decisions (event_id, tenant, subject_key, kind, purposes, request_type, request_id,
+			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext)
+		SELECT DISTINCT ON (event_id) event_id, tenant, subject_key, kind, purposes, request_type, request_id,
+			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::timestamptz[],
+			$9::timestamptz[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
+			AS d(event_id, tenant, subject_key, kind, purposes, request_type, request_id, occurred_at, recorded_at,
+				policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext)
+		ON CONFLICT (event_id) DO NOTHING`,
+		eventIDs, tenants, subjects, kinds, purposes, requestTypes, requestIDs, occurred, recorded, polis,
+		sealed.schemes, sealed.nonces, sealed.ciphertext)
 	return err
 }
 
-func nullString(s string) any {
-	if s == "" {
-		return nil
+// uuidValue is s as a uuid, NULL when empty. Ids reach the store validated; one that
+// is not a UUID becomes NULL here and the NOT NULL column rejects it as a data error.
+func uuidValue(s string) pgtype.UUID {
+	var u pgtype.UUID
+	if s != "" {
+		_ = u.Scan(s)
 	}
-	return s
+	return u
 }
 
 const columns = `id, event_id::text, instance, action, tenant, subject_key, coalesce(request_id::text, ''), occurred_at,
@@ -216,21 +253,26 @@ func scan(row pgx.Row) (Delivery, error) {
 }
 
 // Claim leases up to limit due deliveries of instance for lease. A leased row is not
-// due again until the lease ends, so a dispatcher that dies mid-call loses nothing: the
-// row comes back. A pending row waits while an older pending row of the same subject
-// exists for the instance, which keeps each vendor's actions for one person in order.
+// claimed again until the lease ends, so a dispatcher that dies mid-call loses nothing:
+// the row comes back. A pending row waits while an older pending row of the same
+// subject exists for the instance — leased or not — which keeps each vendor's actions
+// for one person in order.
 func (s *Store) Claim(ctx context.Context, instance string, limit int, lease time.Duration) ([]Delivery, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE fanout.deliveries d SET next_attempt_at = now() + $3::interval, updated_at = now()
+	// The lease is set in leased_until, which no index holds: see migration 0003.
+	// Planned afresh on every call (QueryExecModeExec): a generic plan cached while the
+	// table was nearly empty does not suit it once the backlog is large.
+	rows, err := s.pool.Query(ctx, `UPDATE fanout.deliveries d SET leased_until = now() + $3::interval
 		WHERE d.id IN (
 			SELECT c.id FROM fanout.deliveries c
 			WHERE c.instance = $1 AND c.state IN ('pending', 'polling') AND c.next_attempt_at <= now()
+			  AND (c.leased_until IS NULL OR c.leased_until <= now())
 			  AND (c.state = 'polling' OR NOT EXISTS (
 				SELECT 1 FROM fanout.deliveries e
 				WHERE e.instance = c.instance AND e.subject_key = c.subject_key AND e.state = 'pending' AND e.id < c.id))
 			ORDER BY c.next_attempt_at, c.id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED)
-		RETURNING `+columns, instance, limit, lease.String())
+		RETURNING `+columns, pgx.QueryExecModeExec, instance, limit, lease.String())
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", instance, err)
 	}
@@ -262,28 +304,69 @@ type Result struct {
 
 // Record stores a delivery's result (and its receipt) atomically.
 func (s *Store) Record(ctx context.Context, id int64, r Result) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		next := r.NextAttemptAt
-		if next.IsZero() {
-			next = time.Now()
+	return s.RecordBatch(ctx, []Recorded{{ID: id, Result: r}})
+}
+
+// Recorded is one delivery's result.
+type Recorded struct {
+	ID     int64
+	Result Result
+}
+
+// RecordBatch stores many results and their receipts in one transaction: one commit,
+// one wait for the disk, however many deliveries it covers.
+func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	now := time.Now()
+	var (
+		ids                                      = make([]int64, len(rs))
+		states, outcomes, references, lastErrors = make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+		statuses, increments                     = make([]int32, len(rs)), make([]int32, len(rs))
+		nexts                                    = make([]time.Time, len(rs))
+		receiptTopics                            []string
+		receiptKeys, receiptValues               [][]byte
+	)
+	for i, rec := range rs {
+		r := rec.Result
+		ids[i], states[i], outcomes[i], references[i], lastErrors[i] = rec.ID, r.State, r.Outcome, storable(r.Reference), storable(r.LastError)
+		statuses[i], nexts[i] = int32(r.HTTPStatus), r.NextAttemptAt
+		if nexts[i].IsZero() {
+			nexts[i] = now
 		}
-		inc := 0
 		if r.CountAttempt {
-			inc = 1
-		}
-		_, err := tx.Exec(ctx, `UPDATE fanout.deliveries SET state = $2, outcome = nullif($3, ''), http_status = nullif($4, 0),
-				reference = coalesce(nullif($5, ''), reference), last_error = nullif($6, ''), next_attempt_at = $7,
-				attempts = attempts + $8, updated_at = now()
-			WHERE id = $1`, id, r.State, r.Outcome, r.HTTPStatus, r.Reference, r.LastError, next, inc)
-		if err != nil {
-			return err
+			increments[i] = 1
 		}
 		if r.Receipt != nil {
-			_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value) VALUES ($1, $2, $3)`,
-				r.Receipt.Topic, r.Receipt.Key, r.Receipt.Value)
+			receiptTopics = append(receiptTopics, r.Receipt.Topic)
+			receiptKeys, receiptValues = append(receiptKeys, r.Receipt.Key), append(receiptValues, r.Receipt.Value)
 		}
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE fanout.deliveries d SET state = r.state, outcome = nullif(r.outcome, ''),
+				http_status = nullif(r.http_status, 0), reference = coalesce(nullif(r.reference, ''), d.reference),
+				last_error = nullif(r.last_error, ''), next_attempt_at = r.next_attempt_at, attempts = d.attempts + r.inc,
+				leased_until = NULL, updated_at = now()
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::int[])
+				AS r(id, state, outcome, http_status, reference, last_error, next_attempt_at, inc)
+			WHERE d.id = r.id`, ids, states, outcomes, statuses, references, lastErrors, nexts, increments)
+		if err != nil || len(receiptTopics) == 0 {
+			return err
+		}
+		// In the order given, so that one subject's receipts keep their order on Kafka.
+		_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value)
+			SELECT topic, key, value FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS r(topic, key, value, ord)
+			ORDER BY ord`, receiptTopics, receiptKeys, receiptValues)
 		return err
 	})
+}
+
+// storable makes vendor-supplied text (a reference, an error body) storable: PostgreSQL
+// text holds neither NUL nor invalid UTF-8, and a result it rejects would never be
+// recorded, its delivery retried forever.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // RelayOutbox publishes up to limit outbox records in order and deletes them once Kafka
@@ -333,14 +416,19 @@ type LaneStats struct {
 	LastError     string
 }
 
-// Stats returns every instance's lane summary.
-func (s *Store) Stats(ctx context.Context) (map[string]LaneStats, error) {
-	rows, err := s.pool.Query(ctx, `SELECT instance,
-			count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'polling'),
-			count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = 'dead'),
+// Stats returns every instance's lane summary. It reads only open and dead deliveries
+// (through their partial indexes), so its cost follows the backlog, not the history;
+// Done is counted only when withDone asks for it.
+func (s *Store) Stats(ctx context.Context, withDone bool) (map[string]LaneStats, error) {
+	rows, err := s.pool.Query(ctx, `WITH open AS (
+			SELECT instance, state, created_at, updated_at, last_error FROM fanout.deliveries WHERE state IN ('pending', 'polling')
+			UNION ALL
+			SELECT instance, state, created_at, updated_at, last_error FROM fanout.deliveries WHERE state = 'dead')
+		SELECT instance,
+			count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'polling'), count(*) FILTER (WHERE state = 'dead'),
 			min(created_at) FILTER (WHERE state = 'pending'),
 			(array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1]
-		FROM fanout.deliveries GROUP BY instance`)
+		FROM open GROUP BY instance`)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +441,7 @@ func (s *Store) Stats(ctx context.Context) (map[string]LaneStats, error) {
 			oldest *time.Time
 			last   *string
 		)
-		if err := rows.Scan(&name, &st.Pending, &st.Polling, &st.Done, &st.Dead, &oldest, &last); err != nil {
+		if err := rows.Scan(&name, &st.Pending, &st.Polling, &st.Dead, &oldest, &last); err != nil {
 			return nil, err
 		}
 		if oldest != nil {
@@ -364,7 +452,27 @@ func (s *Store) Stats(ctx context.Context) (map[string]LaneStats, error) {
 		}
 		out[name] = st
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || !withDone {
+		return out, err
+	}
+	done, err := s.pool.Query(ctx, `SELECT instance, count(*) FROM fanout.deliveries WHERE state = 'done' GROUP BY instance`)
+	if err != nil {
+		return nil, err
+	}
+	defer done.Close()
+	for done.Next() {
+		var (
+			name string
+			n    int
+		)
+		if err := done.Scan(&name, &n); err != nil {
+			return nil, err
+		}
+		st := out[name]
+		st.Done = n
+		out[name] = st
+	}
+	return out, done.Err()
 }
 
 // DeadLetters lists parked deliveries, newest first; instance "" means all.
@@ -392,7 +500,7 @@ var ErrNotDead = errors.New("the delivery is not dead-lettered")
 // Replay puts one dead delivery back in its lane with a fresh attempt budget and
 // deadline. Replaying twice is harmless: the second finds it no longer dead.
 func (s *Store) Replay(ctx context.Context, id int64, deadline time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(),
+	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL,
 		deadline_at = $2, updated_at = now() WHERE id = $1 AND state = 'dead'`, id, deadline)
 	if err != nil {
 		return err
@@ -405,7 +513,7 @@ func (s *Store) Replay(ctx context.Context, id int64, deadline time.Time) error 
 
 // ReplayAll replays every dead delivery of instance and returns how many.
 func (s *Store) ReplayAll(ctx context.Context, instance string, deadline time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(),
+	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL,
 		deadline_at = $2, updated_at = now() WHERE instance = $1 AND state = 'dead'`, instance, deadline)
 	if err != nil {
 		return 0, err

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
@@ -47,7 +50,19 @@ type Adapter struct {
 	base      string
 	requester string
 	client    *vendorhttp.Client
+	now       func() time.Time
+
+	// A day's job answers for every deletion that joined it, and its listing grows with
+	// each of them: one request serves all deliveries polling that day at once, and a
+	// done day is never asked about again.
+	polls    singleflight.Group
+	mu       sync.Mutex
+	doneDays map[string]bool
+	pending  map[string]time.Time // day → when it was last seen not done
 }
+
+// pendingFresh is how long "not done yet" answers for a day before it is asked again.
+const pendingFresh = time.Second
 
 // New validates cfg and returns an adapter; the error names every field at fault.
 func New(cfg Config) (*Adapter, error) {
@@ -62,7 +77,11 @@ func New(cfg Config) (*Adapter, error) {
 		return nil, err
 	}
 	auth := func(r *http.Request) { r.SetBasicAuth(cfg.APIKey, cfg.SecretKey) }
-	return &Adapter{base: base, requester: cfg.Requester, client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth)}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Adapter{base: base, requester: cfg.Requester, client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth), now: cfg.Now,
+		doneDays: map[string]bool{}, pending: map[string]time.Time{}}, nil
 }
 
 // Supports reports DeleteUser only: Amplitude has no server-side opt-out (§5.3).
@@ -126,6 +145,32 @@ func (a *Adapter) Poll(ctx context.Context, req vendor.Request, reference string
 	if _, err := time.Parse(dayLayout, day); !ok || err != nil {
 		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "reference is not day:YYYY-MM-DD"}
 	}
+	a.mu.Lock()
+	done, seen := a.doneDays[day], a.pending[day]
+	a.mu.Unlock()
+	if done {
+		return true, nil
+	}
+	if !seen.IsZero() && a.now().Sub(seen) < pendingFresh {
+		return false, nil
+	}
+	v, err, _ := a.polls.Do(day, func() (any, error) { return a.pollDay(ctx, day) })
+	if err != nil {
+		return false, err
+	}
+	done = v.(bool)
+	a.mu.Lock()
+	if done {
+		a.doneDays[day] = true
+		delete(a.pending, day)
+	} else {
+		a.pending[day] = a.now()
+	}
+	a.mu.Unlock()
+	return done, nil
+}
+
+func (a *Adapter) pollDay(ctx context.Context, day string) (bool, error) {
 	q := url.Values{"start_day": {day}, "end_day": {day}}
 	resp, err := a.client.Do(ctx, vendorhttp.Request{
 		Method: http.MethodGet,

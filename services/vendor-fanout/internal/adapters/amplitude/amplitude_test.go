@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,6 +134,40 @@ func TestPoll(t *testing.T) {
 	vendortest.CheckCall(t, calls[len(calls)-1], vendortest.Want{
 		Method: "GET", Path: "/amplitude/api/2/deletions/users", Query: "end_day=" + day + "&start_day=" + day, Status: 200,
 	})
+}
+
+// Every deletion of a day joins that day's one job, whose listing grows with each: the
+// deliveries polling it share one request, and a done day is not asked about again.
+func TestPollsOfOneDayShareRequests(t *testing.T) {
+	sim, a := start(t)
+	res, err := a.Deliver(t.Context(), request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(sim.Calls())
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if done, err := a.Poll(t.Context(), request(), res.Reference); err != nil || done {
+				t.Errorf("Poll = %v, %v; want not done yet", done, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(sim.Calls()) - before; n != 1 {
+		t.Errorf("20 deliveries polling one day made %d requests, want 1", n)
+	}
+	sim.Clock.Advance(2 * time.Minute)
+	for range 3 {
+		if done, err := a.Poll(t.Context(), request(), res.Reference); err != nil || !done {
+			t.Fatalf("Poll after the job ran = %v, %v; want done", done, err)
+		}
+	}
+	if n := len(sim.Calls()) - before; n != 2 {
+		t.Errorf("%d requests in all, want 2: a done day is not asked again", n)
+	}
 }
 
 func TestPollBadReference(t *testing.T) {
