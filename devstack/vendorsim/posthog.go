@@ -14,10 +14,13 @@ const posthogMaxIDs = 1000
 type posthogState struct {
 	deleted   map[string]bool // project + "/" + person UUID
 	deletions []*posthogDeletion
+	// byPerson indexes deletions by project + "/" + person UUID: the simulator answers
+	// every vendor under one lock, so a lookup must not walk every deletion ever queued.
+	byPerson map[string]*posthogDeletion
 }
 
 func newPosthogState() posthogState {
-	return posthogState{deleted: map[string]bool{}}
+	return posthogState{deleted: map[string]bool{}, byPerson: map[string]*posthogDeletion{}}
 }
 
 // posthogDeletion is a queued event deletion, unique per person (§4.1).
@@ -161,12 +164,12 @@ func (s *Simulator) posthogDelete(w http.ResponseWriter, r *http.Request) {
 // queue adds an event deletion unless one exists for the person already; PostHog
 // keeps them unique per person, so a repeat request does not queue a second (§4.1).
 func (st *posthogState) queue(project, personUUID string, distinctIDs []string, now time.Time) {
-	for _, d := range st.deletions {
-		if d.project == project && d.personUUID == personUUID {
-			return
-		}
+	if _, ok := st.byPerson[project+"/"+personUUID]; ok {
+		return
 	}
-	st.deletions = append(st.deletions, &posthogDeletion{project: project, personUUID: personUUID, distinctIDs: slices.Clone(distinctIDs), created: now})
+	d := &posthogDeletion{project: project, personUUID: personUUID, distinctIDs: slices.Clone(distinctIDs), created: now}
+	st.deletions = append(st.deletions, d)
+	st.byPerson[project+"/"+personUUID] = d
 }
 
 type posthogDeletionJSON struct {
@@ -198,8 +201,15 @@ func (s *Simulator) posthogDeletionStatus(w http.ResponseWriter, r *http.Request
 	now := s.now()
 	results := []posthogDeletionJSON{}
 	s.mu.Lock()
-	for _, d := range s.state.posthog.deletions {
-		if d.project != project || (person != "" && d.personUUID != person) {
+	candidates := s.state.posthog.deletions
+	if person != "" {
+		candidates = nil
+		if d, ok := s.state.posthog.byPerson[project+"/"+person]; ok {
+			candidates = []*posthogDeletion{d}
+		}
+	}
+	for _, d := range candidates {
+		if d.project != project {
 			continue
 		}
 		row := posthogDeletionJSON{PersonUUID: d.personUUID, DistinctIDs: slices.Clone(d.distinctIDs), Status: "pending", CreatedAt: stamp(d.created)}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
@@ -25,6 +26,9 @@ import (
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
 )
+
+// sealParallelism bounds the events of one request sealed at once.
+const sealParallelism = 8
 
 // maxBody bounds a request: a full batch of 1,000 consents with identifiers fits well.
 const maxBody = 4 << 20
@@ -193,17 +197,25 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 			return nil, err
 		}
 	}
+	// A subject seen for the first time gets its data key in a durable write. The
+	// events of a batch are sealed side by side, so that those writes share commits
+	// rather than queue one behind another.
 	msgs := make([]kafka.Message, len(subs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(sealParallelism)
 	for i, n := range subs {
-		subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
-		sealed, err := a.sealer.Seal(ctx, n.Tenant, subjectKey, n.Identifiers())
-		if err != nil {
-			return nil, apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err)
-		}
-		msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
-		if err != nil {
-			return nil, err
-		}
+		g.Go(func() error {
+			subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
+			sealed, err := a.sealer.Seal(gctx, n.Tenant, subjectKey, n.Identifiers())
+			if err != nil {
+				return apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err)
+			}
+			msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if err := a.producer.Publish(ctx, msgs...); err != nil {
 		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
