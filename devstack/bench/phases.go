@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,11 +234,22 @@ func ingestThroughput(ctx context.Context, s *stack.Stack, n int) (float64, erro
 	return float64(n) / d.Seconds(), nil
 }
 
+// sent is one event the load generator sent, and when.
+type sent struct {
+	id string
+	at time.Time
+}
+
 type latency struct {
 	p50, p99    time.Duration
 	sentEPS     float64
 	deliveries  int
 	undelivered int
+	// Where the time goes: from sending the event to fan-out having planned its
+	// deliveries, and from there to the vendor's call.
+	plannedP50, plannedP99, calledP50, calledP99 time.Duration
+	// p99ByVendor is the end-to-end p99 of each vendor's deliveries.
+	p99ByVendor map[string]time.Duration
 }
 
 // latencyPhase sends rate events per second for d (in batches of 10 every 10 ms) and
@@ -256,10 +268,6 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 	c := newClient(s)
 	const batch = 10
 	tick := time.Duration(float64(time.Second) * batch / rate)
-	type sent struct {
-		id string
-		at time.Time
-	}
 	var (
 		mu     sync.Mutex
 		events []sent
@@ -269,7 +277,7 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 	start := time.Now()
 	t := time.NewTicker(tick)
 	subject := 0
-	for time.Since(start) < d {
+	for time.Since(start) < d && ctx.Err() == nil {
 		<-t.C
 		b := make([]map[string]any, batch)
 		for i := range b {
@@ -292,26 +300,31 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 		}(time.Now())
 	}
 	t.Stop()
+	sending := time.Since(start) // the offered load's window; answers may come later
 	wg.Wait()
-	sentEPS := float64(len(events)) / time.Since(start).Seconds()
+	sentEPS := float64(len(events)) / sending.Seconds()
 	if failed.Load() > 0 {
 		return latency{}, fmt.Errorf("%d batches failed", failed.Load())
 	}
 
 	// Wait for the deliveries to arrive (or give up after a minute: what is late is
 	// reported as undelivered, not waited for forever).
-	keys := map[string]time.Time{} // idempotency key → when its event was sent
+	keys := map[string]time.Time{}  // idempotency key → when its event was sent
+	delivery := map[string]string{} // idempotency key → event id + "/" + vendor
 	for _, e := range events {
 		for _, v := range benchVendors {
 			if v == blackhole {
 				continue
 			}
 			k, _ := eventid.Derive(e.id, "delivery/"+v+"/"+actionOf(v))
-			keys[k] = e.at
+			keys[k], delivery[k] = e.at, e.id+"/"+v
 		}
 	}
 	deadline := time.Now().Add(time.Minute)
-	var lat []time.Duration
+	var (
+		lat       []time.Duration
+		firstCall map[string]time.Time
+	)
 	for {
 		seen := map[string]time.Time{}
 		for _, call := range sim.Calls() {
@@ -326,16 +339,77 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 			for k, at := range seen {
 				lat = append(lat, at.Sub(keys[k]))
 			}
+			firstCall = seen
 			break
 		}
-		time.Sleep(500 * time.Millisecond)
+		if !pause(ctx, 500*time.Millisecond) {
+			return latency{}, ctx.Err()
+		}
 	}
 	if len(lat) == 0 {
 		return latency{sentEPS: sentEPS, undelivered: len(keys)}, nil
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	return latency{p50: pct(0.50), p99: pct(0.99), sentEPS: sentEPS, deliveries: len(lat), undelivered: len(keys) - len(lat)}, nil
+	out := latency{sentEPS: sentEPS, deliveries: len(lat), undelivered: len(keys) - len(lat), p99ByVendor: map[string]time.Duration{}}
+	out.p50, out.p99 = percentiles(lat)
+	byVendor := map[string][]time.Duration{}
+	for k, at := range firstCall {
+		_, v, _ := strings.Cut(delivery[k], "/")
+		byVendor[v] = append(byVendor[v], at.Sub(keys[k]))
+	}
+	for v, d := range byVendor {
+		_, out.p99ByVendor[v] = percentiles(d)
+	}
+	planned, err := plannedAt(ctx, s, events)
+	if err != nil {
+		return out, err
+	}
+	var toPlan, toCall []time.Duration
+	for k, at := range firstCall {
+		if p, ok := planned[delivery[k]]; ok {
+			toPlan, toCall = append(toPlan, p.Sub(keys[k])), append(toCall, at.Sub(p))
+		}
+	}
+	out.plannedP50, out.plannedP99 = percentiles(toPlan)
+	out.calledP50, out.calledP99 = percentiles(toCall)
+	return out, nil
+}
+
+func percentiles(d []time.Duration) (p50, p99 time.Duration) {
+	if len(d) == 0 {
+		return 0, 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	pct := func(p float64) time.Duration { return d[min(len(d)-1, int(float64(len(d))*p))] }
+	return pct(0.50), pct(0.99)
+}
+
+// plannedAt returns when fan-out planned each delivery of events, by event id + "/" +
+// vendor instance.
+func plannedAt(ctx context.Context, s *stack.Stack, events []sent) (map[string]time.Time, error) {
+	conn, err := pgx.Connect(ctx, s.PostgresURL())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.id
+	}
+	rows, err := conn.Query(ctx, `SELECT event_id::text, instance, created_at FROM fanout.deliveries WHERE event_id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, instance string
+		var at time.Time
+		if err := rows.Scan(&id, &instance, &at); err != nil {
+			return nil, err
+		}
+		out[id+"/"+instance] = at
+	}
+	return out, rows.Err()
 }
 
 // actionOf is each benchmark vendor's action in benchRouting.
@@ -417,7 +491,9 @@ func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error
 		if time.Since(start) > 5*time.Minute {
 			return 0, fmt.Errorf("audit-sink is %d receipts behind after 5 minutes", behind)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if !pause(ctx, 20*time.Millisecond) {
+			return 0, ctx.Err()
+		}
 	}
 	rps := float64(n) / time.Since(start).Seconds()
 	conn, err := pgx.Connect(ctx, s.PostgresURL())
@@ -466,7 +542,22 @@ func settle(ctx context.Context, s *stack.Stack, timeout time.Duration) error {
 		if quiet && pending == 0 {
 			return nil
 		}
-		time.Sleep(time.Second)
+		if !pause(ctx, time.Second) {
+			return ctx.Err()
+		}
 	}
 	return fmt.Errorf("the stack did not settle in %v", timeout)
+}
+
+// pause waits d, or less when ctx ends first (an interrupted run stops at once and takes
+// its services down with it).
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

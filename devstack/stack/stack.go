@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -86,6 +87,8 @@ type Config struct {
 	// TraceGroups logs every consumer-group request the broker receives (join, sync,
 	// heartbeat, leave, commit) to logs/kafka-groups.log, to diagnose stuck groups.
 	TraceGroups bool
+	// PostgresSettings are extra PostgreSQL settings ("name=value").
+	PostgresSettings []string
 	// DebugPortBase, when set, gives the i-th of Services a profiler (CONSENTRY_DEBUG_ADDR)
 	// on 127.0.0.1:DebugPortBase+i.
 	DebugPortBase int
@@ -237,12 +240,20 @@ func (s *Stack) startRegistry() error {
 func (s *Stack) startPostgres(ctx context.Context) error {
 	srv, err := pgserver.Start(ctx, pgserver.Options{
 		Dir: filepath.Join(s.cfg.DataDir, "postgres"), Port: s.cfg.Ports.Postgres, Durable: true, Log: s.log,
+		Settings: append(writeHeavy(), s.cfg.PostgresSettings...),
 	})
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
 	s.pg = srv
 	return srv.CreateDatabase(ctx, "consentry")
+}
+
+// writeHeavy are the settings a DBA gives a database that takes thousands of small
+// transactions a second (deploy/README.md lists them for production): fewer
+// checkpoints, hence fewer full-page images in the WAL, and those compressed.
+func writeHeavy() []string {
+	return []string{"wal_compression=on", "max_wal_size=4GB", "checkpoint_timeout=15min", "shared_buffers=256MB"}
 }
 
 func (s *Stack) startSimulator() error {
@@ -398,6 +409,22 @@ func (s *Stack) Kill(name string) error {
 		return errors.New("stack: no service " + name)
 	}
 	return p.kill()
+}
+
+// Pause stops a service's process where it stands (SIGSTOP) until Resume; it keeps its
+// connections and state. A pause longer than the session timeout costs its consumer
+// group membership, which it rejoins on Resume.
+func (s *Stack) Pause(name string) error { return s.signal(name, syscall.SIGSTOP) }
+
+// Resume continues a paused service.
+func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCONT) }
+
+func (s *Stack) signal(name string, sig syscall.Signal) error {
+	pid := s.PID(name)
+	if pid <= 0 {
+		return fmt.Errorf("stack: %s is not running", name)
+	}
+	return syscall.Kill(pid, sig)
 }
 
 // Restarts returns how often a service was restarted after dying.

@@ -35,10 +35,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	binDir := fs.String("bin-dir", ".data/bin", "service binaries (make build puts them there)")
 	rate := fs.Float64("rate", 1000, "events per second in the latency phases")
+	sustained := fs.Float64("sustained-rate", 200, "events per second in the below-saturation latency phases")
 	phase := fs.Duration("phase", 20*time.Second, "length of each latency phase")
 	ingestEvents := fs.Int("ingest-events", 0, "events of the ingest throughput phase (default 20,000)")
 	auditEvents := fs.Int("audit-events", 0, "receipts of the audit throughput phase (default 100,000)")
-	only := fs.String("only", "", "comma-separated phases to run alone (raw, ingest, e2e, isolation, audit), for profiling")
+	only := fs.String("only", "", "comma-separated phases to run alone (raw, ingest, e2e, isolation, sustained, audit), for profiling")
 	debugPort := fs.Int("debug-port-base", 0, "serve pprof: the bench process on this port, the services on the next four")
 	out := fs.String("out", "", "where to write the JSON ($BENCH_OUT, default bench/out/latest.json)")
 	if err := fs.Parse(args); err != nil {
@@ -61,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := bench.Config{BinDir: *binDir, DataDir: dir, Rate: *rate, Phase: *phase, Log: log,
+	cfg := bench.Config{BinDir: *binDir, DataDir: dir, Rate: *rate, SustainedRate: *sustained, Phase: *phase, Log: log,
 		IngestEvents: *ingestEvents, AuditEvents: *auditEvents,
 		// The simulator would log each of ~10,000 vendor calls a second.
 		StackLog: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// The broker, the simulator and the load generator live in this process.
 		go func() { _ = http.ListenAndServe(fmt.Sprintf("127.0.0.1:%d", *debugPort), nil) }()
 		cfg.DebugPortBase = *debugPort + 1
+		// The database's share: CREATE EXTENSION pg_stat_statements, then query it.
+		cfg.PostgresSettings = []string{"shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all"}
 	}
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {

@@ -40,6 +40,9 @@ type Options struct {
 	// BinDir holds initdb and postgres; empty means the newest /usr/lib/postgresql/*/bin,
 	// or $PATH.
 	BinDir string
+	// Settings are extra server settings, "name=value" each (-c), e.g. to load
+	// pg_stat_statements while profiling.
+	Settings []string
 	// Log receives the server's own output lines (never queries: log_statement is off).
 	Log *slog.Logger
 }
@@ -224,6 +227,9 @@ func (s *Server) start() error {
 	}
 	if !s.opts.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, setting := range s.opts.Settings {
+		args = append(args, "-c", setting)
 	}
 	cmd := exec.Command(filepath.Join(s.opts.BinDir, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
