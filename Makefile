@@ -31,7 +31,8 @@ fuzz: ## run every fuzz target: make fuzz FUZZTIME=60s
 
 .PHONY: bench
 bench: build ## measure against raw baselines on the embedded stack; JSON to BENCH_OUT (default bench/out/latest.json)
-	$(GO) run ./devstack/cmd/consentry-bench -bin-dir $(BIN) $(if $(RATE),-rate $(RATE)) $(if $(PHASE),-phase $(PHASE))
+	$(GO) run ./devstack/cmd/consentry-bench -bin-dir $(BIN) -doc docs/benchmarks.md \
+		-command "make bench$(if $(RATE), RATE=$(RATE))$(if $(PHASE), PHASE=$(PHASE))" $(if $(RATE),-rate $(RATE)) $(if $(PHASE),-phase $(PHASE))
 
 .PHONY: test
 test: ## run every test (with -race), bringing up what they need

@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	only := fs.String("only", "", "comma-separated phases to run alone (raw, ingest, e2e, isolation, sustained, audit), for profiling")
 	debugPort := fs.Int("debug-port-base", 0, "serve pprof: the bench process on this port, the services on the next four")
 	out := fs.String("out", "", "where to write the JSON ($BENCH_OUT, default bench/out/latest.json)")
+	doc := fs.String("doc", "", "Markdown document whose generated table a full run replaces (make bench: docs/benchmarks.md)")
+	command := fs.String("command", "consentry-bench", "the command recorded with the figures")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,5 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\nwritten to %s\n", b, *out)
+	// A partial run would replace the table with gaps.
+	if *doc != "" && *only == "" {
+		if err := bench.UpdateDoc(*doc, bench.Table(res, *command)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "table updated in %s\n", *doc)
+	}
 	return nil
 }

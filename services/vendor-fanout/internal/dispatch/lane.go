@@ -199,7 +199,13 @@ func (l *Lane) Status() Status {
 func (l *Lane) Run(ctx context.Context) error {
 	idle := time.NewTicker(500 * time.Millisecond)
 	defer idle.Stop()
-	sem := make(chan struct{}, l.cfg.Concurrency)
+	// calls bounds the vendor calls in flight (the vendor's concurrency); recording
+	// bounds the results waiting for their group commit. A call's slot is freed once
+	// its result is queued for recording, so the next call need not wait for the
+	// database: holding it through the commit capped a lane at concurrency ÷ commit
+	// latency, a few hundred calls a second under load.
+	calls := make(chan struct{}, l.cfg.Concurrency)
+	recording := make(chan struct{}, l.claimSize())
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 	for ctx.Err() == nil {
@@ -223,21 +229,26 @@ func (l *Lane) Run(ctx context.Context) error {
 		}
 		for _, d := range batch {
 			select {
-			case sem <- struct{}{}:
+			case calls <- struct{}{}:
 			case <-ctx.Done():
 				// Claimed but not started: leave it to its lease; it comes back.
 				continue
 			}
 			inflight.Add(1)
 			go func() {
-				defer func() { <-sem; inflight.Done() }()
-				l.process(context.WithoutCancel(ctx), d)
+				defer inflight.Done()
+				l.process(context.WithoutCancel(ctx), d, func() {
+					// Backpressure: a database that falls behind stops the calls.
+					recording <- struct{}{}
+					<-calls
+				})
+				<-recording
 			}()
 		}
 		// Wait for a free slot before claiming more, so claims never outrun calls.
 		select {
-		case sem <- struct{}{}:
-			<-sem
+		case calls <- struct{}{}:
+			<-calls
 		case <-ctx.Done():
 		}
 	}
@@ -283,8 +294,11 @@ func (l *Lane) sleep(ctx context.Context, d time.Duration, idle *time.Ticker) {
 // process makes one call for d and records what happened. It never drops a delivery:
 // every path ends in Record (retry later, polling, done or dead), and if Record itself
 // fails the lease brings the delivery back.
-func (l *Lane) process(ctx context.Context, d postgres.Delivery) {
+//
+// called runs once the vendor has answered and before the result is recorded.
+func (l *Lane) process(ctx context.Context, d postgres.Delivery, called func()) {
 	res := l.attempt(ctx, d)
+	called()
 	if err := l.deps.Store.Record(ctx, d.ID, res); err != nil {
 		l.log.Error("recording a delivery result failed; it will be retried after its lease", "delivery_id", d.ID, "error", err)
 		return

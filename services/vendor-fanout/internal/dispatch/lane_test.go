@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,4 +199,80 @@ type shredded struct{}
 
 func (shredded) Open(context.Context, string, string, *schemas.Sealed) (seal.Identifiers, error) {
 	return seal.Identifiers{}, seal.ErrShredded
+}
+
+// slowStore hands out one batch and holds every Record until released, like a database
+// whose commits lag behind the vendor.
+type slowStore struct {
+	batch    []postgres.Delivery
+	claimed  atomic.Bool
+	release  chan struct{}
+	recorded atomic.Int32
+}
+
+func (s *slowStore) Claim(context.Context, string, int, time.Duration) ([]postgres.Delivery, error) {
+	if s.claimed.Swap(true) {
+		return nil, nil
+	}
+	return s.batch, nil
+}
+
+func (s *slowStore) Record(ctx context.Context, _ int64, _ postgres.Result) error {
+	<-s.release
+	s.recorded.Add(1)
+	return nil
+}
+
+// countingAdapter records how many calls were in flight at most.
+type countingAdapter struct {
+	inFlight, most, calls atomic.Int32
+}
+
+func (c *countingAdapter) Supports(vendor.Action) bool { return true }
+func (c *countingAdapter) Deliver(context.Context, vendor.Request) (vendor.Result, error) {
+	n := c.inFlight.Add(1)
+	for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
+	}
+	time.Sleep(2 * time.Millisecond)
+	c.inFlight.Add(-1)
+	c.calls.Add(1)
+	return vendor.Result{Outcome: vendor.Accepted}, nil
+}
+
+// A lane's concurrency bounds the calls to the vendor, not the commits of their results:
+// while the database is slow to record, the claimed calls still go out, never more at
+// once than the concurrency, and every result is recorded in the end.
+func TestSlowRecordsDoNotHoldCallSlots(t *testing.T) {
+	const concurrency, n = 2, 8 // n fits in one claim (4 × concurrency)
+	store := &slowStore{release: make(chan struct{})}
+	for i := range n {
+		d := delivery()
+		d.ID = int64(i + 1)
+		store.batch = append(store.batch, d)
+	}
+	a := &countingAdapter{}
+	l := NewLane(LaneConfig{Instance: "v", Adapter: a, RatePerSecond: 1000, Burst: 1000, Concurrency: concurrency, Policy: DefaultPolicy()},
+		Deps{Store: store, Opener: noIdentifiers{}, Serde: receiptEncoder{}, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Run(ctx) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for a.calls.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := a.calls.Load(); got != n {
+		t.Errorf("%d of %d claimed calls went out while their records waited", got, n)
+	}
+	if most := a.most.Load(); most > concurrency {
+		t.Errorf("%d calls at once, concurrency is %d", most, concurrency)
+	}
+	close(store.release)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := store.recorded.Load(); got != n {
+		t.Errorf("%d of %d results recorded after shutdown", got, n)
+	}
 }

@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+)
+
+// The generated table lives between these markers so that a run can replace it while
+// the analysis written around it stays.
+const (
+	docBegin = "<!-- bench:begin (written by make bench; edit outside the markers) -->"
+	docEnd   = "<!-- bench:end -->"
+)
+
+// target is one of issue 4's goals, checked against a run's figures.
+type target struct {
+	name   string
+	value  string
+	goal   string
+	met    bool
+	absent bool
+}
+
+func targets(r *Result) []target {
+	ms := func(v float64) string { return fmt.Sprintf("%.0f ms", v) }
+	rss := make([]string, 0, len(r.RSSMiB))
+	for _, name := range slices.Sorted(maps.Keys(r.RSSMiB)) {
+		rss = append(rss, fmt.Sprintf("%s %.0f", name, r.RSSMiB[name]))
+	}
+	return []target{
+		{name: "ingest / raw produce", goal: "≥ 0.60", met: r.IngestRatio >= 0.6, absent: r.RawProduceEPS == 0 || r.IngestEPS == 0,
+			value: fmt.Sprintf("%.2f (%.0f / %.0f events/s)", r.IngestRatio, r.IngestEPS, r.RawProduceEPS)},
+		{name: "audit / raw copy", goal: "≥ 0.70", met: r.AuditRatio >= 0.7, absent: r.RawCopyRPS == 0 || r.AuditRPS == 0,
+			value: fmt.Sprintf("%.2f (%.0f / %.0f rows/s)", r.AuditRatio, r.AuditRPS, r.RawCopyRPS)},
+		{name: fmt.Sprintf("e2e p99 at %.0f events/s × %d vendors", rateOf(r.E2E), r.Vendors), goal: "≤ 250 ms",
+			met: r.E2EP99MS <= 250 && r.E2EUndelivered == 0, absent: r.E2E == nil,
+			value: fmt.Sprintf("%s (p50 %s; %d deliveries, %d undelivered)", ms(r.E2EP99MS), ms(r.E2EP50MS), r.E2EDeliveries, r.E2EUndelivered)},
+		{name: "isolation p99 ratio (" + r.BlackholedVendor + " black-holed)", goal: "≤ 1.2", met: r.IsolationP99Ratio <= 1.2,
+			absent: r.IsolationP99Ratio == 0, value: fmt.Sprintf("%.2f (%s vs %s)", r.IsolationP99Ratio, ms(r.IsolationP99MS), ms(r.E2EP99MS))},
+		{name: "peak RSS per service", goal: "≤ 256 MiB", met: r.RSSMiBMax <= 256, absent: r.RSSMiBMax == 0,
+			value: fmt.Sprintf("%.0f MiB max (%s)", r.RSSMiBMax, strings.Join(rss, ", "))},
+	}
+}
+
+func rateOf(l *LatencyAt) float64 {
+	if l == nil {
+		return 0
+	}
+	return l.RateEPS
+}
+
+// Table renders a run as the Markdown that docs/benchmarks.md keeps between its markers.
+func Table(r *Result, command string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run `%s` on %s, started %s.\n\n", command, r.Machine, r.StartedAt)
+	b.WriteString("| figure | measured | target | |\n| --- | --- | --- | --- |\n")
+	for _, t := range targets(r) {
+		verdict := "missed"
+		switch {
+		case t.absent:
+			t.value, verdict = "not measured in this run", ""
+		case t.met:
+			verdict = "met"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.name, t.value, t.goal, verdict)
+	}
+	if s := r.Sustained; s != nil {
+		fmt.Fprintf(&b, "| e2e at %.0f events/s × %d vendors (below saturation) | p50 %.0f ms, p99 %.0f ms; isolation %.2f | — | |\n",
+			s.RateEPS, r.Vendors, s.P50MS, s.P99MS, s.IsolationP99Ratio)
+	}
+	return b.String()
+}
+
+// UpdateDoc replaces the generated table in the document at path, adding the markers
+// at the end when the document has none yet, and creating it when it does not exist.
+func UpdateDoc(path, table string) error {
+	doc, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	block := docBegin + "\n" + table + docEnd
+	begin, end := bytes.Index(doc, []byte(docBegin)), bytes.Index(doc, []byte(docEnd))
+	switch {
+	case begin >= 0 && end > begin:
+		doc = append(doc[:begin:begin], append([]byte(block), doc[end+len(docEnd):]...)...)
+	case begin >= 0 || end >= 0:
+		return fmt.Errorf("%s: bench markers are unpaired or out of order; fix them by hand", path)
+	default:
+		if len(doc) > 0 && !bytes.HasSuffix(doc, []byte("\n")) {
+			doc = append(doc, '\n')
+		}
+		doc = append(doc, []byte("\n"+block+"\n")...)
+	}
+	return os.WriteFile(path, doc, 0o644)
+}
