@@ -8,7 +8,8 @@
 # FUZZTIME is passed to -fuzztime as is (a duration, or Nx for N executions);
 # FUZZMINIMIZETIME (default 10s, Go's is 60s) bounds the minimisation of each new
 # input, which otherwise can take a short run's whole budget; FUZZ_TIMEOUT (default
-# 30m) bounds one target's whole run, so a hang fails it.
+# 30m) bounds one target's whole run, so a hang fails it. FUZZPARALLEL sets the number
+# of fuzzing workers (Go's default: one per CPU), to leave room for other work.
 # A target that finds a failure leaves the input in its package's
 # testdata/fuzz/<FuzzName>/ (go test prints the path); the script goes on with the
 # other targets and exits non-zero at the end. Logs are kept in $FUZZ_LOG_DIR when set.
@@ -18,6 +19,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzztime="${FUZZTIME:-60s}"
 minimizetime="${FUZZMINIMIZETIME:-10s}"
 timeout="${FUZZ_TIMEOUT:-30m}"
+parallel=()
+[[ -n "${FUZZPARALLEL:-}" ]] && parallel=(-parallel "$FUZZPARALLEL")
 filter="${1:-}"
 logs="${FUZZ_LOG_DIR:-$(mktemp -d)}"
 mkdir -p "$logs"
@@ -58,7 +61,7 @@ for file in "${files[@]}"; do
 		corpus_dir="$pkgdir/testdata/fuzz/$name"
 		before="$(ls "$corpus_dir" 2>/dev/null || true)"
 		start=$SECONDS note=""
-		if (cd "$moddir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" -timeout "$timeout" "$rel") >"$log" 2>&1; then
+		if (cd "$moddir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" -timeout "$timeout" "${parallel[@]}" "$rel") >"$log" 2>&1; then
 			status=ok
 		elif [[ "$(ls "$corpus_dir" 2>/dev/null || true)" == "$before" ]] &&
 			grep -qx '    context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then

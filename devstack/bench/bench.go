@@ -213,12 +213,15 @@ func ingestAlone(ctx context.Context, s *stack.Stack, n int) (float64, error) {
 
 // LatencyAt holds the latency phases at one offered load.
 type LatencyAt struct {
-	RateEPS           float64 `json:"rate_eps"`
-	SentEPS           float64 `json:"sent_eps"`
-	P50MS             float64 `json:"p50_ms"`
-	P99MS             float64 `json:"p99_ms"`
-	Deliveries        int     `json:"deliveries"`
-	Undelivered       int     `json:"undelivered"`
+	RateEPS     float64 `json:"rate_eps"`
+	SentEPS     float64 `json:"sent_eps"`
+	P50MS       float64 `json:"p50_ms"`
+	P99MS       float64 `json:"p99_ms"`
+	Deliveries  int     `json:"deliveries"`
+	Undelivered int     `json:"undelivered"`
+	// ShedRetries counts batches consent-ingest turned away (503, at capacity) that the
+	// load generator sent again after the Retry-After; their latency includes the wait.
+	ShedRetries       int64   `json:"shed_retries"`
 	BlackholedVendor  string  `json:"blackholed_vendor,omitempty"`
 	IsolationP99MS    float64 `json:"isolation_p99_ms,omitempty"`
 	IsolationP99Ratio float64 `json:"isolation_p99_ratio,omitempty"`
@@ -240,6 +243,7 @@ func latencyAndIsolation(ctx context.Context, s *stack.Stack, rate float64, phas
 		return at, fmt.Errorf("latency at %.0f/s: %w", rate, err)
 	}
 	at.SentEPS, at.P50MS, at.P99MS, at.Deliveries, at.Undelivered = base.sentEPS, ms(base.p50), ms(base.p99), base.deliveries, base.undelivered
+	at.ShedRetries = base.shed
 	at.PlannedP50MS, at.PlannedP99MS = ms(base.plannedP50), ms(base.plannedP99)
 	at.CalledP50MS, at.CalledP99MS = ms(base.calledP50), ms(base.calledP99)
 	at.P99MSByVendor = map[string]float64{}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,6 +147,8 @@ type client struct {
 	http *http.Client
 	url  string
 	key  string
+	// retries counts the 503s answered with a Retry-After (load shed) and retried.
+	retries atomic.Int64
 }
 
 func newClient(s *stack.Stack) *client {
@@ -166,22 +169,43 @@ func consent(subject int, at time.Time) map[string]any {
 }
 
 // post sends one batch and returns the event ids.
+// post sends a batch as a well-behaved producer does: a 503 (the service shedding load
+// or a dependency down) is retried after its Retry-After, under one Idempotency-Key so
+// that a retry of a batch Kafka took after all is not ingested twice.
 func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, error) {
 	body, _ := json.Marshal(map[string]any{"consents": batch})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/consents", bytes.NewReader(body))
+	key, err := eventid.New()
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return nil, fmt.Errorf("POST /v1/consents: %d %s", resp.StatusCode, b)
+	var b []byte
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/consents", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusAccepted {
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || attempt == 30 {
+			return nil, fmt.Errorf("POST /v1/consents: %d %s", resp.StatusCode, b)
+		}
+		c.retries.Add(1)
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+		}
 	}
 	var out struct {
 		EventIDs []string `json:"event_ids"`
@@ -245,6 +269,8 @@ type latency struct {
 	sentEPS     float64
 	deliveries  int
 	undelivered int
+	// shed counts the requests consent-ingest answered 503 and the client retried.
+	shed int64
 	// Where the time goes: from sending the event to fan-out having planned its
 	// deliveries, and from there to the vendor's call.
 	plannedP50, plannedP99, calledP50, calledP99 time.Duration
@@ -347,9 +373,10 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 		}
 	}
 	if len(lat) == 0 {
-		return latency{sentEPS: sentEPS, undelivered: len(keys)}, nil
+		return latency{sentEPS: sentEPS, undelivered: len(keys), shed: c.retries.Load()}, nil
 	}
-	out := latency{sentEPS: sentEPS, deliveries: len(lat), undelivered: len(keys) - len(lat), p99ByVendor: map[string]time.Duration{}}
+	out := latency{sentEPS: sentEPS, deliveries: len(lat), undelivered: len(keys) - len(lat), shed: c.retries.Load(),
+		p99ByVendor: map[string]time.Duration{}}
 	out.p50, out.p99 = percentiles(lat)
 	byVendor := map[string][]time.Duration{}
 	for k, at := range firstCall {

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
 		now: time.Now, accepted: accepted, rejected: rejected,
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

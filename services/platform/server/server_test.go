@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,39 @@ func TestDecodeStrictNamesFields(t *testing.T) {
 	var e *apierror.Error
 	if err := server.DecodeStrict([]byte(`{"": 1}`), "", &b); !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Field != `""` {
 		t.Errorf("empty key: %+v, want field %s", err, `""`)
+	}
+}
+
+func TestLimitInFlightShedsBeyondTheLimit(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	h := server.LimitInFlight(2, slog.New(slog.DiscardHandler), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	serve := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/consents", nil))
+		return rec
+	}
+	held := make(chan int, 2)
+	for range 2 {
+		go func() { held <- serve().Code }()
+		<-entered
+	}
+	shed := serve()
+	if shed.Code != http.StatusServiceUnavailable || shed.Header().Get("Retry-After") == "" ||
+		!strings.Contains(shed.Body.String(), `"code":"unavailable"`) {
+		t.Errorf("third request at a limit of 2: %d, Retry-After %q, %s", shed.Code, shed.Header().Get("Retry-After"), shed.Body)
+	}
+	close(release)
+	for range 2 {
+		if code := <-held; code != http.StatusAccepted {
+			t.Errorf("a request within the limit answered %d", code)
+		}
+	}
+	if code := serve().Code; code != http.StatusAccepted {
+		t.Errorf("after the load went, a request answered %d", code)
 	}
 }
