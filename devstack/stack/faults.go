@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/consentry/consentry/platform/pgserver"
+	"github.com/consentry/consentry/platform/freeport"
 )
 
 // These operations break the stack on purpose, for the chaos suite: the same faults a
@@ -45,7 +45,7 @@ func (s *Stack) CrashPostgres(ctx context.Context, downFor time.Duration) error 
 // AddReplica starts one more process of a service, in the same consumer group, on a new
 // port, and returns its name.
 func (s *Stack) AddReplica(ctx context.Context, name string) (string, error) {
-	port, err := pgserver.FreePort()
+	port, err := freeport.One()
 	if err != nil {
 		return "", err
 	}

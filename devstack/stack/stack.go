@@ -28,6 +28,7 @@ import (
 
 	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/platform/freeport"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pgserver"
 )
@@ -51,19 +52,16 @@ func DefaultPorts() Ports {
 // FreePorts picks free ports for every part, for tests that run beside a dev stack.
 func FreePorts() (Ports, error) {
 	p := Ports{Services: map[string]int{}}
-	for _, dst := range []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator} {
-		n, err := pgserver.FreePort()
-		if err != nil {
-			return p, err
-		}
-		*dst = n
+	fixed := []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator}
+	picked, err := freeport.Pick(len(fixed) + len(Services))
+	if err != nil {
+		return p, err
 	}
-	for _, s := range Services {
-		n, err := pgserver.FreePort()
-		if err != nil {
-			return p, err
-		}
-		p.Services[s] = n
+	for i, dst := range fixed {
+		*dst = picked[i]
+	}
+	for i, s := range Services {
+		p.Services[s] = picked[len(fixed)+i]
 	}
 	return p, nil
 }

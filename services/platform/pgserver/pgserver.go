@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -25,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/consentry/consentry/platform/childproc"
+	"github.com/consentry/consentry/platform/freeport"
 )
 
 // Options configure a server.
@@ -83,7 +83,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	opts.BinDir = bin
 	s := &Server{opts: opts, port: opts.Port, tail: &tailWriter{log: opts.Log, max: 20}}
 	if s.port == 0 {
-		if s.port, err = FreePort(); err != nil {
+		if s.port, err = freeport.One(); err != nil {
 			return nil, err
 		}
 	}
@@ -300,16 +300,6 @@ func findBinDir(dir string) (string, error) {
 func versionOf(binDir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return v
-}
-
-// FreePort asks the kernel for a free TCP port on 127.0.0.1.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tailWriter logs the server's output at debug level and keeps its last lines.

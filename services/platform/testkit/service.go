@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/platform/freeport"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/pgserver"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/schemas"
@@ -73,7 +73,7 @@ func (s *Service) Stop() error { return s.stop() }
 // /readyz answers 200.
 func StartService(t testing.TB, run RunFunc, env map[string]string, overrides map[string]string) *Service {
 	t.Helper()
-	port, err := pgserver.FreePort()
+	port, err := freeport.One()
 	if err != nil {
 		t.Fatal(err)
 	}
