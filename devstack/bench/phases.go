@@ -179,7 +179,10 @@ func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, er
 		return nil, err
 	}
 	var b []byte
-	for attempt := 1; ; attempt++ {
+	// A saturated pipeline sheds for as long as it is saturated; the client gives up
+	// only when a batch could not get in for minutes.
+	giveUp := time.Now().Add(3 * time.Minute)
+	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/v1/consents", bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -196,7 +199,7 @@ func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, er
 		if resp.StatusCode == http.StatusAccepted {
 			break
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable || attempt == 30 {
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(giveUp) {
 			return nil, fmt.Errorf("POST /v1/consents: %d %s", resp.StatusCode, b)
 		}
 		c.retries.Add(1)
@@ -299,6 +302,8 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 		events []sent
 		wg     sync.WaitGroup
 		failed atomic.Int64
+		// firstErr says why, which the count alone does not.
+		firstErr atomic.Pointer[error]
 	)
 	start := time.Now()
 	t := time.NewTicker(tick)
@@ -316,6 +321,7 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 			ids, err := c.post(ctx, b)
 			if err != nil {
 				failed.Add(1)
+				firstErr.CompareAndSwap(nil, &err)
 				return
 			}
 			mu.Lock()
@@ -330,7 +336,7 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 	wg.Wait()
 	sentEPS := float64(len(events)) / sending.Seconds()
 	if failed.Load() > 0 {
-		return latency{}, fmt.Errorf("%d batches failed", failed.Load())
+		return latency{}, fmt.Errorf("%d batches failed, the first with: %w", failed.Load(), *firstErr.Load())
 	}
 
 	// Wait for the deliveries to arrive (or give up after a minute: what is late is
