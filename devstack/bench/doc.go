@@ -68,6 +68,10 @@ func Table(r *Result, command string) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.name, t.value, t.goal, verdict)
 	}
+	if r.IngestIdempotentEPS > 0 {
+		fmt.Fprintf(&b, "| ingest with an Idempotency-Key on every request | %.0f events/s (%.2f of raw produce) | — | |\n",
+			r.IngestIdempotentEPS, ratio(r.IngestIdempotentEPS, r.RawProduceEPS))
+	}
 	if s := r.Sustained; s != nil {
 		fmt.Fprintf(&b, "| e2e at %.0f events/s × %d vendors (below saturation) | p50 %.0f ms, p99 %.0f ms; isolation %.2f | — | |\n",
 			s.RateEPS, r.Vendors, s.P50MS, s.P99MS, s.IsolationP99Ratio)

@@ -147,14 +147,18 @@ type client struct {
 	http *http.Client
 	url  string
 	key  string
+	// idempotent clients send an Idempotency-Key and retry 503s under it; the others
+	// fail on the first error, since a retry without a key could ingest a batch twice.
+	idempotent bool
 	// retries counts the 503s answered with a Retry-After (load shed) and retried.
 	retries atomic.Int64
 }
 
-func newClient(s *stack.Stack) *client {
+func newClient(s *stack.Stack, idempotent bool) *client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &client{http: &http.Client{Transport: t, Timeout: 30 * time.Second}, url: s.URL("consent-ingest"), key: s.APIKey()}
+	return &client{http: &http.Client{Transport: t, Timeout: 30 * time.Second}, url: s.URL("consent-ingest"), key: s.APIKey(),
+		idempotent: idempotent}
 }
 
 // consent is one benchmark event: analytics, advertising and marketing email denied.
@@ -169,9 +173,10 @@ func consent(subject int, at time.Time) map[string]any {
 }
 
 // post sends one batch and returns the event ids.
-// post sends a batch as a well-behaved producer does: a 503 (the service shedding load
-// or a dependency down) is retried after its Retry-After, under one Idempotency-Key so
-// that a retry of a batch Kafka took after all is not ingested twice.
+// post sends a batch. An idempotent client does what a well-behaved producer does: a 503
+// (the service shedding load or a dependency down) is retried after its Retry-After,
+// under one Idempotency-Key so that a retry of a batch Kafka took after all is not
+// ingested twice.
 func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, error) {
 	body, _ := json.Marshal(map[string]any{"consents": batch})
 	key, err := eventid.New()
@@ -189,7 +194,9 @@ func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, er
 		}
 		req.Header.Set("Authorization", "Bearer "+c.key)
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
+		if c.idempotent {
+			req.Header.Set("Idempotency-Key", key)
+		}
 		resp, err := c.http.Do(req)
 		if err != nil {
 			return nil, err
@@ -199,7 +206,7 @@ func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, er
 		if resp.StatusCode == http.StatusAccepted {
 			break
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(giveUp) {
+		if resp.StatusCode != http.StatusServiceUnavailable || !c.idempotent || time.Now().After(giveUp) {
 			return nil, fmt.Errorf("POST /v1/consents: %d %s", resp.StatusCode, b)
 		}
 		c.retries.Add(1)
@@ -219,8 +226,8 @@ func (c *client) post(ctx context.Context, batch []map[string]any) ([]string, er
 // ingestThroughput sends n consents in batches of 100 from 8 concurrent clients, each
 // answered only once Kafka acknowledged (acks=all), over 2,000 subjects whose data keys
 // the first pass creates.
-func ingestThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error) {
-	c := newClient(s)
+func ingestThroughput(ctx context.Context, s *stack.Stack, n int, idempotent bool) (float64, error) {
+	c := newClient(s, idempotent)
 	const batch, workers, subjects = 100, 8, 2000
 	send := func(total int) (time.Duration, error) {
 		var next atomic.Int64
@@ -294,7 +301,7 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 		}
 		defer sim.SetFault(vendorsim.Fault{Vendor: blackholeSimVendor(blackhole), Mode: vendorsim.ModeOK})
 	}
-	c := newClient(s)
+	c := newClient(s, true)
 	const batch = 10
 	tick := time.Duration(float64(time.Second) * batch / rate)
 	var (

@@ -281,6 +281,10 @@ func (s *Stack) env(name string) []string {
 		"CONSENTRY_PUBLIC_URL":            s.URL("unsubscribe-handler"),
 		"CONSENTRY_KAFKA_SESSION_TIMEOUT": "6s", // kfake's minimum: a killed consumer's partitions move quickly
 		"CONSENTRY_LOG_LEVEL":             "info",
+		// As deploy/README.md asks for a pod limited to 256 MiB: without a soft limit the
+		// Go heap may double past its live size (GOGC=100) before collecting, and
+		// vendor-fanout's transient batch encodings took it to ~320 MiB at saturation.
+		"GOMEMLIMIT": "192MiB",
 	}
 	if name == "vendor-fanout" {
 		// Every vendor of DESIGN's table, the API ones pointed at the simulator.
