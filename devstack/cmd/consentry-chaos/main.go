@@ -63,8 +63,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			rep, err := chaos.Run(ctx, chaos.Config{Scenario: sc, Seed: s, BinDir: *binDir, DataDir: dir, Window: *window, Rate: *rate, Log: log})
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted during %s seed %d (data in %s)", sc.Name, s, dir)
+			}
 			if err != nil {
-				return fmt.Errorf("%s seed %d: %w (data in %s)", sc.Name, s, err, dir)
+				// The run could not be carried out (e.g. a service never became ready):
+				// no invariant was checked, so it counts as failed, and the other runs
+				// still tell what they can.
+				failed++
+				fmt.Fprintf(stdout, "%s run %d/%d seed %d: ERROR — %v\ndata kept in %s; replay: go run ./devstack/cmd/consentry-chaos -scenario %s -seed %d\n",
+					sc.Name, i+1, *runs, s, err, dir, sc.Name, s)
+				continue
 			}
 			verdict := "ok"
 			if !rep.Passed {
@@ -81,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d run(s) violated invariants", failed)
+		return fmt.Errorf("%d run(s) violated invariants or could not be carried out", failed)
 	}
 	fmt.Fprintln(stdout, "chaos: every invariant held")
 	return nil
