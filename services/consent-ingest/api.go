@@ -96,14 +96,49 @@ func (a *api) postConsents(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, apierror.Fields(bad))
 		return
 	}
-	ids, err := a.accept(r, "consents", body, valid, a.topics.Consents,
+	signals := ingest.SignalsFrom(r.Header)
+	derived := signalConsents(valid, signals, now)
+	// The signals are part of what a retry under the same Idempotency-Key must repeat.
+	kind := "consents"
+	if len(derived) > 0 {
+		kind = fmt.Sprintf("consents;gpc=%t;dnt=%t", signals.GPC, signals.DNT)
+	}
+	ids, err := a.accept(r, kind, body, append(valid, derived...), a.topics.Consents,
 		func(n ingest.Normalized, h schemas.Header) schemas.Event { return n.ConsentEvent(h) })
 	if err != nil {
 		a.writeError(w, err)
 		return
 	}
-	a.accepted.WithLabelValues("consent").Add(float64(len(ids)))
-	apierror.JSON(w, http.StatusAccepted, map[string]any{"event_ids": ids})
+	a.accepted.WithLabelValues("consent").Add(float64(len(valid)))
+	out := map[string]any{"event_ids": ids[:len(valid)]}
+	if len(derived) > 0 {
+		a.accepted.WithLabelValues("signal").Add(float64(len(derived)))
+		out["signal_event_ids"] = ids[len(valid):]
+	}
+	apierror.JSON(w, http.StatusAccepted, out)
+}
+
+// signalConsents are the consents the browser's privacy signals imply: one per subject
+// of the request, after its consents (Kafka keeps a subject's events in order).
+func signalConsents(valid []ingest.Normalized, s ingest.Signals, now time.Time) []ingest.Normalized {
+	var out []ingest.Normalized
+	bySubject := map[string]int{}
+	for _, n := range valid {
+		c, ok := ingest.SignalConsent(n, s, now)
+		if !ok {
+			continue
+		}
+		key := n.Tenant + "\x00" + n.SubjectID
+		if i, seen := bySubject[key]; seen {
+			if c.OccurredAt.After(out[i].OccurredAt) {
+				out[i] = c
+			}
+			continue
+		}
+		bySubject[key] = len(out)
+		out = append(out, c)
+	}
+	return out
 }
 
 func isBatch(body []byte) bool {

@@ -223,3 +223,62 @@ func TestKafkaDownAnswers503(t *testing.T) {
 		t.Errorf("code %q", e.Error.Code)
 	}
 }
+
+// A browser's Global Privacy Control travels with the consent it came with and is
+// recorded as its own consent, with the signal as the source, after that consent; a
+// server-to-server call's headers are not the person's and imply nothing.
+func TestGPCHeaderIsRecordedAsItsOwnDenial(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, nil)
+	grant := strings.NewReplacer(`"advertising": "denied"`, `"advertising": "granted"`).Replace(designExample)
+
+	var got struct {
+		EventIDs       []string `json:"event_ids"`
+		SignalEventIDs []string `json:"signal_event_ids"`
+	}
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, grant, &got, "Sec-GPC", "1"); status != http.StatusAccepted {
+		t.Fatalf("status %d", status)
+	}
+	if len(got.EventIDs) != 1 || len(got.SignalEventIDs) != 1 {
+		t.Fatalf("event_ids %v, signal_event_ids %v; want one of each", got.EventIDs, got.SignalEventIDs)
+	}
+	fromAPI := strings.NewReplacer(`"source": "cmp"`, `"source": "api"`, "u_8d41", "u_server").Replace(grant)
+	var server struct {
+		EventIDs       []string `json:"event_ids"`
+		SignalEventIDs []string `json:"signal_event_ids"`
+	}
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, fromAPI, &server, "Sec-GPC", "1", "DNT", "1"); status != http.StatusAccepted ||
+		len(server.SignalEventIDs) != 0 {
+		t.Fatalf("a server-to-server consent with signal headers: status %d, signal events %v", status, server.SignalEventIDs)
+	}
+
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 3, 20*time.Second)
+	var cmpConsent, gpc *schemas.ConsentChanged
+	for _, r := range recs {
+		e := r.Event.(*schemas.ConsentChanged)
+		switch e.EventID {
+		case got.EventIDs[0]:
+			cmpConsent = e
+		case got.SignalEventIDs[0]:
+			gpc = e
+			if cmpConsent == nil {
+				t.Error("the signal's consent precedes the consent it came with")
+			}
+		}
+	}
+	if cmpConsent == nil || gpc == nil {
+		t.Fatalf("records %d, consent %v, signal %v", len(recs), cmpConsent != nil, gpc != nil)
+	}
+	if cmpConsent.Purposes["advertising"] != "granted" || cmpConsent.Source != "cmp" {
+		t.Errorf("the CMP's own consent was altered: %s %v", cmpConsent.Source, cmpConsent.Purposes)
+	}
+	if diff := cmp.Diff(map[string]string{"advertising": "denied", "sale_share": "denied"}, gpc.Purposes); diff != "" || gpc.Source != "gpc" {
+		t.Errorf("signal consent from %q: %s", gpc.Source, diff)
+	}
+	if gpc.SubjectKey != cmpConsent.SubjectKey || gpc.OccurredAt.Before(cmpConsent.OccurredAt) {
+		t.Errorf("signal consent for %s at %s; consent for %s at %s", gpc.SubjectKey, gpc.OccurredAt, cmpConsent.SubjectKey, cmpConsent.OccurredAt)
+	}
+	if ids := openIdentifiers(t, stack, gpc); ids.Email != "ada@example.com" {
+		t.Errorf("the signal's consent carries identifiers %+v", ids)
+	}
+}
