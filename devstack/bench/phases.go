@@ -364,9 +364,11 @@ func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Dura
 		lat       []time.Duration
 		firstCall map[string]time.Time
 	)
-	for {
-		seen := map[string]time.Time{}
-		for _, call := range sim.Calls() {
+	seen := map[string]time.Time{} // idempotency key → the vendor's first 2xx answer
+	for scanned := 0; ; {
+		var calls []vendorsim.Call
+		calls, scanned = sim.CallsFrom(scanned)
+		for _, call := range calls {
 			if _, ok := keys[call.IdempotencyKey]; ok && call.Status >= 200 && call.Status < 300 {
 				if first, ok := seen[call.IdempotencyKey]; !ok || call.At.Before(first) {
 					seen[call.IdempotencyKey] = call.At

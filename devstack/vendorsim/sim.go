@@ -165,6 +165,25 @@ func (s *Simulator) Calls() []Call {
 	return out
 }
 
+// CallsFrom returns the calls recorded after the first n, in the order they were
+// answered and without their bodies, and the n to pass next time. It is for watching
+// a long run: Calls copies, clones and sorts every call while vendor calls wait for
+// the lock. Start again from 0 after a Reset (n beyond the calls recorded since is taken
+// as 0, but a reader that reset should not count on it).
+func (s *Simulator) CallsFrom(n int) ([]Call, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n > len(s.calls) {
+		n = 0
+	}
+	out := make([]Call, len(s.calls)-n)
+	for i, c := range s.calls[n:] {
+		c.Body = nil
+		out[i] = c
+	}
+	return out, len(s.calls)
+}
+
 // Reset clears recorded calls, faults and all vendor state.
 func (s *Simulator) Reset() {
 	s.mu.Lock()

@@ -396,3 +396,39 @@ func TestLogsHoldNoIdentifiers(t *testing.T) {
 		t.Errorf("log leaks the path or email: %s", got)
 	}
 }
+
+func TestCallsFromReturnsOnlyNewCalls(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	call := func(key string) {
+		e.do(t, "POST", "/hubspot/crm/v3/objects/contacts/gdpr-delete", `{"objectId":"ann@example.com","idProperty":"email"}`,
+			"Authorization", "Bearer t", "Idempotency-Key", key)
+	}
+	keys := func(calls []vendorsim.Call) []string {
+		var out []string
+		for _, c := range calls {
+			if c.Body != nil {
+				t.Errorf("call %s carries its body", c.IdempotencyKey)
+			}
+			out = append(out, c.IdempotencyKey)
+		}
+		return out
+	}
+	call("k1")
+	call("k2")
+	calls, next := e.sim.CallsFrom(0)
+	if got := keys(calls); !slices.Equal(got, []string{"k1", "k2"}) || next != 2 {
+		t.Fatalf("first read: %v, next %d", got, next)
+	}
+	call("k3")
+	if calls, next = e.sim.CallsFrom(next); !slices.Equal(keys(calls), []string{"k3"}) || next != 3 {
+		t.Fatalf("second read: %v, next %d", keys(calls), next)
+	}
+	if calls, _ = e.sim.CallsFrom(next); len(calls) != 0 {
+		t.Fatalf("nothing new, yet %v", keys(calls))
+	}
+	e.sim.Reset()
+	call("k4")
+	if calls, next = e.sim.CallsFrom(next); !slices.Equal(keys(calls), []string{"k4"}) || next != 1 {
+		t.Fatalf("after a reset: %v, next %d", keys(calls), next)
+	}
+}

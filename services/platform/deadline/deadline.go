@@ -69,10 +69,8 @@ func For(regime Regime, kind Kind) (Rule, error) {
 	switch regime {
 	case GDPR:
 		switch kind {
-		case Access, Portability, Erasure, Rectification, Restriction, Objection:
-			return gdprOneMonth, nil
-		case SaleShareOptOut:
-			// Under the GDPR an opt-out of sale is an objection or a withdrawal of consent.
+		// Under the GDPR an opt-out of sale is an objection or a withdrawal of consent.
+		case Access, Portability, Erasure, Rectification, Restriction, Objection, SaleShareOptOut:
 			return gdprOneMonth, nil
 		}
 	case CCPA:
