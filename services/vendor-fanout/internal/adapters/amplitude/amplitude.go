@@ -145,29 +145,42 @@ func (a *Adapter) Poll(ctx context.Context, req vendor.Request, reference string
 	if _, err := time.Parse(dayLayout, day); !ok || err != nil {
 		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "reference is not day:YYYY-MM-DD"}
 	}
-	a.mu.Lock()
-	done, seen := a.doneDays[day], a.pending[day]
-	a.mu.Unlock()
-	if done {
-		return true, nil
-	}
-	if !seen.IsZero() && a.now().Sub(seen) < pendingFresh {
-		return false, nil
-	}
-	v, err, _ := a.polls.Do(day, func() (any, error) { return a.pollDay(ctx, day) })
+	// The check and the record both happen inside the flight: a caller that read "not
+	// asked yet" just before a flight ended would otherwise start a second request.
+	v, err, _ := a.polls.Do(day, func() (any, error) {
+		if done, fresh := a.known(day); done || fresh {
+			return done, nil
+		}
+		done, err := a.pollDay(ctx, day)
+		if err != nil {
+			return false, err
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if done {
+			a.doneDays[day] = true
+			delete(a.pending, day)
+		} else {
+			a.pending[day] = a.now()
+		}
+		return done, nil
+	})
 	if err != nil {
 		return false, err
 	}
-	done = v.(bool)
+	return v.(bool), nil
+}
+
+// known reports what is already known of day: done, or seen not done recently enough
+// that asking again would learn nothing.
+func (a *Adapter) known(day string) (done, fresh bool) {
 	a.mu.Lock()
-	if done {
-		a.doneDays[day] = true
-		delete(a.pending, day)
-	} else {
-		a.pending[day] = a.now()
+	defer a.mu.Unlock()
+	if a.doneDays[day] {
+		return true, false
 	}
-	a.mu.Unlock()
-	return done, nil
+	seen := a.pending[day]
+	return false, !seen.IsZero() && a.now().Sub(seen) < pendingFresh
 }
 
 func (a *Adapter) pollDay(ctx context.Context, day string) (bool, error) {
