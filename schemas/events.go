@@ -50,6 +50,11 @@ type PrivacyRequest struct {
 	Status     string
 	DeadlineAt *time.Time
 	Detail     string
+	// Jurisdiction is the regime the deadline counts under (gdpr, ccpa, email).
+	Jurisdiction string
+	// Scope narrows the type: an objection's direct_marketing or legitimate_interest,
+	// a restriction's apply or lift.
+	Scope string
 }
 
 // SuppressionChanged says an email address must not be contacted.
@@ -172,6 +177,8 @@ func toNative(e Event) map[string]any {
 		m["status"] = e.Status
 		m["deadline_at"] = optTime(e.DeadlineAt)
 		m["detail"] = optString(e.Detail)
+		m["jurisdiction"] = optString(e.Jurisdiction)
+		m["scope"] = optString(e.Scope)
 	case *SuppressionChanged:
 		m["subject_key"] = optString(h.SubjectKey)
 		m["email_sha256"] = e.EmailSHA256
@@ -220,6 +227,8 @@ func fromNative(name string, m map[string]any) (Event, error) {
 			e.DeadlineAt = &t
 		}
 		e.Detail = r.str("detail")
+		e.Jurisdiction = r.str("jurisdiction")
+		e.Scope = r.str("scope")
 	case *SuppressionChanged:
 		e.EmailSHA256 = r.str("email_sha256")
 		e.Scope = r.str("scope")

@@ -34,7 +34,7 @@ func fixtures() map[string]schemas.Event {
 	consent.Identifiers = sealed
 	request := &schemas.PrivacyRequest{Header: h("019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f7"),
 		RequestID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f7", Type: "erasure", Reason: "user_request",
-		Status: "received", DeadlineAt: &deadline, Detail: "submitted over the API"}
+		Status: "received", DeadlineAt: &deadline, Detail: "submitted over the API", Jurisdiction: "gdpr", Scope: "apply"}
 	request.Identifiers = sealed
 	suppression := &schemas.SuppressionChanged{Header: h("019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f8"),
 		EmailSHA256: strings.Repeat("ab", 32), Scope: "all", Reason: "opt_out",
@@ -90,6 +90,32 @@ func TestGoldenPayloads(t *testing.T) {
 				t.Errorf("golden payload decodes differently (-fixture +decoded):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Bytes written under version 1, before jurisdiction and scope existed, still decode
+// with the schema they were written under — the path a consumer takes for old records.
+func TestPrivacyRequestVersion1StillDecodes(t *testing.T) {
+	want := fixtures()["PrivacyRequest"].(*schemas.PrivacyRequest)
+	want.Jurisdiction, want.Scope = "", ""
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", "PrivacyRequest-v1.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := schemas.History(schemas.PrivacyRequestName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := schemas.Decode(history[0], b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(schemas.Event(want), got); diff != "" {
+		t.Errorf("version 1 bytes decode differently (-want +got):\n%s", diff)
 	}
 }
 

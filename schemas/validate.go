@@ -80,6 +80,8 @@ func Validate(e Event) error {
 		v.required("status", e.Status)
 		v.text("reason", e.Reason)
 		v.text("detail", e.Detail)
+		v.text("jurisdiction", e.Jurisdiction)
+		v.text("scope", e.Scope)
 	case *SuppressionChanged:
 		v.text("subject_key", h.SubjectKey)
 		if !sha256Hex(e.EmailSHA256) {
