@@ -61,6 +61,8 @@ func FromEvent(e schemas.Event) Record {
 			r.Details["deadline_at"] = e.DeadlineAt.UTC()
 		}
 		setIf(r.Details, "detail", e.Detail)
+		setIf(r.Details, "jurisdiction", e.Jurisdiction)
+		setIf(r.Details, "scope", e.Scope)
 	case *schemas.SuppressionChanged:
 		r.EventType = TypeSuppressionChanged
 		r.SourceEventID = e.SourceEventID
