@@ -37,7 +37,12 @@ var columns = []string{"ord", "event_id", "event_type", "tenant", "subject_key",
 
 // Row is a record laid out as the log's columns. The consumer prepares rows as it
 // decodes, so that the write path, which the next batch's decoding overlaps, only copies.
-type Row struct{ values []any }
+type Row struct {
+	values []any
+	// request marks a PrivacyRequest event, which also moves audit.privacy_requests.
+	request bool
+	eventID string
+}
 
 // Prepare lays out r as a row.
 func Prepare(r audit.Record) (Row, error) {
@@ -47,7 +52,8 @@ func Prepare(r audit.Record) (Row, error) {
 	}
 	return Row{values: []any{postgres.UUID(r.EventID), r.EventType, null(r.Tenant), null(r.SubjectKey), postgres.UUID(r.RequestID),
 		postgres.UUID(r.SourceEventID), nullTime(r.OccurredAt), nullTime(r.RecordedAt), null(r.Source), null(r.PolicyVersion),
-		r.Topic, r.Partition, r.Offset, nullInt(r.SchemaID), r.Payload, details}}, nil
+		r.Topic, r.Partition, r.Offset, nullInt(r.SchemaID), r.Payload, details},
+		request: r.EventType == audit.TypePrivacyRequest && r.RequestID != "", eventID: r.EventID}, nil
 }
 
 // Insert appends rows in one transaction, each event once. The common batch holds only
@@ -59,13 +65,17 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	requests := requestEvents(rows)
 	var inserted int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		inserted, err = tx.CopyFrom(ctx, pgx.Identifier{"audit", "events"}, columns[1:], pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			return rows[i].values, nil
 		}))
-		return err
+		if err != nil {
+			return err
+		}
+		return deriveRequests(ctx, tx, requests)
 	})
 	if !isUniqueViolation(err) {
 		return inserted, err
@@ -89,10 +99,62 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int64, error) {
 				policy_version, topic, kafka_partition, kafka_offset, schema_id, payload, details
 			FROM (SELECT DISTINCT ON (event_id) * FROM stage_events ORDER BY event_id, ord) s ORDER BY ord
 			ON CONFLICT (event_id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
 		inserted = tag.RowsAffected()
-		return err
+		return deriveRequests(ctx, tx, requests)
 	})
 	return inserted, err
+}
+
+// requestEvents are the ids of the batch's PrivacyRequest events; most batches (consents,
+// receipts) have none and pay nothing more than this loop.
+func requestEvents(rows []Row) []string {
+	var ids []string
+	for _, r := range rows {
+		if r.request {
+			ids = append(ids, r.eventID)
+		}
+	}
+	return ids
+}
+
+// deriveRequests moves each request of the batch's request events in
+// audit.privacy_requests, in the transaction that appends them, so that the table never
+// disagrees with the log. An event already applied (a redelivery) changes nothing: only
+// an event later in the log (higher seq) replaces status and deadline.
+func deriveRequests(ctx context.Context, tx pgx.Tx, eventIDs []string) error {
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `WITH b AS (
+			SELECT request_id, coalesce(tenant, '') AS tenant, subject_key, details, seq,
+				coalesce(recorded_at, audited_at) AS at, coalesce(details->>'status', '') AS status
+			FROM audit.events WHERE event_id = ANY($1::text[]::uuid[]) AND event_type = 'PrivacyRequest' AND request_id IS NOT NULL
+		), agg AS (
+			SELECT request_id, min(at) FILTER (WHERE status = 'received') AS received_at, min(at) AS first_at,
+				min(at) FILTER (WHERE status IN ('completed', 'partially_completed', 'rejected')) AS closed_at
+			FROM b GROUP BY request_id
+		), latest AS (
+			SELECT DISTINCT ON (request_id) * FROM b ORDER BY request_id, seq DESC
+		)
+		INSERT INTO audit.privacy_requests AS p (request_id, tenant, subject_key, type, status, received_at, saw_received,
+			deadline_at, closed_at, last_seq)
+		SELECT l.request_id, l.tenant, l.subject_key, coalesce(l.details->>'type', ''), l.status,
+			coalesce(a.received_at, a.first_at), a.received_at IS NOT NULL, (l.details->>'deadline_at')::timestamptz,
+			a.closed_at, l.seq
+		FROM latest l JOIN agg a USING (request_id)
+		ON CONFLICT (request_id) DO UPDATE SET
+			status = CASE WHEN excluded.last_seq > p.last_seq THEN excluded.status ELSE p.status END,
+			deadline_at = CASE WHEN excluded.last_seq > p.last_seq THEN excluded.deadline_at ELSE p.deadline_at END,
+			last_seq = greatest(p.last_seq, excluded.last_seq),
+			-- A received event wins over any other; among equals the earliest.
+			received_at = CASE WHEN p.saw_received = excluded.saw_received THEN least(p.received_at, excluded.received_at)
+				WHEN excluded.saw_received THEN excluded.received_at ELSE p.received_at END,
+			saw_received = p.saw_received OR excluded.saw_received,
+			closed_at = least(p.closed_at, excluded.closed_at)`, eventIDs)
+	return err
 }
 
 func isUniqueViolation(err error) bool {
@@ -155,24 +217,23 @@ func (s *Store) History(ctx context.Context, tenant, subjectKey string) ([]audit
 	return scanEntries(rows)
 }
 
-// Request returns the status events and receipts of one privacy request, and its tenant
-// ("" when the log holds no such request).
-func (s *Store) Request(ctx context.Context, requestID string) (string, []audit.Entry, error) {
-	var tenant string
-	err := s.pool.QueryRow(ctx, `SELECT tenant FROM audit.events WHERE request_id = $1 AND event_type = 'PrivacyRequest' LIMIT 1`,
-		requestID).Scan(&tenant)
+// Request returns the status events and receipts of one privacy request, with the
+// tenant and subject it belongs to (an empty tenant when the log holds no such request).
+func (s *Store) Request(ctx context.Context, requestID string) (tenant, subjectKey string, _ []audit.Entry, _ error) {
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(tenant, ''), coalesce(subject_key, '') FROM audit.events
+		WHERE request_id = $1 AND event_type = 'PrivacyRequest' LIMIT 1`, requestID).Scan(&tenant, &subjectKey)
 	if err == pgx.ErrNoRows {
-		return "", nil, nil
+		return "", "", nil, nil
 	}
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit.events WHERE request_id = $1 ORDER BY recorded_at, seq`, requestID)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	entries, err := scanEntries(rows)
-	return tenant, entries, err
+	return tenant, subjectKey, entries, err
 }
 
 // Choices returns every purpose decision the subject made, for CurrentState.
