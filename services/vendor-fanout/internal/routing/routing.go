@@ -150,7 +150,8 @@ func Parse(b []byte) (*Table, error) {
 					errs = append(errs, fmt.Errorf("%s.%s: no instance has type %q", name, key, typ))
 				}
 				switch action {
-				case vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent:
+				case vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent,
+					vendor.LiftRestriction, vendor.Rectify:
 				default:
 					errs = append(errs, fmt.Errorf("%s.%s.%s: unknown action %q", name, key, typ, action))
 				}
@@ -234,7 +235,21 @@ func (t *Table) ForConsent(tenant string, purposes map[string]string) []Delivery
 	return t.plan(tenant, t.Denied, denied)
 }
 
-// ForRequest returns the deliveries a privacy request of type typ requires.
+// RestrictionLift is the route of a restriction whose scope is "lift": lifting reverses
+// what applying did, which vendors do with other actions or not at all, so it has its
+// own entry in Requests.
+const RestrictionLift = "restriction_lift"
+
+// RequestRoute returns the Requests entry of a privacy request of type typ and scope.
+func RequestRoute(typ, scope string) string {
+	if typ == "restriction" && scope == "lift" {
+		return RestrictionLift
+	}
+	return typ
+}
+
+// ForRequest returns the deliveries a privacy request routed as typ (see RequestRoute)
+// requires.
 func (t *Table) ForRequest(tenant, typ string) []Delivery {
 	return t.plan(tenant, t.Requests, []string{typ})
 }

@@ -46,6 +46,54 @@ func TestDefaultRoutingIsDesignsPolicy(t *testing.T) {
 	}
 }
 
+// TestRequestsRouteByTypeAndScope: what each privacy request type asks of each vendor,
+// in both built-in tables. Types absent here (access, portability, objection,
+// account_termination) reach no vendor: they complete as soon as they are in progress.
+func TestRequestsRouteByTypeAndScope(t *testing.T) {
+	manual := func(action vendor.Action, names ...string) []routing.Delivery {
+		var out []routing.Delivery
+		for _, n := range names {
+			out = append(out, routing.Delivery{Instance: n, Action: action})
+		}
+		return out
+	}
+	cases := []struct {
+		table, typ, scope string
+		want              []routing.Delivery
+	}{
+		{"default", "restriction", "", []routing.Delivery{{Instance: "hubspot", Action: vendor.OptOut}}},
+		{"default", "restriction", "apply", []routing.Delivery{{Instance: "hubspot", Action: vendor.OptOut}}},
+		{"default", "restriction", "lift", manual(vendor.LiftRestriction, "privacy-desk")},
+		{"default", "rectification", "", manual(vendor.Rectify, "privacy-desk")},
+		{"seed", "restriction", "apply", append(manual(vendor.Restrict, "11x"),
+			routing.Delivery{Instance: "hubspot", Action: vendor.OptOut}, routing.Delivery{Instance: "linkedin", Action: vendor.OptOut},
+			routing.Delivery{Instance: "lusha", Action: vendor.Restrict}, routing.Delivery{Instance: "rb2b", Action: vendor.Restrict},
+			routing.Delivery{Instance: "salesforce", Action: vendor.OptOut}, routing.Delivery{Instance: "sendgrid", Action: vendor.SuppressEmail},
+			routing.Delivery{Instance: "zoominfo", Action: vendor.Restrict})},
+		{"seed", "restriction", "lift", manual(vendor.LiftRestriction, "11x", "lusha", "privacy-desk", "rb2b", "zoominfo")},
+		{"seed", "rectification", "", manual(vendor.Rectify, "11x", "lusha", "privacy-desk", "rb2b", "zoominfo")},
+	}
+	for _, table := range []string{"default", "seed"} {
+		for _, typ := range []string{"access", "portability", "objection", "account_termination"} {
+			cases = append(cases, struct {
+				table, typ, scope string
+				want              []routing.Delivery
+			}{table, typ, "", []routing.Delivery{}})
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.table+"/"+c.typ+"/"+c.scope, func(t *testing.T) {
+			tab, err := routing.Builtin(c.table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, tab.ForRequest("consumer", routing.RequestRoute(c.typ, c.scope))); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}
+
 // TestTenantsUseTheirOwnInstances: an enterprise's own HubSpot replaces the shared one for
 // its subjects and is never used for anyone else's.
 func TestTenantsUseTheirOwnInstances(t *testing.T) {

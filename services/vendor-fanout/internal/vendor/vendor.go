@@ -27,6 +27,12 @@ const (
 	SuppressEmail Action = "suppress_email"
 	Restrict      Action = "restrict"
 	UpdateConsent Action = "update_consent"
+	// LiftRestriction ends a restriction: processing may resume. No vendor API reverses
+	// the opt-outs a restriction set, and none should blindly: the person's consent may
+	// still deny the purpose.
+	LiftRestriction Action = "lift_restriction"
+	// Rectify corrects the identifiers a vendor holds for the subject.
+	Rectify Action = "rectify"
 )
 
 // Identifiers are the subject's opened identifiers. Only the adapter of the vendor that

@@ -92,7 +92,8 @@ func New(cfg Config) (*Adapter, error) {
 // Supports reports every action: the receiver decides what each means.
 func (a *Adapter) Supports(action vendor.Action) bool {
 	switch action {
-	case vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent:
+	case vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent,
+		vendor.LiftRestriction, vendor.Rectify:
 		return true
 	}
 	return false

@@ -59,7 +59,8 @@ func TestNew(t *testing.T) {
 
 func TestSupports(t *testing.T) {
 	a := newAdapter(t, "https://example.test/hook", nil, secret)
-	for _, action := range []vendor.Action{vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent} {
+	for _, action := range []vendor.Action{vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent,
+		vendor.LiftRestriction, vendor.Rectify} {
 		if !a.Supports(action) {
 			t.Errorf("Supports(%s) = false", action)
 		}
