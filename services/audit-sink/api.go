@@ -3,11 +3,13 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
-	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/seal"
+	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
 	"github.com/consentry/consentry/services/audit-sink/internal/postgres"
 )
@@ -16,6 +18,9 @@ type api struct {
 	log    *slog.Logger
 	store  *postgres.Store
 	pepper pseudonym.Pepper
+	serde  *serde.Serde
+	sealer *seal.Sealer // nil when the deployment gives audit-sink no master keys
+	now    func() time.Time
 }
 
 // subject resolves the path's tenant and subject id to the pseudonymous key, after
@@ -54,29 +59,4 @@ func (a *api) getConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apierror.JSON(w, http.StatusOK, map[string]any{"tenant": tenant, "subject_key": key, "purposes": audit.CurrentState(choices)})
-}
-
-func (a *api) getRequest(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !eventid.Valid(id) {
-		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a request id (UUID)"}}))
-		return
-	}
-	tenant, entries, err := a.store.Request(r.Context(), id)
-	if err != nil {
-		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the audit log is unavailable", err))
-		return
-	}
-	// A request of another tenant answers exactly like a missing one.
-	if tenant == "" || apikey.CheckTenant(r.Context(), tenant) != nil {
-		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no privacy request has that id"))
-		return
-	}
-	status := ""
-	for _, e := range entries {
-		if s, ok := e.Details["status"].(string); ok && e.Type == audit.TypePrivacyRequest {
-			status = s
-		}
-	}
-	apierror.JSON(w, http.StatusOK, map[string]any{"request_id": id, "tenant": tenant, "status": status, "events": entries})
 }

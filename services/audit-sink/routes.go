@@ -11,6 +11,8 @@ func routes(a *api, keys *apikey.Keys) http.Handler {
 	auth := keys.Guard(a.log)
 	mux.Handle("GET /v1/subjects/{tenant}/{subject_id}/history", auth(a.getHistory))
 	mux.Handle("GET /v1/subjects/{tenant}/{subject_id}/consent", auth(a.getConsent))
+	mux.Handle("GET /v1/privacy-requests", auth(a.listRequests))
 	mux.Handle("GET /v1/privacy-requests/{id}", auth(a.getRequest))
+	mux.Handle("GET /v1/privacy-requests/{id}/export", auth(a.exportRequest))
 	return mux
 }

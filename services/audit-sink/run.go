@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/consentry/consentry/platform/bootstrap"
 	"github.com/consentry/consentry/platform/kafka"
@@ -25,7 +26,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
 		Service: "audit-sink", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
-		PGMaxConns: 8, Log: log, Metrics: reg,
+		MasterKeys: cfg.MasterKeys, PGMaxConns: 8, Log: log, Metrics: reg,
 	})
 	if err != nil {
 		return err
@@ -47,12 +48,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		deps.Close()
 		return err
 	}
-	a := &api{log: log, store: store, pepper: deps.Pepper}
+	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now}
+	gauges := newRequestGauges(reg)
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(t.Consents, t.Requests, t.Suppressions, t.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
-		Workers: []server.Worker{{Name: "consumer", Run: consumer.Run}},
+		Workers: []server.Worker{
+			{Name: "consumer", Run: consumer.Run},
+			{Name: "request-gauges", Run: func(ctx context.Context) error { return gauges.run(ctx, store, cfg.GaugeInterval, log) }},
+		},
 		Closers: []func(){deps.Close},
 	})
 }
