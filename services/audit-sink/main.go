@@ -1,6 +1,7 @@
 // Command audit-sink writes every event of every canonical topic into the append-only
 // audit log, once, and answers every question about what happened: a subject's history,
-// their current consent with the event that set it, a privacy request's progress.
+// their current consent with the event that set it, a privacy request's progress against
+// its legal deadline, and the export that answers an access or portability request.
 package main
 
 import (
