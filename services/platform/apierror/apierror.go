@@ -20,10 +20,13 @@ const (
 	Unauthorized Code = "unauthorized" // no valid credential
 	Forbidden    Code = "forbidden"    // a valid credential that may not do this
 	NotFound     Code = "not_found"
-	Conflict     Code = "conflict"    // e.g. an idempotency key reused with another body
-	TooLarge     Code = "too_large"   // the body exceeds the limit
-	Unavailable  Code = "unavailable" // a dependency is down; retry with the same idempotency key
-	Internal     Code = "internal"
+	Conflict     Code = "conflict" // e.g. an idempotency key reused with another body
+	// StateConflict: the resource is not in a state that allows this (approving a request
+	// already approved); fetch it again before deciding.
+	StateConflict Code = "state_conflict"
+	TooLarge      Code = "too_large"   // the body exceeds the limit
+	Unavailable   Code = "unavailable" // a dependency is down; retry with the same idempotency key
+	Internal      Code = "internal"
 )
 
 // FieldError names one field at fault.
@@ -62,6 +65,8 @@ func Status(c Code) int {
 		return http.StatusNotFound
 	case Conflict:
 		return http.StatusUnprocessableEntity
+	case StateConflict:
+		return http.StatusConflict
 	case TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case Unavailable:

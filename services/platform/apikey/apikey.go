@@ -20,7 +20,23 @@ type Key struct {
 	Name    string
 	all     bool
 	tenants map[string]bool
+	perms   map[Permission]bool
 }
+
+// Permission is something a key may do beyond submitting and reading for its tenants.
+type Permission string
+
+const (
+	// Verify lets a product service assert that it verified the person behind a privacy
+	// request (a logged-in session, say), so no verification link is sent.
+	Verify Permission = "verify"
+	// Controller marks an enterprise Customer's own credential: the controller of its
+	// tenant's data, whose submissions and approvals let a request run.
+	Controller Permission = "controller"
+)
+
+// Can reports whether the key holds permission p.
+func (k Key) Can(p Permission) bool { return k.perms[p] }
 
 // Allows reports whether the key may act for tenant.
 func (k Key) Allows(tenant string) bool { return k.all || k.tenants[tenant] }
@@ -35,7 +51,8 @@ type Keys struct{ byDigest map[[32]byte]Key }
 // MinSecretLen is the shortest secret accepted.
 const MinSecretLen = 16
 
-// Parse reads "name:secret:tenant|tenant,name2:secret2:*" ("*" is every tenant).
+// Parse reads "name:secret:tenant|tenant[:permission|permission],name2:secret2:*" ("*" is
+// every tenant; permissions are verify and controller).
 func Parse(spec string) (*Keys, error) {
 	ks := &Keys{byDigest: map[[32]byte]Key{}}
 	names := map[string]bool{}
@@ -45,8 +62,8 @@ func Parse(spec string) (*Keys, error) {
 			continue
 		}
 		parts := strings.Split(entry, ":")
-		if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
-			return nil, fmt.Errorf("apikey: entry %d: want name:secret:tenant[|tenant...]", i+1)
+		if len(parts) < 3 || len(parts) > 4 || parts[0] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("apikey: entry %d: want name:secret:tenant[|tenant...][:permission|...]", i+1)
 		}
 		name, secret, scope := parts[0], parts[1], parts[2]
 		if len(secret) < MinSecretLen {
@@ -56,7 +73,17 @@ func Parse(spec string) (*Keys, error) {
 			return nil, fmt.Errorf("apikey: key name %q appears twice", name)
 		}
 		names[name] = true
-		k := Key{Name: name, tenants: map[string]bool{}}
+		k := Key{Name: name, tenants: map[string]bool{}, perms: map[Permission]bool{}}
+		if len(parts) == 4 {
+			for _, p := range strings.Split(parts[3], "|") {
+				switch Permission(p) {
+				case Verify, Controller:
+					k.perms[Permission(p)] = true
+				default:
+					return nil, fmt.Errorf("apikey: key %q: unknown permission %q (want verify or controller)", name, p)
+				}
+			}
+		}
 		for _, t := range strings.Split(scope, "|") {
 			if t == "*" {
 				k.all = true

@@ -58,9 +58,36 @@ func TestParseRejects(t *testing.T) {
 		"two parts":      "a:0123456789abcdef",
 		"duplicate name": "a:0123456789abcdef:*,a:fedcba9876543210:*",
 		"nothing":        " , ",
+		"unknown perm":   "a:0123456789abcdef:*:admin",
+		"five parts":     "a:0123456789abcdef:*:verify:x",
 	} {
 		if _, err := apikey.Parse(spec); err == nil {
 			t.Errorf("%s: accepted %q", name, spec)
+		}
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	ks, err := apikey.Parse("web:web-secret-0123456789:consumer:verify,acme:acme-secret-012345678:acme:controller|verify,ops:ops-secret-0123456789:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		secret             string
+		verify, controller bool
+	}{
+		{"web-secret-0123456789", true, false},
+		{"acme-secret-012345678", true, true},
+		{"ops-secret-0123456789", false, false},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+c.secret)
+		k, err := ks.Authenticate(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Can(apikey.Verify) != c.verify || k.Can(apikey.Controller) != c.controller {
+			t.Errorf("%s: verify %v controller %v, want %v %v", k.Name, k.Can(apikey.Verify), k.Can(apikey.Controller), c.verify, c.controller)
 		}
 	}
 }

@@ -20,10 +20,19 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// APIKey is the test stack's all-tenant key; TenantKey may act for "acme" only.
+// The test stack's API keys. APIKey may act for every tenant and assert that a person
+// was verified; TenantKey is the enterprise Customer acme's own credential (controller);
+// AcmeAppKey is a product service of acme's, which may assert verification but does not
+// speak for the Customer; GlobexKey is another Customer's credential.
 const (
-	APIKey    = "test-key-0123456789abcdef"
-	TenantKey = "acme-key-0123456789abcdef"
+	APIKey     = "test-key-0123456789abcdef"
+	TenantKey  = "acme-key-0123456789abcdef"
+	AcmeAppKey = "acme-app-key-0123456789ab"
+	GlobexKey  = "globex-key-0123456789abcd"
+	// PlainKey may act for the consumer tenant and do nothing more.
+	PlainKey = "plain-key-0123456789abcde"
+	// WebhookSecret signs the webhooks services send in tests.
+	WebhookSecret = "test-webhook-secret-0123456789"
 )
 
 // Stack is the infrastructure a service needs, started for one test.
@@ -44,10 +53,13 @@ func NewStack(t testing.TB) *Stack {
 	pepper := bytes.Repeat([]byte{7}, 32)
 	s.Pepper, _ = pseudonym.NewPepper(pepper)
 	s.Env = map[string]string{
-		"CONSENTRY_KAFKA_BROKERS":         strings.Join(k.Brokers, ","),
-		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL,
-		"CONSENTRY_POSTGRES_URL":          s.PostgresURL,
-		"CONSENTRY_API_KEYS":              "test:" + APIKey + ":*,acme:" + TenantKey + ":acme",
+		"CONSENTRY_KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
+		"CONSENTRY_SCHEMA_REGISTRY_URL": s.RegistryURL,
+		"CONSENTRY_POSTGRES_URL":        s.PostgresURL,
+		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:verify,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
+			":acme:verify,globex:" + GlobexKey + ":globex:controller,plain:" + PlainKey + ":consumer",
+		"CONSENTRY_LINK_KEYS":             "l1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
+		"CONSENTRY_WEBHOOK_SECRET":        WebhookSecret,
 		"CONSENTRY_SUBJECT_PEPPER":        base64.StdEncoding.EncodeToString(pepper),
 		"CONSENTRY_MASTER_KEYS":           "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
 		"CONSENTRY_KAFKA_SESSION_TIMEOUT": "6s",
