@@ -46,6 +46,7 @@ type api struct {
 	now           func() time.Time
 	accepted      *prometheus.CounterVec
 	rejected      *prometheus.CounterVec
+	flow          *flow
 }
 
 func newMetrics(reg prometheus.Registerer) (accepted, rejected *prometheus.CounterVec) {
@@ -178,32 +179,6 @@ func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 		}
 	}
 	return out, nil
-}
-
-func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
-	body, err := server.ReadBody(w, r, maxBody)
-	if err != nil {
-		a.writeError(w, err)
-		return
-	}
-	var in ingest.RequestInput
-	if err := server.DecodeStrict(body, "", &in); err != nil {
-		a.writeError(w, err)
-		return
-	}
-	n, bad := ingest.ValidateRequest(in, a.now(), a.policyVersion)
-	if len(bad) > 0 {
-		a.writeError(w, apierror.Fields(bad))
-		return
-	}
-	ids, err := a.accept(r, "privacy-requests", body, []ingest.Normalized{n}, a.topics.Requests,
-		func(n ingest.Normalized, h schemas.Header) schemas.Event { return n.RequestEvent(h) })
-	if err != nil {
-		a.writeError(w, err)
-		return
-	}
-	a.accepted.WithLabelValues("privacy_request").Inc()
-	apierror.JSON(w, http.StatusAccepted, map[string]any{"event_ids": ids, "request_id": ids[0]})
 }
 
 // accept turns validated submissions into sealed events and returns their ids once Kafka

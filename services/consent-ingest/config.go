@@ -2,9 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // deadline zones must resolve in a minimal image with no zoneinfo
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
+	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 )
 
 type serviceConfig struct {
@@ -15,6 +22,48 @@ type serviceConfig struct {
 	PolicyVersion string
 	MaxBatch      int
 	MaxInFlight   int
+	Requests      requestsConfig
+}
+
+// requestsConfig is how privacy requests are verified, forwarded and timed.
+type requestsConfig struct {
+	LinkKeys         string
+	VerifyBaseURL    string
+	VerifyTTL        time.Duration
+	SenderURL        string
+	ControllerURLs   string
+	WebhookKeyID     string
+	WebhookSecret    string
+	Jurisdictions    string
+	DeadlineZone     string
+	LegitInterest    string
+	parsedZone       *time.Location
+	parsedLinks      *lifecycle.LinkKeys
+	parsedLaw        tenantMap
+	parsedLI         tenantMap
+	parsedController tenantMap
+}
+
+// tenantMap is a per-tenant setting with "*" as the fallback: "acme=x,*=y".
+type tenantMap map[string]string
+
+func parseTenantMap(name, spec string) (tenantMap, error) {
+	m := tenantMap{}
+	for _, entry := range config.SplitList(spec) {
+		tenant, v, ok := strings.Cut(entry, "=")
+		if !ok || tenant == "" || v == "" {
+			return nil, fmt.Errorf("%s: entry %q: want tenant=value (tenant * for every other)", name, entry)
+		}
+		m[tenant] = v
+	}
+	return m, nil
+}
+
+func (m tenantMap) get(tenant string) string {
+	if v, ok := m[tenant]; ok {
+		return v
+	}
+	return m["*"]
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -29,6 +78,24 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Int(&c.MaxBatch, "max-batch", "CONSENTRY_MAX_BATCH", 1000, "most consents accepted in one request")
 	l.Int(&c.MaxInFlight, "max-in-flight", "CONSENTRY_MAX_IN_FLIGHT", 64,
 		"requests handled at once; more are answered 503 with Retry-After, which bounds memory under overload")
+	r := &c.Requests
+	l.Secret(&r.LinkKeys, "CONSENTRY_LINK_KEYS")
+	l.String(&r.VerifyBaseURL, "verify-base-url", "CONSENTRY_VERIFY_BASE_URL", "",
+		"public URL of this service that verification links point at (default http://<http-addr>)")
+	l.Duration(&r.VerifyTTL, "verify-ttl", "CONSENTRY_VERIFY_TTL", 72*time.Hour,
+		"how long a verification link stays valid; an unverified request is then rejected")
+	l.String(&r.SenderURL, "verification-sender-url", "CONSENTRY_VERIFICATION_SENDER_URL", "",
+		"webhook that emails verification links to people (signed JSON POST); without it only verified requests are taken")
+	l.String(&r.ControllerURLs, "controller-webhooks", "CONSENTRY_CONTROLLER_WEBHOOKS", "",
+		"per enterprise tenant, the Customer's webhook that receives its users' requests: acme=https://…,globex=https://…")
+	l.String(&r.WebhookKeyID, "webhook-key-id", "CONSENTRY_WEBHOOK_KEY_ID", "consentry", "key id sent with signed webhooks")
+	l.Secret(&r.WebhookSecret, "CONSENTRY_WEBHOOK_SECRET")
+	l.String(&r.Jurisdictions, "jurisdictions", "CONSENTRY_JURISDICTIONS", "*=gdpr",
+		"law a tenant's requests are timed under unless a request names one: consumer=gdpr,acme=ccpa,*=gdpr")
+	l.String(&r.DeadlineZone, "deadline-zone", "CONSENTRY_DEADLINE_ZONE", "UTC",
+		"IANA zone whose calendar counts deadline days (the controller's establishment)")
+	l.String(&r.LegitInterest, "legitimate-interest-purposes", "CONSENTRY_LEGITIMATE_INTEREST_PURPOSES",
+		"*=analytics|personalization", "per tenant, the purposes an objection to legitimate-interest processing denies")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -42,5 +109,53 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("CONSENTRY_MAX_IN_FLIGHT must be at least 1"))
 	}
+	errs = append(errs, r.parse(c.HTTPAddr)...)
 	return c, errors.Join(errs...)
+}
+
+func (r *requestsConfig) parse(httpAddr string) []error {
+	var errs []error
+	var err error
+	if r.LinkKeys != "" {
+		if r.parsedLinks, err = lifecycle.ParseLinkKeys(r.LinkKeys); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_LINK_KEYS: %w", err))
+		}
+	}
+	if r.VerifyBaseURL == "" {
+		r.VerifyBaseURL = "http://" + httpAddr
+	}
+	if r.VerifyTTL < time.Second {
+		errs = append(errs, errors.New("CONSENTRY_VERIFY_TTL must be at least a second"))
+	}
+	if r.SenderURL != "" && r.parsedLinks == nil {
+		errs = append(errs, errors.New("CONSENTRY_VERIFICATION_SENDER_URL needs CONSENTRY_LINK_KEYS to sign the links"))
+	}
+	if (r.SenderURL != "" || r.ControllerURLs != "") && r.WebhookSecret == "" {
+		errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET is required to sign the webhooks configured"))
+	}
+	if r.parsedController, err = parseTenantMap("CONSENTRY_CONTROLLER_WEBHOOKS", r.ControllerURLs); err != nil {
+		errs = append(errs, err)
+	}
+	if r.parsedLaw, err = parseTenantMap("CONSENTRY_JURISDICTIONS", r.Jurisdictions); err != nil {
+		errs = append(errs, err)
+	}
+	for tenant, law := range r.parsedLaw {
+		if !slices.Contains(ingest.Jurisdictions, law) {
+			errs = append(errs, fmt.Errorf("CONSENTRY_JURISDICTIONS: %s=%s: want one of %s", tenant, law, strings.Join(ingest.Jurisdictions, ", ")))
+		}
+	}
+	if r.parsedLI, err = parseTenantMap("CONSENTRY_LEGITIMATE_INTEREST_PURPOSES", r.LegitInterest); err != nil {
+		errs = append(errs, err)
+	}
+	for tenant, list := range r.parsedLI {
+		for _, p := range strings.Split(list, "|") {
+			if !slices.Contains(ingest.Purposes, p) || p == "essential" {
+				errs = append(errs, fmt.Errorf("CONSENTRY_LEGITIMATE_INTEREST_PURPOSES: %s: %q is not a purpose that can be denied", tenant, p))
+			}
+		}
+	}
+	if r.parsedZone, err = time.LoadLocation(r.DeadlineZone); err != nil {
+		errs = append(errs, fmt.Errorf("CONSENTRY_DEADLINE_ZONE: %w", err))
+	}
+	return errs
 }

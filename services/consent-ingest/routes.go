@@ -11,5 +11,11 @@ func routes(a *api, keys *apikey.Keys, maxInFlight int) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/consents", keys.Require(http.HandlerFunc(a.postConsents), a.writeError))
 	mux.Handle("POST /v1/privacy-requests", keys.Require(http.HandlerFunc(a.postPrivacyRequest), a.writeError))
+	mux.Handle("POST /v1/privacy-requests/{id}/approve", keys.Require(http.HandlerFunc(a.postApprove), a.writeError))
+	mux.Handle("POST /v1/privacy-requests/{id}/reject", keys.Require(http.HandlerFunc(a.postReject), a.writeError))
+	mux.Handle("POST /v1/privacy-requests/{id}/extend", keys.Require(http.HandlerFunc(a.postExtend), a.writeError))
+	// The person's verification link: public, authorised by its signed token alone.
+	mux.HandleFunc("GET /verify/{token}", a.getVerify)
+	mux.HandleFunc("POST /verify/{token}", a.postVerify)
 	return server.LimitInFlight(maxInFlight, a.log, mux)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/platform/bootstrap"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
 )
@@ -44,18 +45,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 	accepted, rejected := newMetrics(reg)
+	requests := &flow{
+		log: log, store: idem, serde: deps.Serde, producer: deps.Producer, sealer: deps.Sealer, topics: cfg.Kafka.Topics,
+		cfg: cfg.Requests, now: time.Now, wake: make(chan struct{}, 1),
+		sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)},
+	}
 	a := &api{
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
-		now: time.Now, accepted: accepted, rejected: rejected,
+		now: time.Now, accepted: accepted, rejected: rejected, flow: requests,
 	}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
-		Workers: []server.Worker{{Name: "idempotency-expiry", Run: func(ctx context.Context) error {
-			return expireIdempotencyKeys(ctx, idem, log)
-		}}},
+		Workers: []server.Worker{
+			{Name: "idempotency-expiry", Run: func(ctx context.Context) error { return expireIdempotencyKeys(ctx, idem, log) }},
+			{Name: "privacy-requests", Run: requests.run},
+		},
 		Closers: []func(){deps.Close},
 	})
 }

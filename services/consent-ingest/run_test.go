@@ -118,7 +118,7 @@ func TestBatchAndPrivacyRequest(t *testing.T) {
 	}
 	var req accepted
 	status := testkit.Call(t, "POST", svc.URL+"/v1/privacy-requests", testkit.APIKey,
-		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com"},"type":"erasure","reason":"user_request"}`, &req)
+		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com"},"type":"erasure","reason":"user_request","verified":true}`, &req)
 	if status != http.StatusAccepted || req.RequestID == "" || req.EventIDs[0] != req.RequestID {
 		t.Fatalf("privacy request: status %d %+v", status, req)
 	}

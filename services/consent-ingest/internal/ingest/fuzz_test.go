@@ -118,7 +118,7 @@ func FuzzRequest(f *testing.F) {
 			checkDecodeError(t, err, "", body)
 			return
 		}
-		n, errs := ingest.ValidateRequest(in, now, fuzzPolicy)
+		n, errs := ingest.ValidateRequest(in, now, fuzzPolicy, "gdpr")
 		checkFieldErrors(t, errs, "", body)
 		if len(errs) > 0 {
 			return

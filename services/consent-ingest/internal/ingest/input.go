@@ -44,6 +44,23 @@ type RequestInput struct {
 	OccurredAt    string            `json:"occurred_at,omitempty"`
 	Source        string            `json:"source,omitempty"`
 	PolicyVersion string            `json:"policy_version,omitempty"`
+	// Verified asserts that the submitting service verified the person (a signed-in
+	// session, say); only a key with the verify permission may assert it.
+	Verified bool `json:"verified,omitempty"`
+	// Jurisdiction is the law the deadline counts under; the tenant's default otherwise.
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	// Scope narrows an objection (direct_marketing, legitimate_interest) or a
+	// restriction (apply, lift).
+	Scope string `json:"scope,omitempty"`
+}
+
+// Jurisdictions a privacy request may be handled under.
+var Jurisdictions = []string{"gdpr", "ccpa"}
+
+// Scopes of the request types that have one; the first is the default.
+var Scopes = map[string][]string{
+	"objection":   {"direct_marketing", "legitimate_interest"},
+	"restriction": {"apply", "lift"},
 }
 
 // Purposes a consent may name (DESIGN vocabulary).
@@ -84,7 +101,9 @@ type Normalized struct {
 	Source        string
 	PolicyVersion string
 	Purposes      map[string]string // consents only
-	Type, Reason  string            // requests only
+	// Requests only.
+	Type, Reason, Scope, Jurisdiction string
+	Verified                          bool
 }
 
 // fields collects errors under a path prefix such as "consents[2]".
@@ -130,12 +149,26 @@ func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized,
 }
 
 // ValidateRequest checks one privacy request. occurred_at defaults to now, source to
-// "api" and policy_version to the current one.
-func ValidateRequest(in RequestInput, now time.Time, currentPolicy string) (Normalized, []apierror.FieldError) {
+// "api", policy_version to the current one, jurisdiction to the tenant's and scope to
+// the type's first.
+func ValidateRequest(in RequestInput, now time.Time, currentPolicy, defaultJurisdiction string) (Normalized, []apierror.FieldError) {
 	f := &fields{}
 	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
 	n.Type = oneOf(f, "type", in.Type, RequestTypes, true)
 	n.Reason = oneOf(f, "reason", in.Reason, RequestReasons, true)
+	n.Verified = in.Verified
+	n.Jurisdiction = defaultJurisdiction
+	if in.Jurisdiction != "" {
+		n.Jurisdiction = oneOf(f, "jurisdiction", in.Jurisdiction, Jurisdictions, true)
+	}
+	switch scopes, ok := Scopes[n.Type]; {
+	case ok && in.Scope == "":
+		n.Scope = scopes[0]
+	case ok:
+		n.Scope = oneOf(f, "scope", in.Scope, scopes, true)
+	case in.Scope != "" && n.Type != "":
+		f.add("scope", "applies only to objection and restriction requests")
+	}
 	if in.OccurredAt == "" {
 		n.OccurredAt = now
 	} else {

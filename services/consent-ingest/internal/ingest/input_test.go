@@ -99,16 +99,43 @@ func TestValidateConsentPrefixesBatchPositions(t *testing.T) {
 }
 
 func TestValidateRequestDefaults(t *testing.T) {
-	n, errs := ingest.ValidateRequest(ingest.RequestInput{Tenant: "consumer", SubjectID: "u_1", Type: "erasure", Reason: "user_request"}, now, "2025-04-09")
+	n, errs := ingest.ValidateRequest(ingest.RequestInput{Tenant: "consumer", SubjectID: "u_1", Type: "erasure", Reason: "user_request"}, now, "2025-04-09", "gdpr")
 	if len(errs) != 0 {
 		t.Fatal(errs)
 	}
 	if n.Source != "api" || n.PolicyVersion != "2025-04-09" || !n.OccurredAt.Equal(now) {
 		t.Errorf("defaults not applied: %+v", n)
 	}
-	_, errs = ingest.ValidateRequest(ingest.RequestInput{Tenant: "consumer", SubjectID: "u_1", Type: "delete-everything", Reason: ""}, now, "2025-04-09")
+	_, errs = ingest.ValidateRequest(ingest.RequestInput{Tenant: "consumer", SubjectID: "u_1", Type: "delete-everything", Reason: ""}, now, "2025-04-09", "gdpr")
 	if diff := cmp.Diff([]string{"type", "reason"}, names(errs)); diff != "" {
 		t.Error(diff)
+	}
+}
+
+func TestValidateRequestScopeAndJurisdiction(t *testing.T) {
+	base := ingest.RequestInput{Tenant: "consumer", SubjectID: "u_1", Reason: "user_request"}
+	for _, c := range []struct {
+		typ, scope, jurisdiction string
+		wantScope, wantLaw       string
+		wantBad                  []string
+	}{
+		{"objection", "", "", "direct_marketing", "gdpr", nil},
+		{"objection", "legitimate_interest", "ccpa", "legitimate_interest", "ccpa", nil},
+		{"restriction", "", "", "apply", "gdpr", nil},
+		{"restriction", "lift", "", "lift", "gdpr", nil},
+		{"restriction", "forever", "", "forever", "gdpr", []string{"scope"}},
+		{"erasure", "apply", "", "", "gdpr", []string{"scope"}},
+		{"erasure", "", "lgpd", "", "lgpd", []string{"jurisdiction"}},
+	} {
+		in := base
+		in.Type, in.Scope, in.Jurisdiction = c.typ, c.scope, c.jurisdiction
+		n, errs := ingest.ValidateRequest(in, now, "2025-04-09", "gdpr")
+		if diff := cmp.Diff(c.wantBad, names(errs)); diff != "" {
+			t.Errorf("%s/%s/%s: %s", c.typ, c.scope, c.jurisdiction, diff)
+		}
+		if len(errs) == 0 && (n.Scope != c.wantScope || n.Jurisdiction != c.wantLaw) {
+			t.Errorf("%s/%s/%s: scope %q jurisdiction %q", c.typ, c.scope, c.jurisdiction, n.Scope, n.Jurisdiction)
+		}
 	}
 }
 
