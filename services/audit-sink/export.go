@@ -28,7 +28,7 @@ func (a *api) exportRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason := audit.ExportRefusal(v); reason != "" {
-		writeStateConflict(w, reason)
+		apierror.Write(w, a.log, apierror.New(apierror.StateConflict, reason))
 		return
 	}
 	history, err := a.store.History(r.Context(), v.Tenant, v.SubjectKey)
@@ -98,11 +98,4 @@ func (a *api) identifiers(ctx context.Context, tenant, subjectKey string) (*audi
 		return nil, audit.IdentifiersNone, nil
 	}
 	return ids, audit.IdentifiersOpened, nil
-}
-
-// writeStateConflict answers 409: the request exists but is not in a state that allows
-// this. apierror's Conflict code answers 422, which clients of consent-ingest read as an
-// idempotency key reused with another body; a request's state is a different conflict.
-func writeStateConflict(w http.ResponseWriter, msg string) {
-	apierror.JSON(w, http.StatusConflict, map[string]*apierror.Error{"error": apierror.New(apierror.Conflict, msg)})
 }
