@@ -148,17 +148,28 @@ func (v *RequestView) apply(e Entry) {
 	d := e.Details
 	v.Type, v.Reason = str(d, "type"), str(d, "reason")
 	v.Scope, v.Jurisdiction = str(d, "scope"), str(d, "jurisdiction")
-	v.DeadlineAt = timeOf(d, "deadline_at")
+	// Deadlines are only ever extended: an event that still carries the earlier one
+	// (vendor-fanout's completion copies the deadline it planned with) does not undo it.
+	if due := timeOf(d, "deadline_at"); due != nil && (v.DeadlineAt == nil || due.After(*v.DeadlineAt)) {
+		v.DeadlineAt = due
+	}
 	status, detail, at := str(d, "status"), str(d, "detail"), EntryAt(e)
-	// An extension repeats the status it extends: it is a move of the deadline, not a step.
+	// An extension repeats the status it extends: it is a move of the deadline, not a
+	// step — and, published by consent-ingest as vendor-fanout completes the request, it
+	// may even follow the completion in the log.
 	if reason, ok := strings.CutPrefix(detail, extensionPrefix); ok {
 		v.Extensions = append(v.Extensions, Extension{At: at, DeadlineAt: v.DeadlineAt, Reason: strings.TrimSpace(reason), EventID: e.EventID})
-	}
-	if status != v.Status {
-		v.Transitions = append(v.Transitions, Transition{Status: status, At: at, Detail: detail, EventID: e.EventID})
-		if Closed(status) && v.ClosedAt == nil {
-			v.ClosedAt = &at
+		if v.Status != "" {
+			return
 		}
+	}
+	// A closed request stays closed.
+	if status == v.Status || Closed(v.Status) {
+		return
+	}
+	v.Transitions = append(v.Transitions, Transition{Status: status, At: at, Detail: detail, EventID: e.EventID})
+	if Closed(status) {
+		v.ClosedAt = &at
 	}
 	v.Status = status
 }

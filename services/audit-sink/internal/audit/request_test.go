@@ -228,3 +228,31 @@ func TestTallyOpenCountsPerTenantWithZeros(t *testing.T) {
 		t.Errorf("consumer %+v (present %v), want zeros", c, ok)
 	}
 }
+
+// consent-ingest extends while vendor-fanout completes: the extension may land after the
+// completion, and the completion carries the deadline fan-out planned with. Neither
+// reopens the request nor takes the extension back.
+func TestLateExtensionNeitherReopensNorShortens(t *testing.T) {
+	due, later := t0.AddDate(0, 1, 0), t0.AddDate(0, 3, 0)
+	entries := []audit.Entry{
+		status(1, t0, "received", due, ""),
+		status(2, t0.Add(time.Minute), "in_progress", due, ""),
+		status(3, t0.Add(time.Hour), "completed", due, ""),
+		status(4, t0.Add(time.Hour), "in_progress", later, "deadline_extended: vendor backlog"),
+	}
+	v := audit.BuildRequest("r1", "consumer", "k", entries, t0.Add(24*time.Hour))
+	if v.Status != "completed" || v.ClosedAt == nil || !v.ClosedAt.Equal(t0.Add(time.Hour)) || len(v.Extensions) != 1 {
+		t.Errorf("status %s closed %v extensions %d", v.Status, v.ClosedAt, len(v.Extensions))
+	}
+	entries[2], entries[3] = status(3, t0.Add(time.Hour), "in_progress", later, "deadline_extended: vendor backlog"),
+		status(4, t0.Add(2*time.Hour), "completed", due, "")
+	v = audit.BuildRequest("r1", "consumer", "k", entries, t0.Add(24*time.Hour))
+	if v.Status != "completed" || v.DeadlineAt == nil || !v.DeadlineAt.Equal(later) {
+		t.Errorf("status %s deadline %v, want completed by the extended %v", v.Status, v.DeadlineAt, later)
+	}
+	// A status after a closed one (a redelivered older move) does not reopen it either.
+	entries = append(entries, status(5, t0.Add(3*time.Hour), "in_progress", later, ""))
+	if v = audit.BuildRequest("r1", "consumer", "k", entries, t0.Add(24*time.Hour)); v.Status != "completed" {
+		t.Errorf("reopened to %s", v.Status)
+	}
+}

@@ -212,3 +212,52 @@ func TestMigrationDerivesTheRequestsAlreadyInTheLog(t *testing.T) {
 		t.Errorf("derived %+v", got)
 	}
 }
+
+// The table keeps BuildRequest's rules, batch by batch and within one batch: an extension
+// landing after the completion neither reopens the request nor is taken back by the
+// completion's older deadline.
+func TestRequestsTableKeepsClosedRequestsClosed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	due, later := now.Add(24*time.Hour), now.Add(90*24*time.Hour)
+	extension := func(id string, at time.Time) Row {
+		r, err := Prepare(audit.Record{EventID: newID(t), EventType: audit.TypePrivacyRequest, Tenant: "consumer", SubjectKey: "k-consumer",
+			RequestID: id, OccurredAt: at, RecordedAt: at, Topic: "privacy.requests.v1",
+			Details: map[string]any{"request_id": id, "type": "erasure", "status": "in_progress", "deadline_at": later,
+				"detail": "deadline_extended: many systems"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	apart, together := newID(t), newID(t)
+	batches := [][]Row{
+		{requestRow(t, "consumer", apart, "received", now.Add(-time.Hour), due), requestRow(t, "consumer", apart, "in_progress", now.Add(-time.Hour), due)},
+		{requestRow(t, "consumer", apart, "completed", now, due)},
+		{extension(apart, now)},
+		{requestRow(t, "consumer", together, "received", now.Add(-time.Hour), due), requestRow(t, "consumer", together, "completed", now, due),
+			extension(together, now)},
+	}
+	for _, b := range batches {
+		if _, err := s.Insert(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := s.ListRequests(ctx, ListQuery{Filter: "completed", Now: now, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sortedIDs(got), sortedIDs2(apart, together)) {
+		t.Fatalf("completed: %v, want both", ids(got))
+	}
+	for _, r := range got {
+		if r.DeadlineAt == nil || !r.DeadlineAt.Equal(later) {
+			t.Errorf("%s: deadline %v, want the extension's %v", r.RequestID, r.DeadlineAt, later)
+		}
+	}
+}
+
+func sortedIDs(rs []audit.RequestSummary) []string { out := ids(rs); slices.Sort(out); return out }
+
+func sortedIDs2(a ...string) []string { slices.Sort(a); return a }

@@ -28,6 +28,9 @@ func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := postgres.MigrateDir(ctx, pool, "audit-sink", migrations, "migrations"); err != nil {
 		return nil, err
 	}
+	if err := deriveAll(ctx, pool); err != nil {
+		return nil, fmt.Errorf("audit-sink: deriving privacy requests from the log: %w", err)
+	}
 	return &Store{pool: pool}, nil
 }
 
@@ -122,40 +125,67 @@ func requestEvents(rows []Row) []string {
 
 // deriveRequests moves each request of the batch's request events in
 // audit.privacy_requests, in the transaction that appends them, so that the table never
-// disagrees with the log. An event already applied (a redelivery) changes nothing: only
-// an event later in the log (higher seq) replaces status and deadline.
+// disagrees with the log.
 func deriveRequests(ctx context.Context, tx pgx.Tx, eventIDs []string) error {
 	if len(eventIDs) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `WITH b AS (
-			SELECT request_id, coalesce(tenant, '') AS tenant, subject_key, details, seq,
-				coalesce(recorded_at, audited_at) AS at, coalesce(details->>'status', '') AS status
-			FROM audit.events WHERE event_id = ANY($1::text[]::uuid[]) AND event_type = 'PrivacyRequest' AND request_id IS NOT NULL
-		), agg AS (
-			SELECT request_id, min(at) FILTER (WHERE status = 'received') AS received_at, min(at) AS first_at,
-				min(at) FILTER (WHERE status IN ('completed', 'partially_completed', 'rejected')) AS closed_at
-			FROM b GROUP BY request_id
-		), latest AS (
-			SELECT DISTINCT ON (request_id) * FROM b ORDER BY request_id, seq DESC
-		)
-		INSERT INTO audit.privacy_requests AS p (request_id, tenant, subject_key, type, status, received_at, saw_received,
-			deadline_at, closed_at, last_seq)
-		SELECT l.request_id, l.tenant, l.subject_key, coalesce(l.details->>'type', ''), l.status,
-			coalesce(a.received_at, a.first_at), a.received_at IS NOT NULL, (l.details->>'deadline_at')::timestamptz,
-			a.closed_at, l.seq
-		FROM latest l JOIN agg a USING (request_id)
-		ON CONFLICT (request_id) DO UPDATE SET
-			status = CASE WHEN excluded.last_seq > p.last_seq THEN excluded.status ELSE p.status END,
-			deadline_at = CASE WHEN excluded.last_seq > p.last_seq THEN excluded.deadline_at ELSE p.deadline_at END,
-			last_seq = greatest(p.last_seq, excluded.last_seq),
-			-- A received event wins over any other; among equals the earliest.
-			received_at = CASE WHEN p.saw_received = excluded.saw_received THEN least(p.received_at, excluded.received_at)
-				WHEN excluded.saw_received THEN excluded.received_at ELSE p.received_at END,
-			saw_received = p.saw_received OR excluded.saw_received,
-			closed_at = least(p.closed_at, excluded.closed_at)`, eventIDs)
+	_, err := tx.Exec(ctx, fmt.Sprintf(deriveSQL, `event_id = ANY($1::text[]::uuid[]) AND event_type = 'PrivacyRequest' AND request_id IS NOT NULL`), eventIDs)
 	return err
 }
+
+// deriveAll fills audit.privacy_requests from a log written before the table existed.
+func deriveAll(ctx context.Context, pool *pgxpool.Pool) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM audit.privacy_requests)
+		AND EXISTS (SELECT 1 FROM audit.events WHERE request_id IS NOT NULL AND event_type = 'PrivacyRequest')`).Scan(&empty); err != nil || !empty {
+		return err
+	}
+	_, err := pool.Exec(ctx, fmt.Sprintf(deriveSQL, `event_type = 'PrivacyRequest' AND request_id IS NOT NULL`))
+	return err
+}
+
+// deriveSQL applies the log's request events (those matching the %s filter) to the table
+// by the rules every reader of the topic follows (audit.BuildRequest): a request's status
+// is that of its latest step; an extension (detail "deadline_extended: …") repeats the
+// status and moves only the deadline, which is never taken back; a closed request stays
+// closed. An event applied before (a redelivery) changes nothing: steps count only past
+// the row's last_seq.
+const deriveSQL = `WITH b AS (
+		SELECT request_id, coalesce(tenant, '') AS tenant, subject_key, details, seq,
+			coalesce(recorded_at, audited_at) AS at, coalesce(details->>'status', '') AS status,
+			coalesce(details->>'detail', '') LIKE 'deadline_extended:%%' AS extension,
+			(details->>'deadline_at')::timestamptz AS deadline_at
+		FROM audit.events WHERE %s
+	), agg AS (
+		SELECT request_id, min(at) FILTER (WHERE status = 'received') AS received_at, min(at) AS first_at,
+			min(at) FILTER (WHERE status IN ` + closedSQL + `) AS closed_at,
+			(array_agg(status ORDER BY seq) FILTER (WHERE status IN ` + closedSQL + `))[1] AS closed_status,
+			max(deadline_at) AS deadline_at, max(seq) AS last_seq
+		FROM b GROUP BY request_id
+	), step AS (
+		-- The latest step, or an extension where the batch holds nothing else.
+		SELECT DISTINCT ON (request_id) request_id, tenant, subject_key, details, status, extension, seq
+		FROM b ORDER BY request_id, extension, seq DESC
+	)
+	INSERT INTO audit.privacy_requests AS p (request_id, tenant, subject_key, type, status, received_at, saw_received,
+		deadline_at, closed_at, last_seq)
+	SELECT s.request_id, s.tenant, s.subject_key, coalesce(s.details->>'type', ''),
+		CASE WHEN o.status IN ` + closedSQL + ` THEN o.status
+			WHEN a.closed_status IS NOT NULL THEN a.closed_status
+			WHEN o.request_id IS NULL THEN s.status
+			WHEN NOT s.extension AND s.seq > o.last_seq THEN s.status
+			ELSE o.status END,
+		CASE WHEN o.request_id IS NULL THEN coalesce(a.received_at, a.first_at)
+			WHEN o.saw_received = (a.received_at IS NOT NULL) THEN least(o.received_at, coalesce(a.received_at, a.first_at))
+			WHEN a.received_at IS NOT NULL THEN a.received_at
+			ELSE o.received_at END,
+		coalesce(o.saw_received, false) OR a.received_at IS NOT NULL,
+		greatest(o.deadline_at, a.deadline_at), least(o.closed_at, a.closed_at), greatest(o.last_seq, a.last_seq)
+	FROM step s JOIN agg a USING (request_id) LEFT JOIN audit.privacy_requests o USING (request_id)
+	ON CONFLICT (request_id) DO UPDATE SET status = excluded.status, received_at = excluded.received_at,
+		saw_received = excluded.saw_received, deadline_at = excluded.deadline_at, closed_at = excluded.closed_at,
+		last_seq = excluded.last_seq`
 
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError
