@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
@@ -310,6 +312,18 @@ func TestExtensionObjectionAndChildRequests(t *testing.T) {
 		t.Errorf("extension event: %q %v", events[2].Detail, events[2].DeadlineAt)
 	}
 
+	// vendor-fanout closes a request: it can no longer be extended.
+	_, closing := submit(t, svc, testkit.APIKey, erasure+`,"verified":true}`)
+	started := statuses(t, stack, closing.RequestID, "received", "in_progress")[1]
+	completed := *started
+	completed.EventID, completed.Status, completed.Source = testkit.NewEventID(t), "completed", "consentry"
+	testkit.Publish(t, stack, stack.Kafka.Topics.Requests, completed.SubjectKey, &completed)
+	waitForStatus(t, stack, closing.RequestID, "completed")
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/privacy-requests/"+closing.RequestID+"/extend", testkit.PlainKey,
+		`{"reason":"x"}`, nil); status != http.StatusConflict {
+		t.Errorf("extending a completed request: %d, want 409", status)
+	}
+
 	_, obj := submit(t, svc, testkit.APIKey, `{"tenant":"consumer","subject_id":"u_9","type":"objection","reason":"user_request","verified":true}`)
 	statuses(t, stack, obj.RequestID, "received", "in_progress")
 	var denial *schemas.ConsentChanged
@@ -348,4 +362,28 @@ func fetch(t *testing.T, method, url string) string {
 		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// waitForStatus waits until consent-ingest's own record of a request has status.
+func waitForStatus(t *testing.T, stack *testkit.Stack, id, status string) {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), stack.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got string
+		if err := pool.QueryRow(t.Context(), `SELECT status FROM ingest.requests WHERE request_id = $1`, id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request %s is %s, want %s", id, got, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
@@ -50,6 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		cfg: cfg.Requests, now: time.Now, wake: make(chan struct{}, 1),
 		sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)},
 	}
+	closer := &closures{serde: deps.Serde, store: idem}
+	closings, err := kafka.NewConsumer(deps.Consumer("consent-ingest-requests", cfg.Kafka.Topics.Requests), closer.decode, closer.handle)
+	if err != nil {
+		deps.Close()
+		return err
+	}
 	a := &api{
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
@@ -62,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		Workers: []server.Worker{
 			{Name: "idempotency-expiry", Run: func(ctx context.Context) error { return expireIdempotencyKeys(ctx, idem, log) }},
 			{Name: "privacy-requests", Run: requests.run},
+			{Name: "request-closures", Run: closings.Run},
 		},
 		Closers: []func(){deps.Close},
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/freeport"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
@@ -293,4 +294,42 @@ func ReadAll(t testing.TB, brokers []string, registryURL, topic string) []Decode
 		return nil
 	}
 	return ReadTopic(t, brokers, registryURL, topic, int(n), 30*time.Second)
+}
+
+// NewEventID returns a fresh event id.
+func NewEventID(t testing.TB) string {
+	t.Helper()
+	id, err := eventid.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Publish writes events to topic under key, framed as services frame them, and returns
+// once Kafka acknowledged them.
+func Publish(t testing.TB, s *Stack, topic, key string, events ...schemas.Event) {
+	t.Helper()
+	client, err := serde.NewClient(s.RegistryURL, "", "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := serde.New(context.Background(), serde.Config{Client: client, Writes: serde.RecordsByTopic(s.Kafka.Topics)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Brokers: s.Kafka.Brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	msgs := make([]kafka.Message, len(events))
+	for i, e := range events {
+		if msgs[i], err = sd.EncodeMessage(topic, key, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Publish(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
 }
