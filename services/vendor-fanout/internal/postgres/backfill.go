@@ -13,7 +13,8 @@ import (
 // tenants is empty). Streaming keeps a back-fill of millions of decisions in bounded memory.
 func (s *Store) EachSubject(ctx context.Context, tenants []string, fn func([]Decision) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT event_id::text, tenant, subject_key, kind, purposes, coalesce(request_type, ''),
-			coalesce(request_id::text, ''), occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext
+			coalesce(request_id::text, ''), occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext,
+			coalesce(reason, ''), coalesce(jurisdiction, ''), coalesce(scope, ''), deadline_at
 		FROM fanout.decisions WHERE coalesce(cardinality($1::text[]), 0) = 0 OR tenant = ANY($1)
 		ORDER BY tenant, subject_key, occurred_at, event_id`, tenants)
 	if err != nil {
@@ -30,7 +31,7 @@ func (s *Store) EachSubject(ctx context.Context, tenants []string, fn func([]Dec
 			ct       []byte
 		)
 		if err := rows.Scan(&d.EventID, &d.Tenant, &d.SubjectKey, &d.Kind, &purposes, &d.RequestType, &d.RequestID,
-			&d.OccurredAt, &d.RecordedAt, &d.PolicyVersion, &scheme, &nonce, &ct); err != nil {
+			&d.OccurredAt, &d.RecordedAt, &d.PolicyVersion, &scheme, &nonce, &ct, &d.Reason, &d.Jurisdiction, &d.Scope, &d.DeadlineAt); err != nil {
 			return err
 		}
 		if purposes != nil {

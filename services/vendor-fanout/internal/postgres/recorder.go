@@ -97,15 +97,15 @@ func (r *Recorder) Run(ctx context.Context) {
 }
 
 // write commits batch. When the database rejects the batch's data — one result it
-// cannot store — each result is written on its own, so that one bad row does not keep
-// the others from being recorded.
+// cannot store — or a request the batch completes cannot be announced, each result is
+// written on its own, so that one bad row does not keep the others from being recorded.
 func (r *Recorder) write(ctx context.Context, batch []pendingResult) {
 	recs := make([]Recorded, len(batch))
 	for i, p := range batch {
 		recs[i] = p.Recorded
 	}
 	err := r.store.RecordBatch(context.WithoutCancel(ctx), recs)
-	if err != nil && len(batch) > 1 && postgres.IsDataError(err) {
+	if err != nil && len(batch) > 1 && (postgres.IsDataError(err) || errors.Is(err, ErrUnannounced)) {
 		for _, p := range batch {
 			p.done <- r.store.RecordBatch(context.WithoutCancel(ctx), []Recorded{p.Recorded})
 		}

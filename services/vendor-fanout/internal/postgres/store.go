@@ -18,6 +18,7 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
 
 //go:embed migrations/*.sql
@@ -57,14 +58,18 @@ type Delivery struct {
 }
 
 // Store is the delivery table and outbox.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool     *pgxpool.Pool
+	announce Announcer
+}
 
-// Open migrates the fanout schema.
-func Open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+// Open migrates the fanout schema. announce writes the record that says a privacy
+// request is completed; nil leaves requests untracked (tests of the lanes alone).
+func Open(ctx context.Context, pool *pgxpool.Pool, announce Announcer) (*Store, error) {
 	if err := postgres.MigrateDir(ctx, pool, "vendor-fanout", migrations, "migrations"); err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, announce: announce}, nil
 }
 
 // Decision is a consent change or privacy request as fan-out recorded it, kept so that a
@@ -81,27 +86,44 @@ type Decision struct {
 	RecordedAt    time.Time
 	PolicyVersion string
 	Sealed        *schemas.Sealed
+	// A request's header, repeated by the event that announces its completion.
+	Reason       string
+	Jurisdiction string
+	Scope        string
+	DeadlineAt   *time.Time
 }
 
 // RoutingInput gives routing what it needs of the decision.
 func (d Decision) RoutingInput() (string, map[string]string, string) {
-	return d.Tenant, d.Purposes, d.RequestType
+	return d.Tenant, d.Purposes, routing.RequestRoute(d.RequestType, d.Scope)
 }
 
 // Plan records decisions and adds the deliveries they require, in one transaction,
 // ignoring any already present (a redelivered Kafka record plans the same again).
 // Deliveries keep the order given — Kafka's order — so the claim query can preserve
-// per-subject order.
+// per-subject order. A request that requires no delivery is completed in the same
+// transaction.
 func (s *Store) Plan(ctx context.Context, decisions []Decision, ds []Delivery) error {
 	if len(decisions) == 0 && len(ds) == 0 {
 		return nil
 	}
+	var requests []string
+	for _, d := range decisions {
+		if d.Kind == "request" {
+			requests = append(requests, d.EventID)
+		}
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Deliveries first: inserting one may wait for a result being recorded for the
+		// same delivery, and that result's transaction waits for the request's decision
+		// row, which this transaction must not hold yet.
+		if _, err := insertDeliveries(ctx, tx, ds); err != nil {
+			return err
+		}
 		if err := insertDecisions(ctx, tx, decisions); err != nil {
 			return err
 		}
-		_, err := insertDeliveries(ctx, tx, ds)
-		return err
+		return s.complete(ctx, tx, requests)
 	})
 }
 
@@ -180,36 +202,54 @@ func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error
 	if len(decisions) == 0 {
 		return nil
 	}
+	n := len(decisions)
 	var (
-		eventIDs, requestIDs            = make([]pgtype.UUID, len(decisions)), make([]pgtype.UUID, len(decisions))
-		tenants, subjects, kinds, polis = make([]string, len(decisions)), make([]string, len(decisions)), make([]string, len(decisions)), make([]string, len(decisions))
-		requestTypes                    = make([]*string, len(decisions))
-		purposes                        = make([][]byte, len(decisions))
-		occurred, recorded              = make([]time.Time, len(decisions)), make([]time.Time, len(decisions))
+		eventIDs, requestIDs            = make([]pgtype.UUID, n), make([]pgtype.UUID, n)
+		tenants, subjects, kinds, polis = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		requestTypes, reasons           = make([]*string, n), make([]*string, n)
+		jurisdictions, scopes           = make([]*string, n), make([]*string, n)
+		purposes                        = make([][]byte, n)
+		occurred, recorded              = make([]time.Time, n), make([]time.Time, n)
+		deadlines                       = make([]*time.Time, n)
 		sealed                          sealedArrays
 	)
 	for i, d := range decisions {
 		eventIDs[i], requestIDs[i] = uuidValue(d.EventID), uuidValue(d.RequestID)
 		tenants[i], subjects[i], kinds[i], polis[i] = d.Tenant, d.SubjectKey, d.Kind, d.PolicyVersion
-		if d.RequestType != "" {
-			requestTypes[i] = &d.RequestType
-		}
-		purposes[i], occurred[i], recorded[i] = jsonOrNil(d.Purposes), d.OccurredAt, d.RecordedAt
+		requestTypes[i], reasons[i], jurisdictions[i], scopes[i] = textOrNil(d.RequestType), textOrNil(d.Reason), textOrNil(d.Jurisdiction), textOrNil(d.Scope)
+		purposes[i], occurred[i], recorded[i], deadlines[i] = jsonOrNil(d.Purposes), d.OccurredAt, d.RecordedAt, d.DeadlineAt
 		sealed.add(d.Sealed)
 	}
-	// DISTINCT ON: one batch may hold one event twice (a redelivery within it).
-	_, err := tx.Exec(ctx, `INSERT INTO fanout.decisions (event_id, tenant, subject_key, kind, purposes, request_type, request_id,
-			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext)
+	// DISTINCT ON: one batch may hold one event twice (a redelivery within it), or one
+	// request's in_progress twice (an extension); the latest deadline wins. In event id
+	// order, the order completions lock decision rows in, so that the two never wait for
+	// each other in a cycle. A repeated in_progress plans nothing new but carries the
+	// request's current deadline (an extension only ever moves it later), and fills the
+	// header of a request recorded before decisions kept it.
+	_, err := tx.Exec(ctx, `INSERT INTO fanout.decisions AS x (event_id, tenant, subject_key, kind, purposes, request_type, request_id,
+			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, reason, jurisdiction, scope, deadline_at)
 		SELECT DISTINCT ON (event_id) event_id, tenant, subject_key, kind, purposes, request_type, request_id,
-			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext
+			occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, reason, jurisdiction, scope, deadline_at
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::timestamptz[],
-			$9::timestamptz[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
+			$9::timestamptz[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
 			AS d(event_id, tenant, subject_key, kind, purposes, request_type, request_id, occurred_at, recorded_at,
-				policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext)
-		ON CONFLICT (event_id) DO NOTHING`,
+				policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, reason, jurisdiction, scope, deadline_at)
+		ORDER BY event_id, deadline_at DESC NULLS LAST
+		ON CONFLICT (event_id) DO UPDATE SET deadline_at = greatest(x.deadline_at, excluded.deadline_at),
+			reason = coalesce(x.reason, excluded.reason), jurisdiction = coalesce(x.jurisdiction, excluded.jurisdiction),
+			scope = coalesce(x.scope, excluded.scope)
+		WHERE x.kind = 'request' AND (excluded.deadline_at > coalesce(x.deadline_at, '-infinity')
+			OR (x.reason IS NULL AND excluded.reason IS NOT NULL))`,
 		eventIDs, tenants, subjects, kinds, purposes, requestTypes, requestIDs, occurred, recorded, polis,
-		sealed.schemes, sealed.nonces, sealed.ciphertext)
+		sealed.schemes, sealed.nonces, sealed.ciphertext, reasons, jurisdictions, scopes, deadlines)
 	return err
+}
+
+func textOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // uuidValue is s as a uuid, NULL when empty. Ids reach the store validated; one that
@@ -344,21 +384,49 @@ func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE fanout.deliveries d SET state = r.state, outcome = nullif(r.outcome, ''),
+		rows, err := tx.Query(ctx, `UPDATE fanout.deliveries d SET state = r.state, outcome = nullif(r.outcome, ''),
 				http_status = nullif(r.http_status, 0), reference = coalesce(nullif(r.reference, ''), d.reference),
 				last_error = nullif(r.last_error, ''), next_attempt_at = r.next_attempt_at, attempts = d.attempts + r.inc,
 				leased_until = NULL, updated_at = now()
 			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::int[])
 				AS r(id, state, outcome, http_status, reference, last_error, next_attempt_at, inc)
-			WHERE d.id = r.id`, ids, states, outcomes, statuses, references, lastErrors, nexts, increments)
-		if err != nil || len(receiptTopics) == 0 {
+			WHERE d.id = r.id
+			RETURNING d.event_id::text, d.request_id IS NOT NULL AND d.state IN ('done', 'dead')`,
+			ids, states, outcomes, statuses, references, lastErrors, nexts, increments)
+		if err != nil {
 			return err
 		}
-		// In the order given, so that one subject's receipts keep their order on Kafka.
-		_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value)
-			SELECT topic, key, value FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS r(topic, key, value, ord)
-			ORDER BY ord`, receiptTopics, receiptKeys, receiptValues)
-		return err
+		// The requests whose delivery ended here may have ended with it.
+		var ended []string
+		seen := map[string]bool{}
+		for rows.Next() {
+			var (
+				eventID string
+				final   bool
+			)
+			if err := rows.Scan(&eventID, &final); err != nil {
+				rows.Close()
+				return err
+			}
+			if final && !seen[eventID] {
+				seen[eventID] = true
+				ended = append(ended, eventID)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(receiptTopics) > 0 {
+			// In the order given, so that one subject's receipts keep their order on Kafka.
+			_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value)
+				SELECT topic, key, value FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS r(topic, key, value, ord)
+				ORDER BY ord`, receiptTopics, receiptKeys, receiptValues)
+			if err != nil {
+				return err
+			}
+		}
+		return s.complete(ctx, tx, ended)
 	})
 }
 

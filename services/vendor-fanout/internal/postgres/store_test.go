@@ -25,7 +25,7 @@ func openStore(t *testing.T) (*Store, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s, err := Open(ctx, pool)
+	s, err := Open(ctx, pool, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

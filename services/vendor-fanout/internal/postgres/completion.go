@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+)
+
+// The statuses fan-out gives a privacy request (docs/privacy-requests.md).
+const (
+	StatusCompleted          = "completed"
+	StatusPartiallyCompleted = "partially_completed"
+)
+
+// Completion is a privacy request every delivery of which has ended and every manual
+// task of which is closed.
+type Completion struct {
+	Request Decision
+	// Planned is how many deliveries the request required.
+	Planned int
+	// Unfinished are the deliveries that did not carry the request out.
+	Unfinished []Unfinished
+}
+
+// Unfinished is a delivery that ended without carrying its action out: dead-lettered,
+// skipped (no identifier the vendor knows the person by) or unverifiable. It holds no
+// personal identifier.
+type Unfinished struct {
+	Instance   string `json:"instance"`
+	Action     string `json:"action"`
+	Outcome    string `json:"outcome"`
+	HTTPStatus int    `json:"http_status"`
+}
+
+// Status is completed, or partially_completed when any vendor did not carry the request
+// out.
+func (c Completion) Status() string {
+	if len(c.Unfinished) > 0 {
+		return StatusPartiallyCompleted
+	}
+	return StatusCompleted
+}
+
+// Announcer returns the record that announces c. The store writes it to the outbox in
+// the transaction that records what completed the request, so that the completion is
+// neither lost nor written twice.
+type Announcer func(c Completion) (kafka.Message, error)
+
+// ErrUnannounced wraps an Announcer's failure. The result that completed the request is
+// not recorded without its announcement: it is retried, like a result the database
+// rejected, and must not hold back the other results of its batch.
+var ErrUnannounced = errors.New("the completion of a privacy request could not be announced")
+
+// carriedOut are the outcomes of a delivery that did what its action asked.
+var carriedOut = []string{string(vendor.Delivered), string(vendor.Accepted), string(vendor.Completed), string(vendor.AlreadyDone)}
+
+// complete announces, once, each of the requests (by decision event id) that has no open
+// delivery and no open manual task left.
+//
+// Two transactions that each record the last-but-one result of a request must not both
+// see the other's delivery still open, nor may both announce. So the decision row is
+// locked first, and only then, in a later statement — which under READ COMMITTED sees
+// every transaction that committed before the lock was granted — are the deliveries
+// checked: the second of the two waits for the first and sees its result, and sees the
+// completion if the first wrote it.
+func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) error {
+	if s.announce == nil || len(eventIDs) == 0 {
+		return nil
+	}
+	ids := make([]pgtype.UUID, len(eventIDs))
+	for i, id := range eventIDs {
+		ids[i] = uuidValue(id)
+	}
+	// In event id order, like every writer of decision rows, so no two wait in a cycle.
+	rows, err := tx.Query(ctx, `SELECT event_id FROM fanout.decisions
+		WHERE event_id = ANY($1) AND kind = 'request' AND completed_at IS NULL ORDER BY event_id FOR UPDATE`, ids)
+	if err != nil {
+		return err
+	}
+	open, err := pgx.CollectRows(rows, pgx.RowTo[pgtype.UUID])
+	if err != nil || len(open) == 0 {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT d.event_id::text, d.tenant, d.subject_key, coalesce(d.request_type, ''),
+			coalesce(d.request_id::text, d.event_id::text), d.occurred_at, d.recorded_at, d.policy_version,
+			d.sealed_scheme, d.sealed_nonce, d.sealed_ciphertext, coalesce(d.reason, ''), coalesce(d.jurisdiction, ''),
+			coalesce(d.scope, ''), d.deadline_at,
+			(SELECT count(*) FROM fanout.deliveries x WHERE x.event_id = d.event_id),
+			(SELECT jsonb_agg(jsonb_build_object('instance', x.instance, 'action', x.action,
+					'outcome', coalesce(x.outcome, x.state), 'http_status', coalesce(x.http_status, 0)) ORDER BY x.instance, x.action)
+				FROM fanout.deliveries x
+				WHERE x.event_id = d.event_id AND (x.state = 'dead' OR x.outcome IS NULL OR x.outcome <> ALL($2)))
+		FROM fanout.decisions d
+		WHERE d.event_id = ANY($1)
+		  AND NOT EXISTS (SELECT 1 FROM fanout.deliveries x WHERE x.event_id = d.event_id AND x.state IN ('pending', 'polling'))
+		  AND NOT EXISTS (SELECT 1 FROM fanout.manual_tasks t WHERE t.event_id = d.event_id AND t.status = 'open')
+		ORDER BY d.event_id`, open, carriedOut)
+	if err != nil {
+		return err
+	}
+	completions, err := pgx.CollectRows(rows, scanCompletion)
+	if err != nil || len(completions) == 0 {
+		return err
+	}
+	var (
+		done       = make([]pgtype.UUID, len(completions))
+		statuses   = make([]string, len(completions))
+		topics     = make([]string, len(completions))
+		keys, vals = make([][]byte, len(completions)), make([][]byte, len(completions))
+	)
+	for i, c := range completions {
+		m, err := s.announce(c)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnannounced, err)
+		}
+		done[i], statuses[i] = uuidValue(c.Request.EventID), c.Status()
+		topics[i], keys[i], vals[i] = m.Topic, m.Key, m.Value
+	}
+	if _, err := tx.Exec(ctx, `UPDATE fanout.decisions d SET completion = c.status, completed_at = now()
+		FROM unnest($1::uuid[], $2::text[]) AS c(event_id, status) WHERE d.event_id = c.event_id`, done, statuses); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value)
+		SELECT topic, key, value FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS r(topic, key, value, ord)
+		ORDER BY ord`, topics, keys, vals)
+	return err
+}
+
+func scanCompletion(row pgx.CollectableRow) (Completion, error) {
+	var (
+		c          Completion
+		d          = &c.Request
+		scheme     *string
+		nonce, ct  []byte
+		deadline   *time.Time
+		unfinished []byte
+	)
+	err := row.Scan(&d.EventID, &d.Tenant, &d.SubjectKey, &d.RequestType, &d.RequestID, &d.OccurredAt, &d.RecordedAt,
+		&d.PolicyVersion, &scheme, &nonce, &ct, &d.Reason, &d.Jurisdiction, &d.Scope, &deadline, &c.Planned, &unfinished)
+	if err != nil {
+		return c, err
+	}
+	d.Kind, d.DeadlineAt = "request", deadline
+	if scheme != nil {
+		d.Sealed = &schemas.Sealed{Scheme: *scheme, Nonce: nonce, Ciphertext: ct}
+	}
+	if unfinished != nil {
+		if err := json.Unmarshal(unfinished, &c.Unfinished); err != nil {
+			return c, fmt.Errorf("request %s: unfinished deliveries: %w", d.EventID, err)
+		}
+	}
+	return c, nil
+}

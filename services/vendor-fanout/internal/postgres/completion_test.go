@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/testkit"
+)
+
+// announcing opens a store whose announcements are the completions as JSON, on topic
+// "requests".
+func announcing(t *testing.T) (*Store, *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testkit.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := Open(ctx, pool, func(c Completion) (kafka.Message, error) {
+		b, err := json.Marshal(c)
+		return kafka.Message{Topic: "requests", Key: []byte(c.Request.SubjectKey), Value: b}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pool
+}
+
+// request plans a privacy request with one delivery per instance, as consume.go does:
+// under event_id = request_id.
+func request(t *testing.T, s *Store, typ string, instances ...string) (string, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := eventid.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
+	deadline := at.Add(30 * 24 * time.Hour)
+	d := Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: "subject-" + id, Kind: "request", RequestType: typ,
+		OccurredAt: at, RecordedAt: at, PolicyVersion: "2025-04-09", Reason: "user_request", Jurisdiction: "gdpr", DeadlineAt: &deadline}
+	var ds []Delivery
+	for _, in := range instances {
+		ds = append(ds, Delivery{EventID: id, RequestID: id, Instance: in, Action: "delete_user", Tenant: d.Tenant,
+			SubjectKey: d.SubjectKey, OccurredAt: at, PolicyVersion: d.PolicyVersion, Deadline: deadline})
+	}
+	if err := s.Plan(ctx, []Decision{d}, ds); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, in := range instances {
+		claimed, err := s.Claim(ctx, in, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range claimed {
+			if c.EventID == id {
+				ids[in] = c.ID
+			}
+		}
+	}
+	return id, ids
+}
+
+// announced returns the completions written for request id.
+func announced(t *testing.T, pool *pgxpool.Pool, id string) []Completion {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT value FROM fanout.outbox WHERE topic = 'requests' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []Completion
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		var c Completion
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Request.RequestID == id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func done(outcome string) Result {
+	return Result{State: Done, Outcome: outcome, HTTPStatus: 200, CountAttempt: true}
+}
+
+func TestARequestWithoutDeliveriesCompletesWhenPlanned(t *testing.T) {
+	s, pool := announcing(t)
+	id, _ := request(t, s, "access")
+	got := announced(t, pool, id)
+	if len(got) != 1 || got[0].Status() != StatusCompleted || got[0].Planned != 0 {
+		t.Fatalf("completions %+v, want one completed with nothing planned", got)
+	}
+	r := got[0].Request
+	if r.Reason != "user_request" || r.Jurisdiction != "gdpr" || r.RequestType != "access" || r.DeadlineAt == nil || r.SubjectKey != "subject-"+id {
+		t.Errorf("the completion lost the request's header: %+v", r)
+	}
+	// A redelivered in_progress plans the same again: nothing new, no second completion.
+	d := Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: r.SubjectKey, Kind: "request", RequestType: "access",
+		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt, PolicyVersion: r.PolicyVersion}
+	if err := s.Plan(context.Background(), []Decision{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(announced(t, pool, id)); n != 1 {
+		t.Errorf("%d completions after a redelivery, want 1", n)
+	}
+}
+
+func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "amplitude", "hubspot", "salesforce", "posthog")
+	results := map[string]Result{
+		"hubspot":    done("delivered"),
+		"amplitude":  {State: Polling, Outcome: "accepted", NextAttemptAt: time.Now().Add(time.Hour), CountAttempt: true},
+		"salesforce": {State: Done, Outcome: "skipped", CountAttempt: true},
+		"posthog":    {State: Dead, Outcome: "dead_lettered", HTTPStatus: 400, LastError: "permanent (HTTP 400): bad", CountAttempt: true},
+	}
+	for in, r := range results {
+		if err := s.Record(ctx, ids[in], r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := announced(t, pool, id); len(got) != 0 {
+		t.Fatalf("completed while amplitude's job is still polled: %+v", got)
+	}
+	if err := s.Record(ctx, ids["amplitude"], done("completed")); err != nil {
+		t.Fatal(err)
+	}
+	got := announced(t, pool, id)
+	if len(got) != 1 {
+		t.Fatalf("%d completions, want 1", len(got))
+	}
+	want := []Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered", HTTPStatus: 400},
+		{Instance: "salesforce", Action: "delete_user", Outcome: "skipped"}}
+	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" || got[0].Status() != StatusPartiallyCompleted || got[0].Planned != 4 {
+		t.Errorf("status %s of %d planned, unfinished: %s", got[0].Status(), got[0].Planned, diff)
+	}
+	// The dead letter replayed and delivered after the completion: a receipt, no second
+	// completion (the request's status was announced once).
+	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, ids["posthog"], done("delivered")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(announced(t, pool, id)); n != 1 {
+		t.Errorf("%d completions after a replay, want 1", n)
+	}
+	var status string
+	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != StatusPartiallyCompleted {
+		t.Errorf("decision completion %q (%v)", status, err)
+	}
+}
+
+// Two lanes recording the last two results of one request at the same moment, each in
+// its own transaction: exactly one completion, never none, never two.
+func TestConcurrentLastResultsCompleteARequestOnce(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	instances := []string{"a", "b", "c", "d"}
+	for round := range 25 {
+		id, ids := request(t, s, "erasure", instances...)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, in := range instances {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if err := s.Record(ctx, ids[in], done("delivered")); err != nil {
+					t.Errorf("round %d, %s: %v", round, in, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusCompleted {
+			t.Fatalf("round %d: %d completions, want exactly one completed: %+v", round, len(got), got)
+		}
+	}
+}
+
+// A request waits for its manual tasks: the task's delivery is polled until a person
+// completes the task, and only then does the request complete.
+func TestARequestWaitsForItsManualTask(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "hubspot", "zoominfo")
+	task, err := s.CreateTask(ctx, Task{DeliveryKey: "k-" + id, Instance: "zoominfo", Action: "delete_user", Tenant: "consumer",
+		SubjectKey: "subject-" + id, EventID: id, RequestID: id, Owner: "sales-ops", Instructions: "x", DueAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, ids["zoominfo"], Result{State: Polling, Outcome: "accepted", Reference: fmt.Sprintf("task:%d", task), CountAttempt: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, ids["hubspot"], done("delivered")); err != nil {
+		t.Fatal(err)
+	}
+	if got := announced(t, pool, id); len(got) != 0 {
+		t.Fatalf("completed with the task open: %+v", got)
+	}
+	if _, _, err := s.CompleteTask(ctx, task, "ops", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, ids["zoominfo"], done("completed")); err != nil {
+		t.Fatal(err)
+	}
+	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusCompleted {
+		t.Errorf("after the task: %+v, want one completed", got)
+	}
+}
+
+// A completion that cannot be announced keeps its result unrecorded (to be retried), and
+// the recorder still records the rest of the batch.
+func TestAnUnannounceableCompletionHoldsBackOnlyItsResult(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testkit.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := Open(ctx, pool, func(c Completion) (kafka.Message, error) {
+		if c.Request.RequestType == "poison" {
+			return kafka.Message{}, errors.New("cannot encode")
+		}
+		return kafka.Message{Topic: "requests", Key: []byte("k"), Value: []byte("v")}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bad := request(t, s, "poison", "hubspot")
+	_, good := request(t, s, "erasure", "hubspot")
+	r := NewRecorder(s, 64)
+	send := func(id int64) chan error {
+		ch := make(chan error, 1)
+		r.in <- pendingResult{Recorded: Recorded{ID: id, Result: done("delivered")}, done: ch}
+		return ch
+	}
+	badDone, goodDone := send(bad["hubspot"]), send(good["hubspot"])
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); r.Run(runCtx) }()
+	if err := <-badDone; !errors.Is(err, ErrUnannounced) {
+		t.Errorf("the unannounceable result: %v, want ErrUnannounced", err)
+	}
+	if err := <-goodDone; err != nil {
+		t.Errorf("the other result: %v", err)
+	}
+	stop()
+	<-stopped
+	var states []string
+	if err := pool.QueryRow(ctx, `SELECT array_agg(state ORDER BY id) FROM fanout.deliveries`).Scan(&states); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{Pending, Done}, states); diff != "" {
+		t.Errorf("delivery states: %s", diff)
+	}
+}
