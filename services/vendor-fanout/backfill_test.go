@@ -59,7 +59,7 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 	f.publish("still-out", "out@example.com", f.deny("marketing_email"))
 	f.publish("came-back", "back@example.com", f.deny("marketing_email"))
 	f.publish("came-back", "back@example.com", f.grant("marketing_email"))
-	f.publish("erased", "gone@example.com", f.erase)
+	erasedID := f.publish("erased", "gone@example.com", f.erase)
 	f.waitFor("the first run's deliveries", 30*time.Second, func() bool {
 		return f.successes("hubspot", "unsubscribe-all") == 2 && f.successes("hubspot", "gdpr-delete") == 1
 	})
@@ -112,6 +112,11 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 	time.Sleep(time.Second)
 	if after := len(f.sendgridCalls()); after != before {
 		t.Errorf("a second back-fill made %d more sendgrid calls", after-before)
+	}
+	// The erasure was announced completed once: its back-filled delivery to SendGrid
+	// leaves a receipt, not a second completion.
+	if c := f.completion(erasedID); c.Type != "erasure" {
+		t.Errorf("completion %+v", c)
 	}
 	if s := testkit.Call(t, "POST", f.svc.URL+"/v1/vendors/sendgrid/backfill", testkit.TenantKey, nil, nil); s != http.StatusForbidden {
 		t.Errorf("a tenant key ran a back-fill: %d", s)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,8 +26,10 @@ var deadlines = map[vendor.Action]time.Duration{
 
 const defaultDeadline = 72 * time.Hour
 
-// actsOn is the request status on which vendors are told to act.
-const actsOn = "received"
+// actsOn is the request status on which vendors are told to act: the request is verified
+// (and approved by the controller where one must approve). Its repeats — a deadline
+// extension, a redelivery — are recorded under the same id and plan nothing new.
+const actsOn = "in_progress"
 
 // planner turns consumed events into deliveries in the lanes.
 type planner struct {
@@ -73,7 +76,7 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		}
 	}
 	if err := p.store.Plan(ctx, decisions, planned); err != nil {
-		if platformpg.IsDataError(err) {
+		if platformpg.IsDataError(err) || errors.Is(err, postgres.ErrUnannounced) {
 			return kafka.Permanent(fmt.Errorf("planning deliveries: %w", err))
 		}
 		return fmt.Errorf("planning deliveries: %w", err)
@@ -95,7 +98,10 @@ func decisionOf(e schemas.Event) (postgres.Decision, bool) {
 		if e.Status != actsOn {
 			return d, false
 		}
-		d.Kind, d.RequestType, d.RequestID = "request", e.Type, e.RequestID
+		// Keyed by the request, not the event: what vendors are told, and their
+		// idempotency keys, belong to the request, whichever of its events arrived.
+		d.EventID, d.Kind, d.RequestType, d.RequestID = e.RequestID, "request", e.Type, e.RequestID
+		d.Reason, d.Jurisdiction, d.Scope, d.DeadlineAt = e.Reason, e.Jurisdiction, e.Scope, e.DeadlineAt
 	default:
 		return d, false
 	}

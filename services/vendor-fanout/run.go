@@ -38,12 +38,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
 		Service: "vendor-fanout", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
 		MasterKeys: cfg.MasterKeys, PGMaxConns: 24, Log: log, Metrics: reg,
-		Writes: map[string]string{cfg.Kafka.Topics.Receipts: schemas.VendorReceiptName},
+		// Requests too: fan-out announces there that a privacy request is completed.
+		Writes: map[string]string{cfg.Kafka.Topics.Receipts: schemas.VendorReceiptName, cfg.Kafka.Topics.Requests: schemas.PrivacyRequestName},
 	})
 	if err != nil {
 		return err
 	}
-	store, err := postgres.Open(ctx, deps.Pool)
+	announce := announcer{serde: deps.Serde, topic: cfg.Kafka.Topics.Requests, now: time.Now}
+	store, err := postgres.Open(ctx, deps.Pool, announce.message)
 	if err != nil {
 		deps.Close()
 		return err

@@ -154,8 +154,10 @@ func (f *fixture) deny(purposes ...string) func(schemas.Header) (string, schemas
 	}
 }
 
+// erase is an erasure request reaching in_progress, the status vendor-fanout acts on;
+// its request id is the event's id, which publish returns.
 func (f *fixture) erase(h schemas.Header) (string, schemas.Event) {
-	return f.stack.Kafka.Topics.Requests, &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: "erasure", Reason: "user_request", Status: "received"}
+	return f.stack.Kafka.Topics.Requests, &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: "erasure", Reason: "user_request", Status: "in_progress"}
 }
 
 // successes counts the simulator's 2xx answers per vendor whose path contains substr.

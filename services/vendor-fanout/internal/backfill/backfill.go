@@ -1,7 +1,7 @@
 // Package backfill decides what a newly enabled vendor owes for the past: the opt-outs
-// still in force and the erasures already requested. It is pure; the service streams the
-// recorded decisions through it and inserts the result, which is idempotent because a
-// delivery is keyed by (event, vendor, action).
+// and restrictions still in force and the erasures already requested. It is pure; the
+// service streams the recorded decisions through it and inserts the result, which is
+// idempotent because a delivery is keyed by (event, vendor, action).
 package backfill
 
 import (
@@ -22,7 +22,10 @@ type Item struct {
 // any order: they are put in the order they happened). For consents only the current state counts (last writer wins
 // by occurred_at, then event id): a person who opted out and back in again owes nothing.
 // One item per action, answering the latest decision that requires it, so the same
-// back-fill always picks the same events. Every erasure request is owed.
+// back-fill always picks the same events. Every erasure request is owed, and a
+// restriction still in force (not lifted since). Other requests are not replayed: a
+// rectification or a lift concerns what vendors held then, and a vendor enabled later
+// starts from the current identifiers and the current consent.
 func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) []Item {
 	if len(decisions) == 0 {
 		return nil
@@ -34,17 +37,27 @@ func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) 
 	sort.SliceStable(decisions, func(i, j int) bool { return later(decisions[j], decisions[i]) })
 	latest := map[string]postgres.Decision{} // purpose → decision that set its current state
 	byAction := map[vendor.Action]postgres.Decision{}
-	var erasures []Item
+	var (
+		requests    []Item
+		restriction *postgres.Decision // the latest restriction, applied or lifted
+	)
 	for _, d := range decisions {
-		switch d.Kind {
-		case "consent":
+		switch {
+		case d.Kind == "consent":
 			for p := range d.Purposes {
 				latest[p] = d
 			}
-		case "request":
+		case d.RequestType == "erasure":
 			if action, ok := t.Requests[d.RequestType][in.Type]; ok {
-				erasures = append(erasures, Item{Decision: d, Action: action})
+				requests = append(requests, Item{Decision: d, Action: action})
 			}
+		case d.RequestType == "restriction":
+			restriction = &d
+		}
+	}
+	if r := restriction; r != nil && routing.RequestRoute(r.RequestType, r.Scope) == "restriction" {
+		if action, ok := t.Requests["restriction"][in.Type]; ok {
+			requests = append(requests, Item{Decision: *r, Action: action})
 		}
 	}
 	for purpose, d := range latest {
@@ -59,7 +72,7 @@ func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) 
 			byAction[action] = d
 		}
 	}
-	out := erasures
+	out := requests
 	for action, d := range byAction {
 		out = append(out, Item{Decision: d, Action: action})
 	}

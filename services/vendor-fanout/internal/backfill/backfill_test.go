@@ -21,6 +21,18 @@ func erasure(id string, hours int) postgres.Decision {
 	return postgres.Decision{EventID: id, Tenant: "consumer", SubjectKey: "s", Kind: "request", RequestType: "erasure", OccurredAt: t0.Add(time.Duration(hours) * time.Hour)}
 }
 
+func restriction(id string, hours int, scope string) postgres.Decision {
+	d := erasure(id, hours)
+	d.RequestType, d.Scope = "restriction", scope
+	return d
+}
+
+func request(id string, hours int, typ string) postgres.Decision {
+	d := erasure(id, hours)
+	d.RequestType = typ
+	return d
+}
+
 func plan(t *testing.T, instance string, ds ...postgres.Decision) []string {
 	t.Helper()
 	tab, err := routing.Seed()
@@ -61,6 +73,14 @@ func TestBackfillOwesTheCurrentOptOutsAndEveryErasure(t *testing.T) {
 			consent("e1", 1, map[string]string{"marketing_email": "granted"}), erasure("r1", 2)}, []string{"r1:delete_user"}},
 		{"a manual vendor", "zoominfo", []postgres.Decision{consent("e1", 1, map[string]string{"sales_outreach": "denied"}), erasure("r1", 2)},
 			[]string{"e1:opt_out", "r1:delete_user"}},
+		{"a restriction in force", "sendgrid", []postgres.Decision{restriction("r1", 1, "apply")}, []string{"r1:suppress_email"}},
+		{"a restriction in force at a vendor without an API", "zoominfo", []postgres.Decision{restriction("r1", 1, "")}, []string{"r1:restrict"}},
+		{"a lifted restriction: nothing owed", "sendgrid", []postgres.Decision{restriction("r1", 1, "apply"), restriction("r2", 2, "lift")}, nil},
+		{"restricted again after a lift", "salesforce", []postgres.Decision{
+			restriction("r1", 1, "apply"), restriction("r2", 2, "lift"), restriction("r3", 3, "apply")}, []string{"r3:opt_out"}},
+		{"rectifications and lifts are not replayed", "zoominfo", []postgres.Decision{
+			request("r1", 1, "rectification"), restriction("r2", 2, "lift")}, nil},
+		{"requests no vendor serves", "hubspot", []postgres.Decision{request("r1", 1, "access"), request("r2", 2, "objection")}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
