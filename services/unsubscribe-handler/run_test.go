@@ -206,8 +206,14 @@ func TestConsumerSuppressesLiftsAndNeverLiftsAfterErasure(t *testing.T) {
 			return top.Consents, &schemas.ConsentChanged{Header: h, Purposes: map[string]string{"marketing_email": decision}}
 		}
 	}
-	erasure := func(h schemas.Header) (string, schemas.Event) {
-		return top.Requests, &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: "erasure", Reason: "user_request", Status: "received"}
+	var erasureID string
+	erasure := func(status string) func(schemas.Header) (string, schemas.Event) {
+		return func(h schemas.Header) (string, schemas.Event) {
+			if status == "received" {
+				erasureID = h.EventID
+			}
+			return top.Requests, &schemas.PrivacyRequest{Header: h, RequestID: erasureID, Type: "erasure", Reason: "user_request", Status: status}
+		}
 	}
 
 	publish("consumer", "bob", "bob@example.com", consent("denied"))
@@ -216,7 +222,9 @@ func TestConsumerSuppressesLiftsAndNeverLiftsAfterErasure(t *testing.T) {
 	assertSuppressionLog(t, stack, pseudonym.EmailSHA256("bob@example.com"), want)
 
 	publish("consumer", "eve", "eve@example.com", consent("denied"))
-	publish("consumer", "eve", "eve@example.com", erasure)
+	// Received, it is not verified yet: nothing happens until work on it starts.
+	publish("consumer", "eve", "eve@example.com", erasure("received"))
+	publish("consumer", "eve", "eve@example.com", erasure("in_progress"))
 	publish("consumer", "eve", "eve@example.com", consent("granted")) // after erasure: must not lift
 	// A marker on the same partition: once its suppression is there, the grant before it
 	// was processed, and a wrongful lift would sit between the two.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/consentry/consentry/platform/eventid"
@@ -142,7 +143,10 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 			template.reason = reasonOptIn
 		}
 	case *schemas.PrivacyRequest:
-		if e.Type != "erasure" || e.Status != "received" {
+		// Only a verified erasure, once work on it starts (docs/privacy-requests.md): an
+		// unverified request must not silence anyone's mail. An extension repeats the
+		// status and changes nothing.
+		if e.Type != "erasure" || e.Status != "in_progress" || strings.HasPrefix(e.Detail, "deadline_extended:") {
 			return nil, nil
 		}
 		template = change{suppress: true, erase: true, reason: reasonErasure}
@@ -150,6 +154,10 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 		return nil, nil
 	}
 	template.cause = *e.EventHeader()
+	if pr, ok := e.(*schemas.PrivacyRequest); ok {
+		// Named by the request, whichever of its events caused it.
+		template.cause.EventID = pr.RequestID
+	}
 	hashes, err := s.hashes(ctx, tx, template.cause)
 	if err != nil {
 		return nil, err
