@@ -414,10 +414,10 @@ func check(ctx context.Context, s *stack.Stack, r *run, accepted []Accepted, o *
 				if dlq[fmt.Sprintf("%s/%s/%d/%d", group, topic, m.Partition, m.Offset)] {
 					continue
 				}
-				id := recordID(ctx, sd, m)
+				id, fanoutID := recordID(ctx, sd, m)
 				processed := o.audit[id].topic != ""
 				if group == "vendor-fanout" {
-					processed = o.decisions[id] || id == ""
+					processed = o.decisions[fanoutID] || fanoutID == ""
 				}
 				if group == "unsubscribe-handler" {
 					processed = true // its effect is state, not a row per record; I1 covers its output via the audit log
@@ -472,23 +472,30 @@ func firstAnswer(calls []vendorsim.Call) (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
-// recordID is the event id of a record: from its value, or, for a tombstone, from its
-// header or position — as audit-sink names it.
-func recordID(ctx context.Context, sd *serde.Serde, m kafka.Message) string {
+// recordID is the event id of a record — from its value, or, for a tombstone, from its
+// header or position — as audit-sink names it; and the id vendor-fanout records it
+// under: a request's id for the in_progress event it acts on, "" for a record it keeps
+// nothing of (a request's other statuses).
+func recordID(ctx context.Context, sd *serde.Serde, m kafka.Message) (id, fanoutID string) {
 	if m.Value == nil {
 		if id := kafka.HeaderValue(m, kafka.HeaderEventID); id != "" {
-			return id
+			return id, id
 		}
-		return eventid.FromPosition(m.Topic, m.Partition, m.Offset)
+		id := eventid.FromPosition(m.Topic, m.Partition, m.Offset)
+		return id, id
 	}
 	e, _, err := sd.Decode(ctx, m.Value)
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	if pr, ok := e.(*schemas.PrivacyRequest); ok && pr.Status != "received" {
-		return "" // vendor-fanout keeps only requests it acts on
+	id = e.EventHeader().EventID
+	if pr, ok := e.(*schemas.PrivacyRequest); ok {
+		if pr.Status != "in_progress" {
+			return id, ""
+		}
+		return id, pr.RequestID
 	}
-	return e.EventHeader().EventID
+	return id, id
 }
 
 // isolation compares the other vendors' delivery latency while vendor A was down alone

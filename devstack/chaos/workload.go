@@ -90,7 +90,7 @@ func (w *workload) send(ctx context.Context, rng *rand.Rand, subject string, las
 	if rng.IntN(20) == 0 {
 		a.Kind, path = "erasure", "/v1/privacy-requests"
 		body = map[string]any{"tenant": "consumer", "subject_id": subject, "identifiers": ids, "type": "erasure",
-			"reason": "user_request", "occurred_at": at.Format(time.RFC3339Nano)}
+			"reason": "user_request", "occurred_at": at.Format(time.RFC3339Nano), "verified": true}
 	} else {
 		a.Kind, path = "consent", "/v1/consents"
 		a.Purposes = map[string]string{}

@@ -211,7 +211,7 @@ func TestConsentAndErasureReachEveryVendorTheSuppressionTopicAndTheAuditLog(t *t
 		RequestID string `json:"request_id"`
 	}
 	if status := testkit.Call(t, "POST", s.URL("consent-ingest")+"/v1/privacy-requests", s.APIKey(),
-		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com","vendor_ids":{"amplitude":"amp-u_8d41"}},"type":"erasure","reason":"user_request"}`,
+		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com","vendor_ids":{"amplitude":"amp-u_8d41"}},"type":"erasure","reason":"user_request","verified":true}`,
 		&req); status != http.StatusAccepted {
 		t.Fatalf("POST /v1/privacy-requests: %d", status)
 	}

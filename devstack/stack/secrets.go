@@ -20,6 +20,9 @@ type Secrets struct {
 	MasterKeys    string `json:"master_keys"`
 	LinkKeys      string `json:"link_keys"`
 	WebhookSecret string `json:"webhook_secret"`
+	// CustomerKey is the demo enterprise Customer "acme"'s own credential (controller):
+	// it approves or rejects the requests of acme's users.
+	CustomerKey string `json:"customer_api_key"`
 }
 
 // loadSecrets reads dir/secrets.json, creating it on first use. apiKey, when set (from
@@ -41,12 +44,16 @@ func loadSecrets(dir, apiKey string) (Secrets, error) {
 			LinkKeys:      "link1:" + randomB64(32),
 			WebhookSecret: randomHex(32),
 		}
+	default:
+		return s, fmt.Errorf("stack: %w", err)
+	}
+	if s.CustomerKey == "" {
+		// Data directories from before the key existed get one too.
+		s.CustomerKey = "cs_acme_" + randomHex(16)
 		b, _ := json.MarshalIndent(s, "", "  ")
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			return s, fmt.Errorf("stack: %w", err)
 		}
-	default:
-		return s, fmt.Errorf("stack: %w", err)
 	}
 	if apiKey != "" {
 		s.APIKey = apiKey

@@ -269,12 +269,14 @@ func (s *Stack) startSimulator() error {
 // env is the production-shaped environment of one service.
 func (s *Stack) env(name string) []string {
 	sim := s.SimulatorURL()
+	// The dev key may vouch that a person was verified (:verify), as a signed-in product
+	// would; acme's key is that demo Customer's own (:controller).
 	vars := map[string]string{
 		"CONSENTRY_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Services[name]),
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
-		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*",
+		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:verify,acme:" + s.secrets.CustomerKey + ":acme:controller",
 		"CONSENTRY_SUBJECT_PEPPER":        s.secrets.Pepper,
 		"CONSENTRY_MASTER_KEYS":           s.secrets.MasterKeys,
 		"CONSENTRY_LINK_KEYS":             s.secrets.LinkKeys,
@@ -285,6 +287,16 @@ func (s *Stack) env(name string) []string {
 		// Go heap may double past its live size (GOGC=100) before collecting, and
 		// vendor-fanout's transient batch encodings took it to ~320 MiB at saturation.
 		"GOMEMLIMIT": "192MiB",
+	}
+	if name == "consent-ingest" {
+		// The simulator's signed-webhook receiver plays the email sender that mails
+		// verification links and every enterprise Customer's request endpoint: what they
+		// were sent is in GET /_sim/calls.
+		vars["CONSENTRY_VERIFICATION_SENDER_URL"] = sim + "/webhook/verification-sender"
+		vars["CONSENTRY_CONTROLLER_WEBHOOKS"] = "*=" + sim + "/webhook/customer"
+		vars["CONSENTRY_WEBHOOK_KEY_ID"] = "dev"
+		vars["CONSENTRY_WEBHOOK_SECRET"] = s.secrets.WebhookSecret
+		vars["CONSENTRY_VERIFY_BASE_URL"] = s.URL("consent-ingest")
 	}
 	if name == "vendor-fanout" {
 		// Every vendor of DESIGN's table, the API ones pointed at the simulator.
@@ -465,6 +477,9 @@ func (s *Stack) URL(name string) string {
 
 // APIKey returns the dev API key, valid for every tenant.
 func (s *Stack) APIKey() string { return s.secrets.APIKey }
+
+// CustomerKey returns the demo enterprise Customer acme's own API key.
+func (s *Stack) CustomerKey() string { return s.secrets.CustomerKey }
 
 // LogPath returns where a service's output goes.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.cfg.DataDir, "logs", name+".log") }
