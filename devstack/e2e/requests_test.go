@@ -153,6 +153,19 @@ func TestPrivacyRequestsEndToEnd(t *testing.T) {
 		if !slices.Equal(v.steps(), []string{"received", "in_progress", "completed"}) || v.DeadlineAt == "" {
 			t.Errorf("transitions %v, deadline %q", v.steps(), v.DeadlineAt)
 		}
+		// Consentry's own copies are shredded with the completion: the subject's key is gone.
+		if d := v.Transitions[len(v.Transitions)-1].Detail; !strings.Contains(d, "data key is destroyed") {
+			t.Errorf("completion detail %q", d)
+		}
+		_, access := submitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_era","type":"access","reason":"user_request","verified":true}`)
+		waitForRequest(t, s, access, "completed", 60*time.Second)
+		var export struct {
+			IdentifiersStatus string `json:"identifiers_status"`
+		}
+		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+access+"/export", key, nil, &export); code != http.StatusOK ||
+			export.IdentifiersStatus != "destroyed" {
+			t.Errorf("export after the erasure: %d, identifiers %q, want destroyed", code, export.IdentifiersStatus)
+		}
 		vendors := map[string]string{}
 		for _, p := range v.Vendors {
 			vendors[p.Vendor] = p.Status

@@ -47,6 +47,14 @@ type api struct {
 	accepted      *prometheus.CounterVec
 	rejected      *prometheus.CounterVec
 	flow          *flow
+	discarded     prometheus.Counter
+}
+
+func newDiscarded(reg prometheus.Registerer) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "consentry_ingest_identifiers_discarded_total",
+		Help: "Events of erased subjects accepted without their identifiers (no new key for a shredded subject)."})
+	reg.MustRegister(c)
+	return c
 }
 
 func newMetrics(reg prometheus.Registerer) (accepted, rejected *prometheus.CounterVec) {
@@ -216,9 +224,9 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	for i, n := range subs {
 		g.Go(func() error {
 			subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
-			sealed, err := a.sealer.Seal(gctx, n.Tenant, subjectKey, n.Identifiers())
+			sealed, err := a.seal(gctx, n.Tenant, subjectKey, n.Identifiers())
 			if err != nil {
-				return apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err)
+				return err
 			}
 			msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
 			return err
@@ -250,4 +258,20 @@ func (a *api) claim(ctx context.Context, kind, key string, body []byte, ids []st
 		return nil, time.Time{}, apierror.New(apierror.Conflict, "this Idempotency-Key was already used with a different request")
 	}
 	return stored, at, nil
+}
+
+// seal seals a subject's identifiers. A subject whose key was destroyed — an erasure
+// completed — gets no new key: Consentry keeps no new personal data about a person it
+// erased, so their later events are accepted and recorded pseudonymously, without the
+// identifiers (vendors then have nothing to act on).
+func (a *api) seal(ctx context.Context, tenant, subjectKey string, ids seal.Identifiers) (*schemas.Sealed, error) {
+	sealed, err := a.sealer.Seal(ctx, tenant, subjectKey, ids)
+	switch {
+	case errors.Is(err, seal.ErrShredded):
+		a.discarded.Inc()
+		return nil, nil
+	case err != nil:
+		return nil, apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err)
+	}
+	return sealed, nil
 }

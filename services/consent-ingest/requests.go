@@ -187,9 +187,9 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
-	sealed, err := a.sealer.Seal(ctx, n.Tenant, subjectKey, n.Identifiers())
+	sealed, err := a.seal(ctx, n.Tenant, subjectKey, n.Identifiers())
 	if err != nil {
-		a.writeError(w, apierror.Wrap(apierror.Unavailable, "the key store is unavailable", err))
+		a.writeError(w, err)
 		return
 	}
 	req, err := a.flow.submit(ctx, n, ids[0], subjectKey, sealed, recordedAt, next)

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	a := &api{
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
-		now: time.Now, accepted: accepted, rejected: rejected, flow: requests,
+		now: time.Now, accepted: accepted, rejected: rejected, flow: requests, discarded: newDiscarded(reg),
 	}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)

@@ -282,3 +282,46 @@ func TestGPCHeaderIsRecordedAsItsOwnDenial(t *testing.T) {
 		t.Errorf("the signal's consent carries identifiers %+v", ids)
 	}
 }
+
+// An erased subject's key is destroyed and never replaced: their later events are still
+// accepted, and recorded without identifiers.
+func TestErasedSubjectsEventsCarryNoIdentifiers(t *testing.T) {
+	stack := testkit.NewStack(t)
+	svc := testkit.StartService(t, run, stack.Env, map[string]string{})
+	var first accepted
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &first); status != http.StatusAccepted {
+		t.Fatalf("first consent: %d", status)
+	}
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := keystore.Destroy(ctx, tx, []string{stack.Pepper.SubjectKey("consumer", "u_8d41")}); err != nil || len(gone) != 1 {
+		t.Fatalf("destroy: %v %v", gone, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The service may hold the key in its cache for up to a minute; a fresh one does not.
+	svc.Stop()
+	svc = testkit.StartService(t, run, stack.Env, nil)
+	var later accepted
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &later); status != http.StatusAccepted {
+		t.Fatalf("consent after the erasure: %d", status)
+	}
+	for _, d := range testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 20*time.Second) {
+		e := d.Event.EventHeader()
+		if e.EventID == later.EventIDs[0] && e.Identifiers != nil {
+			t.Error("an erased subject's new event carries sealed identifiers")
+		}
+		if e.EventID == first.EventIDs[0] && e.Identifiers == nil {
+			t.Error("the first event lost its identifiers")
+		}
+	}
+}

@@ -41,6 +41,13 @@ func (a announcer) message(c postgres.Completion) (kafka.Message, error) {
 // completionDetail says why the request is completed, from vendor names, actions,
 // outcomes and HTTP statuses only: never an identifier, nor a vendor's error text.
 func completionDetail(c postgres.Completion) string {
+	if c.Shreds() {
+		const shredded = "the subject's data key is destroyed (crypto-shredding): no sealed copy of their identifiers opens any more"
+		if c.Planned == 0 {
+			return "no vendor action required; " + shredded
+		}
+		return fmt.Sprintf("all %d vendor actions carried out; %s", c.Planned, shredded)
+	}
 	if c.Planned == 0 {
 		return "no vendor action required for this request type"
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"github.com/consentry/consentry/platform/seal"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -141,12 +143,14 @@ func TestRequestsAreActedOnOnceInProgress(t *testing.T) {
 		c.Source != "consentry" || c.Identifiers == nil || c.DeadlineAt == nil || !c.DeadlineAt.Equal(extended) {
 		t.Errorf("completion %+v (deadline %v), want completed with the request's header and the extended deadline", c, c.DeadlineAt)
 	}
-	if c.Detail != "all 4 vendor actions carried out" {
+	if !strings.HasPrefix(c.Detail, "all 4 vendor actions carried out; the subject's data key is destroyed") {
 		t.Errorf("detail %q", c.Detail)
 	}
-	ids, err := f.sealer.Open(ctx, "consumer", key, c.Identifiers)
-	if err != nil || ids.Email != "lc@example.com" {
-		t.Errorf("the completion's sealed identifiers open to %+v (%v)", ids, err)
+	// Every vendor carried the erasure out: the subject's key is shredded with the
+	// announcement, and no copy of their identifiers — this event's included — opens.
+	f.sealer.Forget(key)
+	if ids, err := f.sealer.Open(ctx, "consumer", key, c.Identifiers); !errors.Is(err, seal.ErrShredded) {
+		t.Errorf("after the erasure completed, identifiers open to %+v (%v), want ErrShredded", ids, err)
 	}
 	// Vendors' idempotency keys are the request's, whichever event planned them.
 	wantKey, _ := eventid.Derive(rid, "delivery/hubspot/delete_user")

@@ -56,3 +56,21 @@ func (s *Store) Create(ctx context.Context, tenant, subjectKey string, k seal.Wr
 	}
 	return s.Get(ctx, subjectKey)
 }
+
+// Destroy shreds the data keys of subjects in tx: every copy of their sealed
+// identifiers — on Kafka, in any table, in backups — becomes unreadable, while the row
+// stays as evidence of when it happened. It returns the subjects whose key was live.
+// Callers pass the transaction that records why (an erasure's completion), so the key
+// never goes without its reason, nor the reason without the key gone.
+func Destroy(ctx context.Context, tx pgx.Tx, subjectKeys []string) ([]string, error) {
+	rows, err := tx.Query(ctx, `UPDATE keystore.subject_keys SET wrapped = NULL, destroyed_at = now()
+		WHERE subject_key = ANY($1) AND wrapped IS NOT NULL RETURNING subject_key`, subjectKeys)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: destroy: %w", err)
+	}
+	destroyed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("keystore: destroy: %w", err)
+	}
+	return destroyed, nil
+}

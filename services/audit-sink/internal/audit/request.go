@@ -163,12 +163,13 @@ func (v *RequestView) apply(e Entry) {
 			return
 		}
 	}
-	// A closed request stays closed.
-	if status == v.Status || Closed(v.Status) {
+	// A closed request stays closed — but for a partially completed one that the vendors
+	// left out have since carried out (a replayed dead letter): it is then completed.
+	if status == v.Status || Closed(v.Status) && !(v.Status == StatusPartiallyCompleted && status == StatusCompleted) {
 		return
 	}
 	v.Transitions = append(v.Transitions, Transition{Status: status, At: at, Detail: detail, EventID: e.EventID})
-	if Closed(status) {
+	if Closed(status) && v.ClosedAt == nil {
 		v.ClosedAt = &at
 	}
 	v.Status = status

@@ -256,3 +256,18 @@ func TestLateExtensionNeitherReopensNorShortens(t *testing.T) {
 		t.Errorf("reopened to %s", v.Status)
 	}
 }
+
+// A partially completed request whose missing vendor later carried it out (a replayed
+// dead letter) becomes completed; closed when it was first answered.
+func TestPartiallyCompletedThenCompleted(t *testing.T) {
+	due := t0.AddDate(0, 1, 0)
+	v := audit.BuildRequest("r1", "consumer", "k", []audit.Entry{
+		status(1, t0, "received", due, ""),
+		status(2, t0.Add(time.Minute), "in_progress", due, ""),
+		status(3, t0.Add(time.Hour), "partially_completed", due, "1 of 4 vendor actions not carried out"),
+		status(4, t0.Add(2*time.Hour), "completed", due, "all 4 vendor actions carried out"),
+	}, t0.Add(24*time.Hour))
+	if v.Status != "completed" || len(v.Transitions) != 4 || v.ClosedAt == nil || !v.ClosedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("status %s, %d transitions, closed %v", v.Status, len(v.Transitions), v.ClosedAt)
+	}
+}

@@ -215,7 +215,7 @@ func TestMigrationDerivesTheRequestsAlreadyInTheLog(t *testing.T) {
 
 // The table keeps BuildRequest's rules, batch by batch and within one batch: an extension
 // landing after the completion neither reopens the request nor is taken back by the
-// completion's older deadline.
+// completion's older deadline; a partially completed request can still be completed.
 func TestRequestsTableKeepsClosedRequestsClosed(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
@@ -231,8 +231,10 @@ func TestRequestsTableKeepsClosedRequestsClosed(t *testing.T) {
 		}
 		return r
 	}
-	apart, together := newID(t), newID(t)
+	apart, together, upgraded := newID(t), newID(t), newID(t)
 	batches := [][]Row{
+		{requestRow(t, "consumer", upgraded, "received", now.Add(-time.Hour), due), requestRow(t, "consumer", upgraded, "partially_completed", now, due)},
+		{requestRow(t, "consumer", upgraded, "completed", now.Add(time.Minute), due)},
 		{requestRow(t, "consumer", apart, "received", now.Add(-time.Hour), due), requestRow(t, "consumer", apart, "in_progress", now.Add(-time.Hour), due)},
 		{requestRow(t, "consumer", apart, "completed", now, due)},
 		{extension(apart, now)},
@@ -248,10 +250,13 @@ func TestRequestsTableKeepsClosedRequestsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(sortedIDs(got), sortedIDs2(apart, together)) {
-		t.Fatalf("completed: %v, want both", ids(got))
+	if !slices.Equal(sortedIDs(got), sortedIDs2(apart, together, upgraded)) {
+		t.Fatalf("completed: %v, want all three", ids(got))
 	}
 	for _, r := range got {
+		if r.RequestID == upgraded {
+			continue
+		}
 		if r.DeadlineAt == nil || !r.DeadlineAt.Equal(later) {
 			t.Errorf("%s: deadline %v, want the extension's %v", r.RequestID, r.DeadlineAt, later)
 		}

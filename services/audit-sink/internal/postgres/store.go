@@ -149,7 +149,7 @@ func deriveAll(ctx context.Context, pool *pgxpool.Pool) error {
 // by the rules every reader of the topic follows (audit.BuildRequest): a request's status
 // is that of its latest step; an extension (detail "deadline_extended: …") repeats the
 // status and moves only the deadline, which is never taken back; a closed request stays
-// closed. An event applied before (a redelivery) changes nothing: steps count only past
+// closed, but for a partially completed one later completed. An event applied before (a redelivery) changes nothing: steps count only past
 // the row's last_seq.
 const deriveSQL = `WITH b AS (
 		SELECT request_id, coalesce(tenant, '') AS tenant, subject_key, details, seq,
@@ -160,7 +160,8 @@ const deriveSQL = `WITH b AS (
 	), agg AS (
 		SELECT request_id, min(at) FILTER (WHERE status = 'received') AS received_at, min(at) AS first_at,
 			min(at) FILTER (WHERE status IN ` + closedSQL + `) AS closed_at,
-			(array_agg(status ORDER BY seq) FILTER (WHERE status IN ` + closedSQL + `))[1] AS closed_status,
+			CASE WHEN bool_or(status = 'completed') THEN 'completed'
+				ELSE (array_agg(status ORDER BY seq) FILTER (WHERE status IN ` + closedSQL + `))[1] END AS closed_status,
 			max(deadline_at) AS deadline_at, max(seq) AS last_seq
 		FROM b GROUP BY request_id
 	), step AS (
@@ -171,7 +172,8 @@ const deriveSQL = `WITH b AS (
 	INSERT INTO audit.privacy_requests AS p (request_id, tenant, subject_key, type, status, received_at, saw_received,
 		deadline_at, closed_at, last_seq)
 	SELECT s.request_id, s.tenant, s.subject_key, coalesce(s.details->>'type', ''),
-		CASE WHEN o.status IN ` + closedSQL + ` THEN o.status
+		CASE WHEN o.status = 'partially_completed' AND a.closed_status = 'completed' THEN 'completed'
+			WHEN o.status IN ` + closedSQL + ` THEN o.status
 			WHEN a.closed_status IS NOT NULL THEN a.closed_status
 			WHEN o.request_id IS NULL THEN s.status
 			WHEN NOT s.extension AND s.seq > o.last_seq THEN s.status

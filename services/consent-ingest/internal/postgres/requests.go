@@ -108,11 +108,12 @@ func (s *Store) Unpublished(ctx context.Context, before time.Time, limit int) ([
 		WHERE NOT published AND updated_at < $1 ORDER BY updated_at LIMIT $2`, before, limit)
 }
 
-// Close records that vendor-fanout closed request id with status. Only a request at
-// work can close; a request consent-ingest does not know (submitted straight onto the
-// raw topic before this table existed) is left alone.
+// Close records that vendor-fanout closed request id with status: a request at work, or
+// one partially completed that its last vendors have since carried out. A request
+// consent-ingest does not know (one from before this table existed) is left alone.
 func (s *Store) Close(ctx context.Context, id, status string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE ingest.requests SET status = $2 WHERE request_id = $1 AND status = 'in_progress'`, id, status)
+	_, err := s.pool.Exec(ctx, `UPDATE ingest.requests SET status = $2 WHERE request_id = $1
+		AND (status = 'in_progress' OR (status = 'partially_completed' AND $2 = 'completed'))`, id, status)
 	return err
 }
 

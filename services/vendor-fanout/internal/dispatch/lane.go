@@ -314,7 +314,9 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
 	switch {
 	case errors.Is(err, seal.ErrShredded):
-		return l.dead(d, 0, "the subject's identifiers were shredded before delivery")
+		// The person's erasure completed first: every vendor already deleted them, and
+		// nothing here could name them any more. Not a failure for an operator to chase.
+		return l.finish(d, postgres.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped))
 	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
 	case err != nil:
 		return l.retry(d, now, false, 0, "opening identifiers: "+err.Error())

@@ -174,13 +174,17 @@ func TestAsyncJobsAreVerifiedOrGivenUpOnButTasksAreNot(t *testing.T) {
 	}
 }
 
-func TestShreddedIdentifiersAreDeadLettered(t *testing.T) {
-	l := lane(&scripted{deliver: fail(nil)})
+// A delivery whose subject's erasure completed first has no one left to name: it ends
+// skipped, with its receipt, without calling the vendor — not a dead letter to chase.
+func TestShreddedIdentifiersAreSkipped(t *testing.T) {
+	vendorCalled := false
+	l := lane(&scripted{deliver: func() (vendor.Result, error) { vendorCalled = true; return vendor.Result{}, nil }})
 	l.deps.Opener = shredded{}
 	d := delivery()
 	d.Sealed = &schemas.Sealed{Scheme: seal.Scheme}
-	if r := l.attempt(context.Background(), d); r.State != postgres.Dead {
-		t.Errorf("identifiers shredded: %+v, want dead", r)
+	r := l.attempt(context.Background(), d)
+	if r.State != postgres.Done || r.Outcome != string(vendor.Skipped) || r.Receipt == nil || vendorCalled {
+		t.Errorf("identifiers shredded: %+v (vendor called %v), want done/skipped with a receipt", r, vendorCalled)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -29,6 +30,16 @@ type Completion struct {
 	Planned int
 	// Unfinished are the deliveries that did not carry the request out.
 	Unfinished []Unfinished
+	// Previous is the status announced before: partially_completed, when the vendors
+	// left out have since carried it out (a replayed dead letter), or "".
+	Previous string
+}
+
+// Shreds reports whether completing c destroys the subject's data key: an erasure every
+// vendor carried out. One a vendor did not carry out keeps the key, for the delivery
+// that an operator replays needs the identifiers; it shreds when that completes it.
+func (c Completion) Shreds() bool {
+	return c.Request.RequestType == "erasure" && c.Status() == StatusCompleted
 }
 
 // Unfinished is a delivery that ended without carrying its action out: dead-lettered,
@@ -82,7 +93,8 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 	}
 	// In event id order, like every writer of decision rows, so no two wait in a cycle.
 	rows, err := tx.Query(ctx, `SELECT event_id FROM fanout.decisions
-		WHERE event_id = ANY($1) AND kind = 'request' AND completed_at IS NULL ORDER BY event_id FOR UPDATE`, ids)
+		WHERE event_id = ANY($1) AND kind = 'request' AND (completed_at IS NULL OR completion = 'partially_completed')
+		ORDER BY event_id FOR UPDATE`, ids)
 	if err != nil {
 		return err
 	}
@@ -98,7 +110,8 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 			(SELECT jsonb_agg(jsonb_build_object('instance', x.instance, 'action', x.action,
 					'outcome', coalesce(x.outcome, x.state), 'http_status', coalesce(x.http_status, 0)) ORDER BY x.instance, x.action)
 				FROM fanout.deliveries x
-				WHERE x.event_id = d.event_id AND (x.state = 'dead' OR x.outcome IS NULL OR x.outcome <> ALL($2)))
+				WHERE x.event_id = d.event_id AND (x.state = 'dead' OR x.outcome IS NULL OR x.outcome <> ALL($2))),
+			coalesce(d.completion, '')
 		FROM fanout.decisions d
 		WHERE d.event_id = ANY($1)
 		  AND NOT EXISTS (SELECT 1 FROM fanout.deliveries x WHERE x.event_id = d.event_id AND x.state IN ('pending', 'polling'))
@@ -107,15 +120,26 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 	if err != nil {
 		return err
 	}
-	completions, err := pgx.CollectRows(rows, scanCompletion)
-	if err != nil || len(completions) == 0 {
+	all, err := pgx.CollectRows(rows, scanCompletion)
+	if err != nil {
 		return err
+	}
+	// A request announced partially completed is announced again only once it is complete.
+	completions := all[:0]
+	for _, c := range all {
+		if c.Previous == "" || c.Status() == StatusCompleted {
+			completions = append(completions, c)
+		}
+	}
+	if len(completions) == 0 {
+		return nil
 	}
 	var (
 		done       = make([]pgtype.UUID, len(completions))
 		statuses   = make([]string, len(completions))
 		topics     = make([]string, len(completions))
 		keys, vals = make([][]byte, len(completions)), make([][]byte, len(completions))
+		shred      []string
 	)
 	for i, c := range completions {
 		m, err := s.announce(c)
@@ -124,6 +148,15 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 		}
 		done[i], statuses[i] = uuidValue(c.Request.EventID), c.Status()
 		topics[i], keys[i], vals[i] = m.Topic, m.Key, m.Value
+		if c.Shreds() {
+			shred = append(shred, c.Request.SubjectKey)
+		}
+	}
+	if len(shred) > 0 {
+		// In the transaction that announces it: the completion event says the key is gone.
+		if _, err := keystore.Destroy(ctx, tx, shred); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE fanout.decisions d SET completion = c.status, completed_at = now()
 		FROM unnest($1::uuid[], $2::text[]) AS c(event_id, status) WHERE d.event_id = c.event_id`, done, statuses); err != nil {
@@ -145,7 +178,7 @@ func scanCompletion(row pgx.CollectableRow) (Completion, error) {
 		unfinished []byte
 	)
 	err := row.Scan(&d.EventID, &d.Tenant, &d.SubjectKey, &d.RequestType, &d.RequestID, &d.OccurredAt, &d.RecordedAt,
-		&d.PolicyVersion, &scheme, &nonce, &ct, &d.Reason, &d.Jurisdiction, &d.Scope, &deadline, &c.Planned, &unfinished)
+		&d.PolicyVersion, &scheme, &nonce, &ct, &d.Reason, &d.Jurisdiction, &d.Scope, &deadline, &c.Planned, &unfinished, &c.Previous)
 	if err != nil {
 		return c, err
 	}

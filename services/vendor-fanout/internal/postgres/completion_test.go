@@ -154,8 +154,8 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" || got[0].Status() != StatusPartiallyCompleted || got[0].Planned != 4 {
 		t.Errorf("status %s of %d planned, unfinished: %s", got[0].Status(), got[0].Planned, diff)
 	}
-	// The dead letter replayed and delivered after the completion: a receipt, no second
-	// completion (the request's status was announced once).
+	// The dead letter replayed and delivered after the completion: a receipt, and no
+	// second announcement, for Salesforce's skip still leaves the request partial.
 	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +168,56 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 	var status string
 	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != StatusPartiallyCompleted {
 		t.Errorf("decision completion %q (%v)", status, err)
+	}
+}
+
+// An erasure partially completed keeps the subject's key, for the replay of its dead
+// letter needs the identifiers; once the replay carries it out the erasure is announced
+// completed and the key destroyed with that announcement.
+func TestAnErasureShredsTheKeyOnlyWhenEveryVendorCarriedItOut(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "hubspot", "posthog")
+	subject := "subject-" + id
+	if _, err := pool.Exec(ctx, `INSERT INTO keystore.subject_keys (subject_key, tenant, master_key_id, wrapped)
+		VALUES ($1, 'consumer', 'k1', '\x00'), ('bystander-'||$1, 'consumer', 'k1', '\x00')`, subject); err != nil {
+		t.Fatal(err)
+	}
+	destroyed := func(subjectKey string) bool {
+		var gone bool
+		if err := pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keystore.subject_keys WHERE subject_key = $1`, subjectKey).Scan(&gone); err != nil {
+			t.Fatal(err)
+		}
+		return gone
+	}
+	for in, r := range map[string]Result{"hubspot": done("delivered"),
+		"posthog": {State: Dead, Outcome: "dead_lettered", HTTPStatus: 503, LastError: "gave up", CountAttempt: true}} {
+		if err := s.Record(ctx, ids[in], r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusPartiallyCompleted || got[0].Shreds() || destroyed(subject) {
+		t.Fatalf("after a dead letter: %+v, key destroyed %v; want partially completed, key kept", got, destroyed(subject))
+	}
+	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, ids["posthog"], done("delivered")); err != nil {
+		t.Fatal(err)
+	}
+	got := announced(t, pool, id)
+	if len(got) != 2 || got[1].Status() != StatusCompleted || got[1].Previous != StatusPartiallyCompleted || !got[1].Shreds() {
+		t.Fatalf("after the replay: %+v, want a second announcement, completed", got)
+	}
+	if !destroyed(subject) || destroyed("bystander-"+subject) {
+		t.Errorf("key destroyed %v, bystander's %v: want only the erased subject's", destroyed(subject), destroyed("bystander-"+subject))
+	}
+	// Nothing more to announce once completed.
+	if err := s.Record(ctx, ids["hubspot"], done("delivered")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(announced(t, pool, id)); n != 2 {
+		t.Errorf("%d announcements, want 2", n)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
@@ -67,6 +68,10 @@ type Store struct {
 // request is completed; nil leaves requests untracked (tests of the lanes alone).
 func Open(ctx context.Context, pool *pgxpool.Pool, announce Announcer) (*Store, error) {
 	if err := postgres.MigrateDir(ctx, pool, "vendor-fanout", migrations, "migrations"); err != nil {
+		return nil, err
+	}
+	// An erasure's completion destroys the subject's key in the same transaction.
+	if _, err := keystore.Open(ctx, pool); err != nil {
 		return nil, err
 	}
 	return &Store{pool: pool, announce: announce}, nil
