@@ -9,9 +9,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -20,27 +17,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
 var _ vendor.Adapter = (*Adapter)(nil)
 
-// Headers of a signed delivery.
+// The signing scheme is platform/webhooksig's, shared with every webhook Consentry sends
+// (verification senders, enterprise Customers), so one receiver library verifies them all.
 const (
-	HeaderKeyID     = "X-Consentry-Key-Id"
-	HeaderTimestamp = "X-Consentry-Timestamp"
-	HeaderSignature = "X-Consentry-Signature"
+	HeaderKeyID     = webhooksig.HeaderKeyID
+	HeaderTimestamp = webhooksig.HeaderTimestamp
+	HeaderSignature = webhooksig.HeaderSignature
 )
-
-// signaturePrefix versions the scheme, so it can change without ambiguity.
-const signaturePrefix = "v1="
 
 // Verify's errors.
 var (
-	ErrMalformedSignature = errors.New("webhook: signature is not v1=<hex>")
-	ErrStale              = errors.New("webhook: timestamp outside the replay window")
-	ErrBadSignature       = errors.New("webhook: signature does not match")
+	ErrMalformedSignature = webhooksig.ErrMalformedSignature
+	ErrStale              = webhooksig.ErrStale
+	ErrBadSignature       = webhooksig.ErrBadSignature
+)
+
+// Sign and Verify are webhooksig's.
+var (
+	Sign   = webhooksig.Sign
+	Verify = webhooksig.Verify
 )
 
 // Config configures a webhook adapter.
@@ -176,36 +178,4 @@ func payload(req vendor.Request) Payload {
 		Purposes:    req.Purposes,
 		Identifiers: ids,
 	}
-}
-
-// Sign returns the X-Consentry-Signature value for body sent at timestamp (unix
-// seconds): v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>.
-func Sign(secret []byte, timestamp int64, body []byte) string {
-	return signaturePrefix + hex.EncodeToString(mac(secret, timestamp, body))
-}
-
-// Verify checks a signature made by Sign. The timestamp must be within window of now,
-// either way (clock skew), and the comparison is constant-time. Receivers pass the raw
-// body exactly as received and the timestamp parsed from X-Consentry-Timestamp.
-func Verify(secret []byte, timestamp int64, body []byte, signature string, now time.Time, window time.Duration) error {
-	hexSig, ok := strings.CutPrefix(signature, signaturePrefix)
-	got, err := hex.DecodeString(hexSig)
-	// Sign writes lower-case hex: the same digest in upper case is not a signature it made.
-	if !ok || err != nil || hex.EncodeToString(got) != hexSig {
-		return ErrMalformedSignature
-	}
-	if skew := now.Sub(time.Unix(timestamp, 0)); window <= 0 || skew > window || skew < -window {
-		return ErrStale
-	}
-	if !hmac.Equal(got, mac(secret, timestamp, body)) {
-		return ErrBadSignature
-	}
-	return nil
-}
-
-func mac(secret []byte, timestamp int64, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
-	m.Write(body)
-	return m.Sum(nil)
 }
