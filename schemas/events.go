@@ -57,6 +57,10 @@ type PrivacyRequest struct {
 	Scope string
 }
 
+// ExtensionDetail starts the detail of a PrivacyRequest event that extends the deadline:
+// it repeats the request's status and moves only deadline_at (docs/privacy-requests.md).
+const ExtensionDetail = "deadline_extended:"
+
 // SuppressionChanged says an email address must not be contacted.
 type SuppressionChanged struct {
 	Header

@@ -63,7 +63,8 @@ func (f *flow) publish(ctx context.Context, r lifecycle.Request, detail string, 
 		events = append(events, current)
 	}
 	var err error
-	if r.Status == lifecycle.InProgress {
+	// An extension repeats the status: its follow-ups went out with the move itself.
+	if r.Status == lifecycle.InProgress && !lifecycle.IsExtension(detail) {
 		more, err := r.FollowUps(at, f.legitimateInterest(r.Tenant))
 		if err != nil {
 			return err

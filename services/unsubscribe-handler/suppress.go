@@ -146,7 +146,7 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 		// Only a verified erasure, once work on it starts (docs/privacy-requests.md): an
 		// unverified request must not silence anyone's mail. An extension repeats the
 		// status and changes nothing.
-		if e.Type != "erasure" || e.Status != "in_progress" || strings.HasPrefix(e.Detail, "deadline_extended:") {
+		if e.Type != "erasure" || e.Status != "in_progress" || strings.HasPrefix(e.Detail, schemas.ExtensionDetail) {
 			return nil, nil
 		}
 		template = change{suppress: true, erase: true, reason: reasonErasure}

@@ -6,6 +6,7 @@ package lifecycle
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/consentry/consentry/platform/deadline"
@@ -86,7 +87,7 @@ type Request struct {
 // request and the move, so a re-publish after a crash is the same event to every consumer.
 func (r Request) Event(status, detail string, at time.Time) (*schemas.PrivacyRequest, error) {
 	label := "status/" + status
-	if r.Extended && detail != "" && isExtension(detail) {
+	if r.Extended && IsExtension(detail) {
 		label = "status/" + status + "/extended"
 	}
 	id := r.ID
@@ -116,11 +117,11 @@ func sourceOf(status string) string {
 	return "consentry"
 }
 
-const extensionPrefix = "deadline_extended: "
+const extensionPrefix = schemas.ExtensionDetail + " "
 
-func isExtension(detail string) bool {
-	return len(detail) >= len(extensionPrefix) && detail[:len(extensionPrefix)] == extensionPrefix
-}
+// IsExtension reports whether detail is that of an extension: a move of the deadline, not
+// of the status.
+func IsExtension(detail string) bool { return strings.HasPrefix(detail, extensionPrefix) }
 
 // DirectMarketing are the purposes an objection to direct marketing denies (GDPR Art. 21(3)).
 var DirectMarketing = []string{"marketing_email", "sales_outreach"}
