@@ -74,3 +74,100 @@ func Destroy(ctx context.Context, tx pgx.Tx, subjectKeys []string) ([]string, er
 	}
 	return destroyed, nil
 }
+
+// Rewrap finishes a master key rotation: it re-wraps every live data key that is not
+// under master's current key, batch keys per transaction, and returns how many it
+// rewrapped. Services keep running meanwhile: each batch locks only its own rows and
+// skips rows another transaction holds (a Destroy in flight, a second Rewrap), so neither
+// waits on the other; a destroyed key is never touched and stays destroyed. master must
+// hold every master key some data key is still wrapped under.
+//
+// When it returns without error, no live key is wrapped under another master key. Keys
+// it could not reach (still locked after a second pass, or created meanwhile by a service
+// that still wraps under the old key) make it return ErrRewrapIncomplete: restart the
+// services with the new key first, then run it again.
+func Rewrap(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKeys, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	total := 0
+	// The second pass picks up keys the first found locked.
+	for range 2 {
+		after := ""
+		for {
+			n, last, err := rewrapBatch(ctx, pool, master, after, batch)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if last == "" {
+				break
+			}
+			after = last
+		}
+		var left int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM keystore.subject_keys WHERE wrapped IS NOT NULL AND master_key_id <> $1`,
+			master.CurrentID()).Scan(&left); err != nil {
+			return total, fmt.Errorf("keystore: rewrap: %w", err)
+		}
+		if left == 0 {
+			return total, nil
+		}
+	}
+	return total, ErrRewrapIncomplete
+}
+
+// ErrRewrapIncomplete: some data keys are still wrapped under an old master key.
+var ErrRewrapIncomplete = errors.New("keystore: some data keys are still wrapped under another master key (a service still wraps new keys under it, or they were locked): run the rewrap again")
+
+// rewrapBatch rewraps up to batch keys after the subject key after, in key order, and
+// returns how many it rewrapped and the last key it looked at ("" when none was left).
+func rewrapBatch(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKeys, after string, batch int) (int, string, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// Walking the primary key keeps each batch an index range scan, however large the
+	// table; a filter on master_key_id alone would rescan every rewrapped row each time.
+	rows, err := tx.Query(ctx, `SELECT subject_key, master_key_id, wrapped FROM keystore.subject_keys
+		WHERE subject_key > $1 AND wrapped IS NOT NULL AND master_key_id <> $2
+		ORDER BY subject_key LIMIT $3 FOR UPDATE SKIP LOCKED`, after, master.CurrentID(), batch)
+	if err != nil {
+		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
+	}
+	type row struct {
+		subjectKey string
+		key        seal.WrappedKey
+	}
+	old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.subjectKey, &x.key.MasterKeyID, &x.key.Ciphertext)
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
+	}
+	if len(old) == 0 {
+		return 0, "", nil
+	}
+	subjects := make([]string, len(old))
+	wrapped := make([][]byte, len(old))
+	for i, x := range old {
+		w, err := master.Rewrap(x.subjectKey, x.key)
+		if err != nil {
+			// The subject key is a pseudonym: it names the row for the operator and no person.
+			return 0, "", fmt.Errorf("keystore: rewrap subject_key %s: %w", x.subjectKey, err)
+		}
+		subjects[i], wrapped[i] = x.subjectKey, w.Ciphertext
+	}
+	tag, err := tx.Exec(ctx, `UPDATE keystore.subject_keys k SET master_key_id = $1, wrapped = u.wrapped
+		FROM unnest($2::text[], $3::bytea[]) AS u(subject_key, wrapped)
+		WHERE k.subject_key = u.subject_key AND k.wrapped IS NOT NULL`, master.CurrentID(), subjects, wrapped)
+	if err != nil {
+		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
+	}
+	return int(tag.RowsAffected()), subjects[len(subjects)-1], nil
+}

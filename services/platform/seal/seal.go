@@ -148,6 +148,26 @@ func (m *MasterKeys) unwrap(subjectKey string, w WrappedKey) ([]byte, error) {
 	return key, nil
 }
 
+// Rewrap re-encrypts a subject's data key under the current master key, for finishing a
+// rotation: after every key is rewrapped, the old master key can leave the configuration.
+// A key already under the current master key comes back as it is; a destroyed key stays
+// destroyed (ErrShredded). The data key itself never changes, so every sealed copy keeps
+// opening, and it never appears in an error.
+func (m *MasterKeys) Rewrap(subjectKey string, w WrappedKey) (WrappedKey, error) {
+	if w.Destroyed {
+		return WrappedKey{}, ErrShredded
+	}
+	if w.MasterKeyID == m.current {
+		return w, nil
+	}
+	key, err := m.unwrap(subjectKey, w)
+	if err != nil {
+		return WrappedKey{}, err
+	}
+	defer clear(key)
+	return m.wrap(subjectKey, key)
+}
+
 func wrapAAD(subjectKey string) []byte { return []byte("consentry/dek/v1\x00" + subjectKey) }
 
 func sealAAD(tenant, subjectKey string) []byte {

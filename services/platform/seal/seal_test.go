@@ -162,3 +162,39 @@ func TestParseMasterKeysRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestRewrap: a data key rewrapped under the current master key opens where only that
+// key is configured, opens the same sealed identifiers as before, and never shows the
+// data key in an error.
+func TestRewrap(t *testing.T) {
+	ctx := context.Background()
+	store := &memStore{keys: map[string]seal.WrappedKey{}}
+	sealed, _ := newSealer(t, masterKey("k1", 1), store).Seal(ctx, "consumer", "sk1", ada)
+	old, _ := store.Get(ctx, "sk1")
+
+	rotated, err := seal.ParseMasterKeys(masterKey("k2", 2) + "," + masterKey("k1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := rotated.Rewrap("sk1", old)
+	if err != nil || w.MasterKeyID != "k2" || bytes.Equal(w.Ciphertext, old.Ciphertext) {
+		t.Fatalf("rewrap: %+v, %v", w, err)
+	}
+	store.keys["sk1"] = w
+	if got, err := newSealer(t, masterKey("k2", 2), store).Open(ctx, "consumer", "sk1", sealed); err != nil || got.Email != ada.Email {
+		t.Errorf("opening with k2 alone after the rewrap: %+v, %v", got, err)
+	}
+	if again, err := rotated.Rewrap("sk1", w); err != nil || !bytes.Equal(again.Ciphertext, w.Ciphertext) {
+		t.Errorf("rewrapping a key already under the current master key changed it: %v", err)
+	}
+	if _, err := rotated.Rewrap("sk2", old); err == nil {
+		t.Error("a wrapped key moved onto another subject was rewrapped")
+	}
+	if _, err := rotated.Rewrap("sk1", seal.WrappedKey{MasterKeyID: "k1", Destroyed: true}); !errors.Is(err, seal.ErrShredded) {
+		t.Errorf("rewrapping a destroyed key: %v, want ErrShredded", err)
+	}
+	onlyK2, _ := seal.ParseMasterKeys(masterKey("k2", 2))
+	if _, err := onlyK2.Rewrap("sk1", old); err == nil || !strings.Contains(err.Error(), `"k1"`) {
+		t.Errorf("rewrapping without the old master key: %v", err)
+	}
+}
