@@ -14,5 +14,7 @@ func routes(a *api, keys *apikey.Keys) http.Handler {
 	mux.Handle("GET /v1/privacy-requests", auth(a.listRequests))
 	mux.Handle("GET /v1/privacy-requests/{id}", auth(a.getRequest))
 	mux.Handle("GET /v1/privacy-requests/{id}/export", auth(a.exportRequest))
+	mux.Handle("GET /v1/audit/verify", auth(a.getVerify))
+	mux.Handle("GET /v1/audit/heads", auth(a.getHeads))
 	return mux
 }

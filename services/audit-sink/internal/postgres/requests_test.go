@@ -191,14 +191,9 @@ func TestMigrationDerivesTheRequestsAlreadyInTheLog(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond) // PostgreSQL rounds to microseconds
 	id := newID(t)
-	old := &Store{pool: pool}
-	for _, r := range []Row{requestRow(t, "consumer", id, "received", now.Add(-time.Hour), now.Add(time.Hour)),
-		requestRow(t, "consumer", id, "in_progress", now, now.Add(2*time.Hour))} {
-		r.request = false // as the code of that time wrote it: the log only
-		if _, err := old.Insert(ctx, []Row{r}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// As the code of that time wrote them: the log only.
+	copyUnchained(t, pool, requestRow(t, "consumer", id, "received", now.Add(-time.Hour), now.Add(time.Hour)),
+		requestRow(t, "consumer", id, "in_progress", now, now.Add(2*time.Hour)))
 	s, err := Open(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
