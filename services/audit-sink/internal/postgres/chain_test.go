@@ -150,8 +150,8 @@ func TestDuplicatesNeitherForkNorExtendTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mustInsert(t, s, first, 0)     // redelivered whole
-	mustInsert(t, s, first[2:], 0) // redelivered from a later commit point
+	mustInsert(t, s, first, 0)                  // redelivered whole
+	mustInsert(t, s, first[2:], 0)              // redelivered from a later commit point
 	retry := eventAt(t, first[1].eventID, 0, 4) // the producer sent event 1 again; Kafka gave it offset 4
 	mustInsert(t, s, []Row{retry}, 0)
 	after, err := s.Heads(ctx)
