@@ -40,8 +40,10 @@ test: ## run every test (with -race), bringing up what they need
 	$(GO) vet work
 	$(GO) test -race -count=1 -timeout 15m work
 
-# Operator entries against a running `make run` (or any vendor-fanout at FANOUT_URL).
+# Operator entries against a running `make run` (or any vendor-fanout at FANOUT_URL,
+# audit-sink at AUDIT_URL).
 FANOUT_URL ?= http://127.0.0.1:8083
+AUDIT_URL  ?= http://127.0.0.1:8084
 API_KEY    ?= $$(sed -nE 's/.*"api_key": "([^"]+)".*/\1/p' .data/secrets.json)
 
 .PHONY: backfill
@@ -53,6 +55,11 @@ backfill: ## replay past opt-outs and erasures to a vendor: make backfill VENDOR
 replay: ## replay a vendor's dead letters: make replay VENDOR=hubspot
 	@test -n "$(VENDOR)" || { echo "usage: make replay VENDOR=<name>"; exit 2; }
 	curl -fsS -X POST $(FANOUT_URL)/v1/vendors/$(VENDOR)/replay-dead-letters -H "Authorization: Bearer $(API_KEY)"; echo
+
+.PHONY: verify-audit
+verify-audit: ## recompute every audit hash chain of a running stack; fails on a break
+	@out=$$(curl -fsS $(AUDIT_URL)/v1/audit/verify -H "Authorization: Bearer $(API_KEY)") || exit 1; echo "$$out"; \
+		case "$$out" in '{"ok":true'*) ;; *) echo "verify-audit: the audit log does not verify" >&2; exit 1;; esac
 
 .PHONY: fmt
 fmt: ## format the code
