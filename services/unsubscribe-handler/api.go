@@ -1,9 +1,9 @@
 package main
 
 import (
-	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -15,7 +15,10 @@ import (
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -29,6 +32,12 @@ type api struct {
 	linkTTL       time.Duration
 	policyVersion string
 	now           func() time.Time
+
+	catalogs *i18n.Catalogs
+	csrf     *csrf.Guard
+	topics   []string // the email topics the preference center offers
+	limiter  *ratelimit.Limiter
+	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 }
 
 type linkRequest struct {
@@ -92,34 +101,6 @@ func (a *api) postLink(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-var pages = template.Must(template.New("confirm").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
-button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}
-button:focus{outline:3px solid #0b57d0;outline-offset:2px}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
-{{if .Action}}<form method="post" action="{{.Action}}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button></form>{{end}}
-</main></body></html>`))
-
-type page struct{ Title, Message, Action string }
-
-func (a *api) render(w http.ResponseWriter, status int, p page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the token must not leak to other sites
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.WriteHeader(status)
-	if err := pages.Execute(w, p); err != nil {
-		a.log.Warn("rendering a page", "error", err)
-	}
-}
-
-// invalid is what every bad link gets: the same page whether the link was forged,
-// altered or expired, so it reveals nothing about an address.
-var invalid = page{Title: "This link is not valid", Message: "The link may have expired or been changed. Use the unsubscribe link in a recent email, or contact us."}
-
 func (a *api) verify(r *http.Request) (token.Claims, bool) {
 	c, err := a.keys.Verify(r.PathValue("token"), a.now(), a.linkTTL)
 	return c, err == nil
@@ -129,13 +110,16 @@ func (a *api) verify(r *http.Request) (token.Claims, bool) {
 // mail scanners follow links with GET.
 func (a *api) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.verify(r); !ok {
-		a.render(w, http.StatusBadRequest, invalid)
+		a.render(w, r, http.StatusBadRequest, invalid)
 		return
 	}
-	a.render(w, http.StatusOK, page{Title: "Unsubscribe from marketing email",
-		Message: "You will no longer receive promotional email from us. Service messages about your account still arrive.",
-		Action:  r.URL.Path})
+	a.render(w, r, http.StatusOK, view{Title: "unsubscribe.title", Message: "unsubscribe.message", Action: r.URL.Path,
+		Link: preferencesPath(r), LinkText: "unsubscribe.preferences_link"})
 }
+
+// preferencesPath is the preference center of the link r was reached by. The path is
+// relative to the page, so it works behind whatever public URL serves it.
+func preferencesPath(r *http.Request) string { return "../preferences/" + r.PathValue("token") }
 
 // postUnsubscribe is the RFC 8058 one-click receiver (body List-Unsubscribe=One-Click),
 // also used by the page's button. It needs no login and is idempotent: a second click
@@ -143,20 +127,21 @@ func (a *api) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 func (a *api) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.verify(r)
 	if !ok {
-		a.render(w, http.StatusBadRequest, invalid)
+		a.render(w, r, http.StatusBadRequest, invalid)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("List-Unsubscribe") != "One-Click" {
-		a.render(w, http.StatusBadRequest, page{Title: "Nothing was changed", Message: "This request was not an unsubscribe request."})
+		a.render(w, r, http.StatusBadRequest, view{Title: "unsubscribe.not_a_request.title", Message: "unsubscribe.not_a_request.message"})
 		return
 	}
 	if err := a.unsubscribe(r, c); err != nil {
 		a.log.Error("one-click unsubscribe failed", "error", err)
-		a.render(w, http.StatusServiceUnavailable, page{Title: "Please try again", Message: "We could not record your choice just now. Please try again in a minute."})
+		a.render(w, r, http.StatusServiceUnavailable, view{Title: "retry.title", Message: "retry.message"})
 		return
 	}
-	a.render(w, http.StatusOK, page{Title: "You are unsubscribed", Message: "You will no longer receive promotional email from us."})
+	a.render(w, r, http.StatusOK, view{Title: "unsubscribe.done.title", Message: "unsubscribe.done.message",
+		Link: preferencesPath(r), LinkText: "unsubscribe.preferences_link"})
 }
 
 func (a *api) unsubscribe(r *http.Request, c token.Claims) error {

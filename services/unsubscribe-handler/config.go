@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -22,6 +24,13 @@ type serviceConfig struct {
 	Mailto        string
 	LinkTTL       time.Duration
 	PolicyVersion string
+	EmailTopics   []string
+	PublicRate    int // requests per minute per client on the public pages
+	PublicBurst   int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client;
+	// without them the peer address is the client.
+	TrustedProxies []netip.Prefix
+	trustedRaw     []string
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -36,6 +45,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.String(&c.Mailto, "unsubscribe-mailto", "CONSENTRY_UNSUBSCRIBE_MAILTO", "", "address for the mailto: List-Unsubscribe alternative (optional)")
 	l.Duration(&c.LinkTTL, "link-ttl", "CONSENTRY_LINK_TTL", 90*24*time.Hour, "how long an unsubscribe link stays valid")
 	l.String(&c.PolicyVersion, "policy-version", "CONSENTRY_POLICY_VERSION", "2025-04-09", "privacy policy version recorded on one-click events")
+	l.List(&c.EmailTopics, "email-topics", "CONSENTRY_EMAIL_TOPICS", []string{"newsletter", "product_updates", "events"},
+		"email topics the preference center offers")
+	l.Int(&c.PublicRate, "public-rate", "CONSENTRY_PUBLIC_RATE", 60, "requests per minute per client address on the public pages")
+	l.Int(&c.PublicBurst, "public-burst", "CONSENTRY_PUBLIC_BURST", 20, "burst of requests per client address on the public pages")
+	l.List(&c.trustedRaw, "trusted-proxies", "CONSENTRY_TRUSTED_PROXIES", nil,
+		"CIDRs of reverse proxies whose X-Forwarded-For is trusted for the client address")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -56,6 +71,20 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.LinkTTL < time.Hour {
 		errs = append(errs, errors.New("CONSENTRY_LINK_TTL must be at least 1h"))
+	}
+	for _, t := range c.EmailTopics {
+		if t == "" || len(t) > 64 || strings.ContainsAny(t, ": ") {
+			errs = append(errs, errors.New("CONSENTRY_EMAIL_TOPICS: each topic is 1 to 64 bytes without ':' or spaces"))
+			break
+		}
+	}
+	if c.PublicRate < 1 || c.PublicBurst < 1 {
+		errs = append(errs, errors.New("CONSENTRY_PUBLIC_RATE and CONSENTRY_PUBLIC_BURST must be at least 1"))
+	}
+	if p, err := ratelimit.ParsePrefixes(c.trustedRaw); err != nil {
+		errs = append(errs, errors.New("CONSENTRY_TRUSTED_PROXIES must list CIDR prefixes or addresses"))
+	} else {
+		c.TrustedProxies = p
 	}
 	return c, errors.Join(errs...)
 }

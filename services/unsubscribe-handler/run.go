@@ -12,7 +12,10 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
@@ -44,8 +47,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		deps.Close()
 		return err
 	}
+	catalogs, err := i18n.Load()
+	if err != nil {
+		deps.Close()
+		return err
+	}
 	a := &api{log: log, pepper: deps.Pepper, keys: cfg.LinkKeys, suppressor: s, publicURL: cfg.PublicURL, mailto: cfg.Mailto,
-		linkTTL: cfg.LinkTTL, policyVersion: cfg.PolicyVersion, now: time.Now}
+		linkTTL: cfg.LinkTTL, policyVersion: cfg.PolicyVersion, now: time.Now,
+		catalogs: catalogs, csrf: csrf.New(cfg.LinkKeys.Derive("csrf"), 30*time.Minute), topics: cfg.EmailTopics,
+		limiter: ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000), trusted: cfg.TrustedProxies}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

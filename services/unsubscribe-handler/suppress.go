@@ -185,6 +185,12 @@ func (s *suppressor) applyBatch(ctx context.Context, batch []kafka.Record[schema
 	return s.store.InTx(ctx, func(tx *postgres.Tx) error {
 		var msgs []kafka.Message
 		for _, r := range batch {
+			if c, ok := r.Value.(*schemas.ConsentChanged); ok {
+				// The preference center shows these; the token names the subject only by key.
+				if err := tx.RecordChoices(ctx, c.Tenant, c.SubjectKey, c.Purposes, c.OccurredAt, c.EventID); err != nil {
+					return err
+				}
+			}
 			changes, err := s.changesFor(ctx, tx, r.Value)
 			if err != nil {
 				return err

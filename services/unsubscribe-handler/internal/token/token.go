@@ -127,6 +127,15 @@ func (k *Keys) Verify(tok string, now time.Time, maxAge time.Duration) (Claims, 
 	return c, nil
 }
 
+// Derive returns a secret for another use of the current key (label names the use), so a
+// service that signs links needs no second secret for what it binds to them. It changes
+// when the key rotates.
+func (k *Keys) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.secrets[k.current])
+	m.Write([]byte("consentry/derive/" + label))
+	return m.Sum(nil)
+}
+
 func mac(secret []byte, payload string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("consentry/unsubscribe/v1\x00"))

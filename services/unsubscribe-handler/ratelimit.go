@@ -1,0 +1,22 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
+)
+
+// limited wraps a public page with the per-client rate limit. A refused request gets 429
+// with Retry-After and a page saying to wait; the client's address is never logged.
+func (a *api) limited(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := a.limiter.Allow(ratelimit.ClientKey(r, a.trusted), a.now())
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+			a.render(w, r, http.StatusTooManyRequests, view{Title: "rate_limited.title", Message: "rate_limited.message"})
+			return
+		}
+		h(w, r)
+	})
+}
