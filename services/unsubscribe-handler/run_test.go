@@ -74,7 +74,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), `<form method="post"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `<form method="post"`) || !strings.Contains(string(page), `href="../preferences/`) {
 		t.Fatalf("confirmation page: %d\n%s", resp.StatusCode, page)
 	}
 
