@@ -11,7 +11,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
+	"time"
+	"unicode/utf8"
 )
 
 // Hash is a record's SHA-256 link.
@@ -70,7 +73,9 @@ type Record struct {
 	Offset        int64
 	SchemaID      *int64
 	Payload       []byte // the exact Kafka value
-	Details       []byte // JSON; canonicalised, since jsonb keeps neither key order nor spacing
+	// Details is the details JSON in canonical form (CanonicalJSON, MarshalCanonical):
+	// jsonb keeps neither the key order nor the spacing it was given.
+	Details []byte
 }
 
 // Version opens every canonical record, so that a later encoding cannot be mistaken for
@@ -89,13 +94,9 @@ const (
 // each written as 0x00 when NULL, else 0x01, its length as a 4-byte big-endian unsigned
 // integer, and its bytes. Text is its UTF-8 bytes; an integer (times as unix
 // microseconds) is 8 bytes big-endian two's complement; payload is the bytes as stored;
-// details is CanonicalJSON of the stored JSON.
-func (r Record) Canonical() ([]byte, error) {
-	details, err := CanonicalJSON(r.Details)
-	if err != nil {
-		return nil, err
-	}
-	n := len(Version) + len(r.EventID) + len(r.EventType) + len(r.Topic) + len(r.Payload) + len(details) + 17*5 + 5*8 + 256
+// details is the canonical JSON of the stored details (CanonicalJSON).
+func (r Record) Canonical() []byte {
+	n := len(Version) + len(r.EventID) + len(r.EventType) + len(r.Topic) + len(r.Payload) + len(r.Details) + 17*5 + 5*8 + 256
 	b := make([]byte, 0, n)
 	b = text(b, Version)
 	b = text(b, r.EventID)
@@ -117,7 +118,7 @@ func (r Record) Canonical() ([]byte, error) {
 	} else {
 		b = value(b, r.Payload)
 	}
-	return value(b, details), nil
+	return value(b, r.Details)
 }
 
 func value(b, v []byte) []byte {
@@ -166,4 +167,71 @@ func CanonicalJSON(doc []byte) ([]byte, error) {
 		return nil, fmt.Errorf("chain: details hold more than one JSON value")
 	}
 	return json.Marshal(v)
+}
+
+// MarshalCanonical is CanonicalJSON(json.Marshal(v)) at the cost of json.Marshal alone
+// when v holds only values whose encoding is already canonical — what audit records'
+// details hold. The writer pays it on every event; the decoding it spares is most of
+// the chain's cost per event.
+func MarshalCanonical(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || plain(v) {
+		return b, err
+	}
+	return CanonicalJSON(b)
+}
+
+// maxExact is the largest integer magnitude a float64 holds exactly: beyond it, an
+// integer does not survive a decoding into float64.
+const maxExact = 1 << 53
+
+// plain reports whether json.Marshal's encoding of v decodes and encodes again to the
+// same bytes: maps are written with sorted keys, valid UTF-8 strings and finite floats
+// are written one way, integers up to 2^53 read back exactly, times are ASCII strings.
+// Anything else (structs, whose fields are not sorted; invalid UTF-8, which json.Marshal
+// escapes and a re-encoding does not; custom marshalers) takes the long way.
+func plain(v any) bool {
+	switch v := v.(type) {
+	case nil, bool, time.Time:
+		return true
+	case string:
+		return utf8.ValidString(v)
+	case float64:
+		return !math.IsInf(v, 0) && !math.IsNaN(v)
+	case int:
+		return v >= -maxExact && v <= maxExact
+	case int32, int16, int8, uint8, uint16, uint32:
+		return true
+	case int64:
+		return v >= -maxExact && v <= maxExact
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !plain(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]string:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !utf8.ValidString(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range v {
+			if !plain(e) {
+				return false
+			}
+		}
+		return true
+	case []string:
+		for _, e := range v {
+			if !utf8.ValidString(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/services/audit-sink/internal/chain"
 )
@@ -17,7 +19,7 @@ func sample() chain.Record {
 		EventID: "0193a5b0-7e1c-7cc3-9a6e-3f1b2c4d5e6f", EventType: "ConsentChanged", Tenant: str("consumer"), SubjectKey: str("k1"),
 		OccurredAt: num(1795900000000000), RecordedAt: num(1795900001000000), Source: str("gpc"), PolicyVersion: str("2025-04-09"),
 		Topic: "consent.events.v1", Partition: 3, Offset: 42, SchemaID: num(101), Payload: []byte{0, 0, 0, 0, 101, 7},
-		Details: []byte(`{"purposes": {"advertising": "denied"}, "identifiers_sealed": true}`),
+		Details: []byte(`{"identifiers_sealed":true,"purposes":{"advertising":"denied"}}`),
 	}
 }
 
@@ -50,11 +52,7 @@ func TestCanonicalEncodingIsTheDocumentedOne(t *testing.T) {
 	field([]byte{0, 0, 0, 0, 101, 7})
 	field([]byte(`{"identifiers_sealed":true,"purposes":{"advertising":"denied"}}`))
 
-	got, err := sample().Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
+	if got := sample().Canonical(); !bytes.Equal(got, want) {
 		t.Fatalf("canonical encoding\n got %x\nwant %x", got, want)
 	}
 }
@@ -87,19 +85,12 @@ func TestCanonicalTellsRecordsApart(t *testing.T) {
 		},
 		"bytes moved between fields": func(r *chain.Record) { r.Tenant, r.SubjectKey = str("consumerk"), str("1") },
 	}
-	base, err := sample().Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := sample().Canonical()
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
 			r := sample()
 			change(&r)
-			got, err := r.Canonical()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if bytes.Equal(got, base) {
+			if bytes.Equal(r.Canonical(), base) {
 				t.Fatal("the change leaves the canonical encoding as it was")
 			}
 		})
@@ -140,6 +131,49 @@ func TestCanonicalJSON(t *testing.T) {
 		if _, err := chain.CanonicalJSON([]byte(bad)); err == nil {
 			t.Errorf("CanonicalJSON(%q) accepted it", bad)
 		}
+	}
+}
+
+type receipt struct {
+	Vendor  string `json:"vendor"`
+	Attempt int    `json:"attempt"`
+}
+
+// MarshalCanonical's shortcut must give what the long way gives, for the values details
+// hold and for those that need the long way.
+func TestMarshalCanonicalIsCanonicalJSONOfMarshal(t *testing.T) {
+	at := time.Date(2026, 11, 28, 21, 4, 5, 123456789, time.FixedZone("CET", 3600))
+	cases := map[string]any{
+		"consent":                  map[string]any{"purposes": map[string]string{"analytics": "denied", "advertising": "granted"}, "identifiers_sealed": true},
+		"receipt":                  map[string]any{"vendor": "hubspot", "attempts": 3, "http_status": 200, "detail": "<a href=\"x\">&</a>\u2028"},
+		"request":                  map[string]any{"deadline_at": at, "status": "received", "scope": []string{"b", "a"}, "n": nil},
+		"floats":                   map[string]any{"f": 1.5, "g": 1e21, "h": 1e-7, "z": -0.0, "big": float64(1 << 60)},
+		"integer beyond 2^53":      map[string]any{"n": int64(1<<53 + 1)},
+		"unsigned":                 map[string]any{"n": uint64(1 << 60)},
+		"float32":                  map[string]any{"f": float32(0.1)},
+		"invalid UTF-8":            map[string]any{"s": "a\xffb"},
+		"invalid UTF-8 key":        map[string]string{"\xff": "x"},
+		"struct (unsorted fields)": map[string]any{"r": receipt{Vendor: "v", Attempt: 1}},
+		"nested":                   map[string]any{"a": []any{map[string]any{"y": 1, "x": "\x00"}, true}},
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := chain.CanonicalJSON(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := chain.MarshalCanonical(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("MarshalCanonical = %s, want %s", got, want)
+			}
+		})
 	}
 }
 

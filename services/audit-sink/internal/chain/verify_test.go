@@ -16,11 +16,7 @@ func built(t *testing.T, name string, n int) ([]chain.Row, chain.Head) {
 		r := sample()
 		r.EventID = fmt.Sprintf("0193a5b0-7e1c-7cc3-9a6e-%012d", i)
 		r.Offset = int64(i)
-		canonical, err := r.Canonical()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := chain.Link(prev, canonical)
+		h := chain.Link(prev, r.Canonical())
 		rows = append(rows, chain.Row{Chain: name, Seq: int64(i), PrevHash: clone(prev), Hash: clone(h), Record: r})
 		prev = h
 	}
@@ -57,14 +53,13 @@ func TestVerifierFindsTheFirstBreak(t *testing.T) {
 			return rows
 		}, &want{chain.HashMismatch, 3}},
 		{"details changed", func(rows []chain.Row, _ *chain.Head) []chain.Row {
-			rows[1].Record.Details = []byte(`{"purposes":{"advertising":"granted"},"identifiers_sealed":true}`)
+			rows[1].Record.Details = []byte(`{"identifiers_sealed":true,"purposes":{"advertising":"granted"}}`)
 			return rows
 		}, &want{chain.HashMismatch, 2}},
 		{"row changed and re-hashed, next row still names the old hash", func(rows []chain.Row, _ *chain.Head) []chain.Row {
 			rows[1].Record.Source = str("cmp")
-			canonical, _ := rows[1].Record.Canonical()
 			prev, _ := chain.HashOf(rows[1].PrevHash)
-			rows[1].Hash = clone(chain.Link(prev, canonical))
+			rows[1].Hash = clone(chain.Link(prev, rows[1].Record.Canonical()))
 			return rows
 		}, &want{chain.PrevMismatch, 3}},
 		{"row in the middle deleted", func(rows []chain.Row, _ *chain.Head) []chain.Row {
@@ -76,9 +71,8 @@ func TestVerifierFindsTheFirstBreak(t *testing.T) {
 		{"valid row forged after the head", func(rows []chain.Row, _ *chain.Head) []chain.Row {
 			r := sample()
 			r.EventID = "0193a5b0-7e1c-7cc3-9a6e-999999999999"
-			canonical, _ := r.Canonical()
 			prev, _ := chain.HashOf(rows[4].Hash)
-			return append(rows, chain.Row{Chain: c, Seq: 6, PrevHash: rows[4].Hash, Hash: clone(chain.Link(prev, canonical)), Record: r})
+			return append(rows, chain.Row{Chain: c, Seq: 6, PrevHash: rows[4].Hash, Hash: clone(chain.Link(prev, r.Canonical())), Record: r})
 		}, &want{chain.HeadMismatch, 6}},
 		{"head rewritten", func(rows []chain.Row, head *chain.Head) []chain.Row {
 			head.Hash[0] ^= 1

@@ -30,6 +30,10 @@ func scanRow(rows pgx.Rows, before ...any) (chain.Row, error) {
 		&c.Offset, &schemaID, &c.Payload, &c.Details)...); err != nil {
 		return r, err
 	}
+	var err error
+	if c.Details, err = chain.CanonicalJSON(c.Details); err != nil {
+		return r, err
+	}
 	c.Partition = int64(partition)
 	c.OccurredAt, c.RecordedAt = micros(occurred), micros(recorded)
 	if schemaID != nil {
@@ -140,7 +144,7 @@ func sealUnchained(ctx context.Context, pool *pgxpool.Pool) error {
 		if err != nil {
 			return err
 		}
-		locked, err := lockHeads(ctx, tx, sortedUnique(names))
+		locked, err := lockHeads(ctx, tx, sortedUnique(names), "")
 		if err != nil {
 			return err
 		}
@@ -167,12 +171,7 @@ func sealUnchained(ctx context.Context, pool *pgxpool.Pool) error {
 			if h == nil {
 				continue // written after the chains were listed; the next Open chains it
 			}
-			canonical, err := r.Record.Canonical()
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("row %d: %w", seq, err)
-			}
-			next := chain.Link(h.hash, canonical)
+			next := chain.Link(h.hash, r.Record.Canonical())
 			h.seq++
 			seals = append(seals, seal{seq: seq, chainSeq: h.seq, chain: name, prev: h.hash, hash: next})
 			h.hash, h.lastOffset, h.moved = next, max(h.lastOffset, r.Record.Offset), true

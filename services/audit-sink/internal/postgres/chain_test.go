@@ -254,6 +254,18 @@ func TestTheLogIsInsertOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And audit-sink does write as that role: without its INSERT, a batch fails.
+	if _, err := pool.Exec(ctx, `REVOKE INSERT ON audit.events FROM `+writerRole); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Insert(ctx, rowsAt(t, 0, 2, 3))
+	if _, gerr := pool.Exec(ctx, `GRANT INSERT ON audit.events TO `+writerRole); gerr != nil {
+		t.Fatal(gerr)
+	}
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "42501" {
+		t.Fatalf("insert without the role's privilege: %v, want permission denied", err)
+	}
 	if r := mustVerify(t, s); !r.OK || r.Rows != 2 {
 		t.Fatalf("report %+v", r)
 	}

@@ -82,14 +82,12 @@ type Row struct {
 
 // Prepare lays out r as a row.
 func Prepare(r audit.Record) (Row, error) {
-	details, err := json.Marshal(r.Details)
+	// Stored as the chain hashes them; jsonb reads the canonical form like any other.
+	details, err := chain.MarshalCanonical(r.Details)
 	if err != nil {
 		return Row{}, fmt.Errorf("event %s: details: %w", r.EventID, err)
 	}
-	canonical, err := chainRecord(r, details).Canonical()
-	if err != nil {
-		return Row{}, fmt.Errorf("event %s: %w", r.EventID, err)
-	}
+	canonical := chainRecord(r, details).Canonical()
 	values := make([]any, len(columns))
 	copy(values, []any{postgres.UUID(r.EventID), r.EventType, null(r.Tenant), null(r.SubjectKey), postgres.UUID(r.RequestID),
 		postgres.UUID(r.SourceEventID), nullTime(r.OccurredAt), nullTime(r.RecordedAt), null(r.Source), null(r.PolicyVersion),
@@ -173,12 +171,11 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int64, error) {
 func (s *Store) insert(ctx context.Context, rows []Row, lookup bool) (int64, error) {
 	var inserted int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		role := ""
 		if s.writer {
-			if _, err := tx.Exec(ctx, `SET LOCAL ROLE `+writerRole); err != nil {
-				return err
-			}
+			role = writerRole
 		}
-		heads, err := lockHeads(ctx, tx, chainsOf(rows))
+		heads, err := lockHeads(ctx, tx, chainsOf(rows), role)
 		if err != nil {
 			return err
 		}
@@ -235,9 +232,26 @@ func sortedUnique(names []string) []string {
 	return slices.Compact(names)
 }
 
-// lockHeads locks the heads of chains, creating those that do not exist yet.
-func lockHeads(ctx context.Context, tx pgx.Tx, chains []string) (map[string]*head, error) {
-	heads, err := selectHeads(ctx, tx, chains)
+// lockHeads locks the heads of chains, creating those that do not exist yet. A role,
+// if given, is taken for the rest of the transaction in the same round trip.
+func lockHeads(ctx context.Context, tx pgx.Tx, chains []string, role string) (map[string]*head, error) {
+	b := &pgx.Batch{}
+	if role != "" {
+		b.Queue(`SET LOCAL ROLE ` + role)
+	}
+	b.Queue(selectHeadsSQL, chains)
+	results := tx.SendBatch(ctx, b)
+	var err error
+	if role != "" {
+		_, err = results.Exec()
+	}
+	var heads map[string]*head
+	if err == nil {
+		heads, err = scanHeads(results.Query())
+	}
+	if cerr := results.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil || len(heads) == len(chains) {
 		return heads, err
 	}
@@ -251,7 +265,7 @@ func lockHeads(ctx context.Context, tx pgx.Tx, chains []string) (map[string]*hea
 		SELECT c, 0, $2, -1 FROM unnest($1::text[]) c ORDER BY c ON CONFLICT (chain) DO NOTHING`, missing, chain.Genesis[:]); err != nil {
 		return nil, err
 	}
-	more, err := selectHeads(ctx, tx, missing)
+	more, err := scanHeads(tx.Query(ctx, selectHeadsSQL, missing))
 	if err != nil {
 		return nil, err
 	}
@@ -264,14 +278,15 @@ func lockHeads(ctx context.Context, tx pgx.Tx, chains []string) (map[string]*hea
 	return heads, nil
 }
 
-func selectHeads(ctx context.Context, tx pgx.Tx, chains []string) (map[string]*head, error) {
-	rows, err := tx.Query(ctx, `SELECT chain, seq, hash, last_offset FROM audit.chain_heads
-		WHERE chain = ANY($1) ORDER BY chain FOR UPDATE`, chains)
+const selectHeadsSQL = `SELECT chain, seq, hash, last_offset FROM audit.chain_heads
+	WHERE chain = ANY($1) ORDER BY chain FOR UPDATE`
+
+func scanHeads(rows pgx.Rows, err error) (map[string]*head, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	heads := make(map[string]*head, len(chains))
+	heads := map[string]*head{}
 	for rows.Next() {
 		var (
 			name string
