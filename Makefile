@@ -37,6 +37,7 @@ bench: build ## measure against raw baselines on the embedded stack; JSON to BEN
 .PHONY: test
 test: ## run every test (with -race), bringing up what they need
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-chromium.sh
 	$(GO) vet work
 	$(GO) test -race -count=1 -timeout 15m work
 

@@ -90,7 +90,10 @@ func (a *api) render(w http.ResponseWriter, r *http.Request, status int, v view)
 	w.Header().Set("Content-Language", v.M.Lang)
 	w.Header().Set("Vary", "Accept-Language")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer") // the token must not leak to other sites
+	// The token must not leak to other sites. Not no-referrer: under it browsers send
+	// "Origin: null" with the page's own form, and the origin check could not tell it
+	// from a sandboxed frame elsewhere.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// No script at all; forms post only here; no other site may frame a page (a framed
 	// form could be clicked by someone who thinks they are clicking something else).
