@@ -16,7 +16,10 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-var screenshot = flag.String("screenshot", "", "write a PNG of the preference page here (docs/preference-center.png)")
+// To refresh the README's picture:
+//
+//	go test ./services/unsubscribe-handler -run TestBrowser -args -screenshot=$PWD/docs/preference-center.png
+var screenshot = flag.String("screenshot", "", "write a PNG of the preference page to this path (relative paths are from the package directory)")
 
 // chromium finds the browser, or says plainly why the browser test cannot run. It fails
 // rather than skips when the browser could have been installed: a green run must not

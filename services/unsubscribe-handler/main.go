@@ -1,5 +1,7 @@
-// Command unsubscribe-handler serves signed unsubscribe links and the RFC 8058 one-click
-// receiver, and keeps the compacted suppression topic that marketing tools consume.
+// Command unsubscribe-handler serves signed unsubscribe links, the RFC 8058 one-click
+// receiver and the preference center, takes bounces and complaints from the email
+// platform, and keeps the compacted suppression topic that marketing tools consume
+// (docs/marketing-tools.md).
 package main
 
 import (
