@@ -138,6 +138,16 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 		t.Errorf("tombstone rows %d (want 1), total rows %d (want 6: each event once, poison none)", lifted, total)
 	}
 
+	// Every kind of row — tombstone, request with a deadline, receipt with its numbers —
+	// reads back from PostgreSQL as it was hashed.
+	var report struct {
+		OK   bool `json:"ok"`
+		Rows int  `json:"rows"`
+	}
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.APIKey, nil, &report); s != http.StatusOK || !report.OK || report.Rows != 6 {
+		t.Errorf("verify: %d %+v", s, report)
+	}
+
 	// The three poison records went to the dead-letter topic, and the partition moved on.
 	dlq := testkit.ReadRaw(t, stack.Kafka.Brokers, kafka.DeadLetterTopic(top.Consents), 3, 20*time.Second)
 	if len(dlq) != 3 {
