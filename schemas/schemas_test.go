@@ -174,7 +174,9 @@ func TestEveryReleasedVersionIsFullyCompatible(t *testing.T) {
 			if len(history) == 0 {
 				t.Fatal("no released version in history/")
 			}
-			if newest := history[len(history)-1]; newest.Canonical() != current.Canonical() {
+			// Byte for byte, doc strings included: a writer registers or looks up its
+			// schema by its text, and a text the registry was never given is not found.
+			if newest := history[len(history)-1]; newest.Text != current.Text {
 				t.Fatalf("%s differs from its newest released version %s: add it as history version %d",
 					current.File, newest.File, len(history)+1)
 			}
