@@ -7,17 +7,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devstack/scenarios"
 	"github.com/consentry/consentry/devstack/stack"
-	"github.com/consentry/consentry/platform/pseudonym"
-	"github.com/consentry/consentry/platform/testkit"
-	"github.com/consentry/consentry/schemas"
 )
 
 var binDir string
@@ -110,150 +107,24 @@ func dumpLogs(t *testing.T, dataDir string) {
 	}
 }
 
-type simCall struct {
-	Vendor string    `json:"vendor"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Status int       `json:"status"`
-	At     time.Time `json:"at"`
-}
-
-// simCalls reads the simulator's call log over HTTP, as a user would.
-func simCalls(t *testing.T, s *stack.Stack) []simCall {
-	t.Helper()
-	var calls []simCall
-	if status := testkit.Call(t, "GET", s.SimulatorURL()+"/_sim/calls", "", nil, &calls); status != http.StatusOK {
-		t.Fatalf("/_sim/calls: %d", status)
-	}
-	return calls
-}
-
-func hasCall(calls []simCall, vendor, method, pathPart string) bool {
-	for _, c := range calls {
-		if c.Vendor == vendor && c.Method == method && strings.Contains(c.Path, pathPart) && c.Status >= 200 && c.Status < 500 {
-			return true
-		}
-	}
-	return false
-}
-
-// apiVendors are the vendors the walking skeleton's path must reach; the seed routing of
-// the stack reaches more (LinkedIn, Salesforce, SendGrid, manual tasks).
-var apiVendors = []string{"hubspot", "amplitude", "posthog", "fullstory"}
-
-func allOf(set map[string]bool, names ...string) bool {
-	for _, n := range names {
-		if !set[n] {
-			return false
-		}
-	}
-	return true
-}
-
-type historyEntry struct {
-	EventID string         `json:"event_id"`
-	Type    string         `json:"type"`
-	Details map[string]any `json:"details"`
-}
-
-func history(t *testing.T, s *stack.Stack, tenant, subject string) []historyEntry {
-	t.Helper()
-	var h struct {
-		Events []historyEntry `json:"events"`
-	}
-	if status := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/subjects/"+tenant+"/"+subject+"/history", s.APIKey(), nil, &h); status != 200 {
-		t.Fatalf("history: %d", status)
-	}
-	return h.Events
-}
-
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-const consent = `{
-  "tenant": "consumer",
-  "subject_id": "%s",
-  "identifiers": {"email": "%s", "anonymous_id": "a_77f", "vendor_ids": {"amplitude": "amp-%s"}},
-  "occurred_at": "%s",
-  "source": "cmp",
-  "policy_version": "2025-04-09",
-  "purposes": {"analytics": "denied", "advertising": "denied", "marketing_email": "denied"}
-}`
-
-func postConsent(t *testing.T, s *stack.Stack, subject, email string) string {
-	t.Helper()
-	var got struct {
-		EventIDs []string `json:"event_ids"`
-	}
-	body := fmt.Sprintf(consent, subject, email, subject, time.Now().UTC().Add(-time.Minute).Format(time.RFC3339))
-	if status := testkit.Call(t, "POST", s.URL("consent-ingest")+"/v1/consents", s.APIKey(), body, &got); status != http.StatusAccepted {
-		t.Fatalf("POST /v1/consents: %d", status)
-	}
-	return got.EventIDs[0]
-}
+// The scenarios' helpers, under the names the tests of this package use.
+var (
+	eventually    = scenarios.Eventually
+	simCalls      = scenarios.SimCalls
+	hasCall       = scenarios.HasCall
+	allOf         = scenarios.AllOf
+	history       = scenarios.History
+	postConsent   = scenarios.PostConsent
+	submitRequest = scenarios.SubmitRequest
+	completeTasks = scenarios.CompleteTasks
+	get           = scenarios.Get
+	apiVendors    = scenarios.APIVendors
+)
 
 // TestConsentAndErasureReachEveryVendorTheSuppressionTopicAndTheAuditLog is the walking
-// skeleton's path: a denial of analytics, advertising and marketing_email and an erasure
-// go in over HTTP; the vendors are called, the suppression record is on the topic, and
-// both events are in the audit history with their receipts.
+// skeleton's path on the embedded stack (scenarios.ConsentAndErasure).
 func TestConsentAndErasureReachEveryVendorTheSuppressionTopicAndTheAuditLog(t *testing.T) {
-	s := startStack(t, "")
-	consentID := postConsent(t, s, "u_8d41", "ada@example.com")
-	var req struct {
-		RequestID string `json:"request_id"`
-	}
-	if status := testkit.Call(t, "POST", s.URL("consent-ingest")+"/v1/privacy-requests", s.APIKey(),
-		`{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"ada@example.com","vendor_ids":{"amplitude":"amp-u_8d41"}},"type":"erasure","reason":"user_request","verified":true}`,
-		&req); status != http.StatusAccepted {
-		t.Fatalf("POST /v1/privacy-requests: %d", status)
-	}
-
-	eventually(t, "the vendor calls", 60*time.Second, func() bool {
-		c := simCalls(t, s)
-		return hasCall(c, "hubspot", "POST", "/unsubscribe-all") && hasCall(c, "hubspot", "POST", "/gdpr-delete") &&
-			hasCall(c, "amplitude", "POST", "/api/2/deletions/users") && hasCall(c, "posthog", "POST", "/persons/bulk_delete/") &&
-			hasCall(c, "fullstory", "DELETE", "/v2/users")
-	})
-
-	hash := pseudonym.EmailSHA256("ada@example.com")
-	var found *schemas.SuppressionChanged
-	eventually(t, "the suppression record", 30*time.Second, func() bool {
-		for _, d := range testkit.ReadAll(t, s.Brokers(), s.RegistryURL(), s.Topics().Suppressions) {
-			if e, ok := d.Event.(*schemas.SuppressionChanged); ok && string(d.Msg.Key) == hash && e.SourceEventID == consentID {
-				found = e
-			}
-		}
-		return found != nil
-	})
-	if found.EmailSHA256 != hash || found.Scope != "all" || found.Reason != "opt_out" || found.Tenant != "consumer" {
-		t.Errorf("suppression record %+v", found)
-	}
-
-	eventually(t, "both events and their receipts in the audit history", 60*time.Second, func() bool {
-		answered := map[string]map[string]bool{consentID: {}, req.RequestID: {}}
-		var haveConsent, haveRequest bool
-		for _, e := range history(t, s, "consumer", "u_8d41") {
-			switch e.Type {
-			case "ConsentChanged":
-				haveConsent = haveConsent || e.EventID == consentID
-			case "PrivacyRequest":
-				haveRequest = haveRequest || e.EventID == req.RequestID
-			case "VendorReceipt":
-				if src, _ := e.Details["source_event_id"].(string); answered[src] != nil {
-					answered[src][e.Details["vendor"].(string)] = true
-				}
-			}
-		}
-		return haveConsent && haveRequest && allOf(answered[consentID], apiVendors...) && allOf(answered[req.RequestID], apiVendors...)
-	})
+	scenarios.ConsentAndErasure(t, startStack(t, ""))
 }
 
 // TestKill9LosesNoAcceptedEvent: a service killed with SIGKILL is restarted and catches
