@@ -8,10 +8,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/consentry/consentry/platform/bootstrap"
+	"github.com/consentry/consentry/platform/version"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if version.Requested(os.Args[1:]) {
+		version.Print(os.Stdout, "unsubscribe-handler")
+		return
+	}
+	start := run
+	if bootstrap.MigrateOnlyRequested(os.Args[1:]) {
+		start = migrateOnly
+	}
+	if err := start(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "unsubscribe-handler:", err)
 		os.Exit(1)
 	}
