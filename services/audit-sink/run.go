@@ -25,7 +25,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	reg := server.NewRegistry()
 
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
-		Service: "audit-sink", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		Service: "audit-sink", Getenv: getenv, Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
 		MasterKeys: cfg.MasterKeys, PGMaxConns: 8, Log: log, Metrics: reg,
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	reg := server.NewRegistry()
 
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
-		Service: "consent-ingest", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		Service: "consent-ingest", Getenv: getenv, Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
 		MasterKeys: cfg.MasterKeys, PGMaxConns: 16, Log: log, Metrics: reg,
 		Writes: map[string]string{
 			cfg.Kafka.Topics.Consents: schemas.ConsentChangedName,

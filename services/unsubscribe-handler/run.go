@@ -29,7 +29,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	reg := server.NewRegistry()
 	t := cfg.Kafka.Topics
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
-		Service: "unsubscribe-handler", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		Service: "unsubscribe-handler", Getenv: getenv, Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
 		MasterKeys: cfg.MasterKeys, PGMaxConns: 8, Log: log, Metrics: reg,
 		Writes: map[string]string{t.Consents: schemas.ConsentChangedName, t.Suppressions: schemas.SuppressionChangedName},
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/platform/tracing"
 )
 
 // Options say what a service needs.
@@ -36,6 +37,8 @@ type Options struct {
 	PGMaxConns int32
 	Log        *slog.Logger
 	Metrics    *prometheus.Registry
+	// Getenv reads the OpenTelemetry variables (tracing.Setup); nil is os.Getenv.
+	Getenv func(string) string
 }
 
 // Deps are the connected dependencies.
@@ -52,7 +55,8 @@ type Deps struct {
 	Pepper       pseudonym.Pepper
 	Keys         *apikey.Keys
 
-	kafka config.Kafka
+	kafka         config.Kafka
+	traceShutdown func(context.Context) error
 }
 
 // Open connects everything, waiting for PostgreSQL as it comes up.
@@ -63,6 +67,9 @@ func Open(ctx context.Context, o Options) (_ *Deps, err error) {
 			d.Close()
 		}
 	}()
+	if d.traceShutdown, err = tracing.Setup(ctx, o.Service, o.Getenv); err != nil {
+		return nil, err
+	}
 	if d.Pepper, err = pseudonym.NewPepper(o.Common.Pepper); err != nil {
 		return nil, err
 	}
@@ -139,6 +146,7 @@ func (d *Deps) Consumer(group string, topics ...string) kafka.ConsumerConfig {
 		Topics:         topics,
 		SessionTimeout: d.kafka.SessionTimeout,
 		DeadLetters:    d.DeadLetters,
+		Lag:            d.Admin,
 		Log:            d.Log,
 		Metrics:        d.KafkaMetrics,
 	}
@@ -156,5 +164,11 @@ func (d *Deps) Close() {
 	}
 	if d.Pool != nil {
 		d.Pool.Close()
+	}
+	// Last: the spans of the work that closing finished are exported too.
+	if d.traceShutdown != nil {
+		if err := d.traceShutdown(context.Background()); err != nil {
+			d.Log.Warn("flushing traces", "error", err)
+		}
 	}
 }

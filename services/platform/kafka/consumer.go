@@ -80,11 +80,24 @@ type ConsumerConfig struct {
 	// begins. Default 30 s.
 	DrainTimeout time.Duration
 
+	// Lag, when set, is asked every LagInterval (default 15 s) for the group's lag,
+	// which Metrics then export: a group that falls behind is the first sign of a stuck
+	// consumer, and kafka-go's reader measures no lag for a group member.
+	Lag         LagSource
+	LagInterval time.Duration
+
 	DeadLetters *DeadLetterer // required: where poison goes
 	Dialer      *kafkago.Dialer
 	Log         *slog.Logger
 	Metrics     *Metrics
 }
+
+// LagSource measures a group's lag (Admin).
+type LagSource interface {
+	Lag(ctx context.Context, group string, topics ...string) ([]PartitionLag, error)
+}
+
+var _ LagSource = (*Admin)(nil)
 
 // Consumer runs the fetch → decode → handle → commit loop for one consumer group.
 type Consumer[T any] struct {
@@ -125,6 +138,7 @@ func NewConsumer[T any](cfg ConsumerConfig, decode Decoder[T], handle Handler[T]
 	setDefault(&cfg.RebalanceTimeout, 10*time.Second)
 	setDefault(&cfg.JoinGroupBackoff, time.Second)
 	setDefault(&cfg.DrainTimeout, 30*time.Second)
+	setDefault(&cfg.LagInterval, 15*time.Second)
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -184,6 +198,13 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(c.cfg.DrainTimeout, cancelWork) })
 	defer stopDrain()
 
+	if c.cfg.Lag != nil && c.cfg.Metrics != nil {
+		lagCtx, stopLag := context.WithCancel(ctx)
+		lagDone := make(chan struct{})
+		go func() { defer close(lagDone); c.reportLag(lagCtx) }()
+		defer func() { stopLag(); <-lagDone }()
+	}
+
 	ready := make(chan decodedBatch[T])
 	exited := make(chan struct{})
 	prepared := make(chan struct{})
@@ -209,6 +230,29 @@ func (c *Consumer[T]) Run(ctx context.Context) error {
 		c.commit(work, b.msgs)
 	}
 	return nil
+}
+
+// reportLag exports the group's lag until ctx ends. Every replica of a service reports
+// every partition of its group, so dashboards take the max per partition.
+func (c *Consumer[T]) reportLag(ctx context.Context) {
+	tick := time.NewTicker(c.cfg.LagInterval)
+	defer tick.Stop()
+	for {
+		measure, cancel := context.WithTimeout(ctx, 10*time.Second)
+		lags, err := c.cfg.Lag.Lag(measure, c.cfg.GroupID, c.cfg.Topics...)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			c.log.Debug("measuring consumer lag failed", "error", err)
+		}
+		for _, l := range lags {
+			c.cfg.Metrics.SetLag(c.cfg.GroupID, l)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // decodedBatch is a fetched batch whose poison is already dead-lettered.

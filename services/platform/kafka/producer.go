@@ -88,11 +88,13 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 
 // Publish writes msgs (each naming its topic) and returns once every one is acknowledged
 // by all in-sync replicas. An error means "maybe written": the caller retries with the
-// same event ids and consumers dedupe.
+// same event ids and consumers dedupe. A record without a traceparent header gets the
+// one of the span in ctx, if any.
 func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	injectTrace(ctx, msgs)
 	start := time.Now()
 	err := p.w.WriteMessages(ctx, msgs...)
 	p.metrics.observeProduce(msgs, err, time.Since(start))

@@ -20,8 +20,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/tracing"
 )
 
 // Check is one readiness dependency.
@@ -176,9 +181,21 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // instrument logs, measures and recovers every request. It labels by the mux's route
 // pattern ("POST /u/{token}"), never by the path, which can carry tokens and subject ids.
 func instrument(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handler {
+	tracer := tracing.Tracer("github.com/consentry/consentry/platform/server")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		span := trace.SpanFromContext(r.Context())
+		if !operational(r.URL.Path) {
+			// A server span per API request, the child of the caller's traceparent; its
+			// name and attributes are the route pattern and status, never the path.
+			var ctx context.Context
+			ctx, span = tracer.Start(tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header)),
+				r.Method, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", r.Method)))
+			defer span.End()
+			r = r.WithContext(ctx)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -194,6 +211,13 @@ func instrument(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handle
 				route = "unmatched"
 			}
 			d := time.Since(start)
+			if span.IsRecording() {
+				span.SetName(route)
+				span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", sw.status))
+				if sw.status >= 500 {
+					span.SetStatus(codes.Error, http.StatusText(sw.status))
+				}
+			}
 			m.requests.WithLabelValues(route, fmt.Sprint(sw.status)).Inc()
 			m.duration.WithLabelValues(route).Observe(d.Seconds())
 			if route != "GET /metrics" && route != "GET /healthz" && route != "GET /readyz" {
@@ -202,6 +226,12 @@ func instrument(next http.Handler, log *slog.Logger, m *httpMetrics) http.Handle
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// operational reports whether path is a probe or scrape: no span for those, they would
+// bury the traces that matter.
+func operational(path string) bool {
+	return path == "/metrics" || path == "/healthz" || path == "/readyz"
 }
 
 // ReadBody reads a request body of at most limit bytes.
