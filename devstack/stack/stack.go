@@ -90,7 +90,10 @@ type Config struct {
 	// DebugPortBase, when set, gives the i-th of Services a profiler (CONSENTRY_DEBUG_ADDR)
 	// on 127.0.0.1:DebugPortBase+i.
 	DebugPortBase int
-	Log           *slog.Logger
+	// External, when set, points the services at a Kafka, registry and PostgreSQL
+	// running elsewhere instead of starting the embedded ones.
+	External *External
+	Log      *slog.Logger
 }
 
 // Stack is a running embedded stack.
@@ -141,13 +144,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.secrets, err = loadSecrets(cfg.DataDir, cfg.APIKey); err != nil {
 		return nil, err
 	}
-	if err := s.startKafka(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.startRegistry(); err != nil {
-		return nil, err
-	}
-	if err := s.startPostgres(ctx); err != nil {
+	if cfg.External != nil {
+		if err := s.useExternal(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := s.startEmbedded(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.startSimulator(); err != nil {
@@ -155,8 +156,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	go s.compactPeriodically(runCtx)
-	go s.janitor.run(runCtx)
+	if s.cluster != nil {
+		go s.compactPeriodically(runCtx)
+		go s.janitor.run(runCtx)
+	}
 	for _, name := range Services {
 		if err := s.startService(runCtx, name); err != nil {
 			return nil, err
@@ -166,6 +169,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Stack) startEmbedded(ctx context.Context) error {
+	if err := s.startKafka(ctx); err != nil {
+		return err
+	}
+	if err := s.startRegistry(); err != nil {
+		return err
+	}
+	return s.startPostgres(ctx)
 }
 
 func (s *Stack) kafkaOpts() []kfake.Opt {
@@ -454,13 +467,23 @@ func (s *Stack) PID(name string) int {
 }
 
 // Brokers returns the Kafka bootstrap address.
-func (s *Stack) Brokers() []string { return []string{"127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Kafka)} }
+func (s *Stack) Brokers() []string {
+	if s.cfg.External != nil {
+		return s.cfg.External.Brokers
+	}
+	return []string{"127.0.0.1:" + strconv.Itoa(s.cfg.Ports.Kafka)}
+}
 
 // Topics returns the topic names.
 func (s *Stack) Topics() kafka.Topics { return s.topics }
 
 // RegistryURL returns the schema registry's URL.
-func (s *Stack) RegistryURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Registry) }
+func (s *Stack) RegistryURL() string {
+	if s.cfg.External != nil {
+		return s.cfg.External.RegistryURL
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Registry)
+}
 
 // SimulatorURL returns the vendor simulator's URL.
 func (s *Stack) SimulatorURL() string {
@@ -468,7 +491,12 @@ func (s *Stack) SimulatorURL() string {
 }
 
 // PostgresURL returns the database URL the services use.
-func (s *Stack) PostgresURL() string { return s.pg.URL("consentry") }
+func (s *Stack) PostgresURL() string {
+	if s.cfg.External != nil {
+		return s.cfg.External.PostgresURL
+	}
+	return s.pg.URL("consentry")
+}
 
 // URL returns a service's base URL.
 func (s *Stack) URL(name string) string {
