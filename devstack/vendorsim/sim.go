@@ -82,6 +82,7 @@ type Call struct {
 	Status         int    // what the simulator answered; 0 when no response was sent
 	At             time.Time
 	IdempotencyKey string // the request's Idempotency-Key header, if any
+	Traceparent    string // the request's W3C traceparent header, if any
 	BodySHA256     string // hex sha256 of the request body
 	Body           []byte // request body
 }
@@ -216,6 +217,7 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		Query:          r.URL.RawQuery,
 		At:             s.now(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		Traceparent:    r.Header.Get("traceparent"),
 	}
 	spec := s.spec(call.Vendor)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))

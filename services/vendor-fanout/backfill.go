@@ -25,7 +25,11 @@ func (p *planner) backfill(ctx context.Context, in routing.Instance, tenants []s
 	}
 	err = p.store.EachSubject(ctx, tenants, func(ds []postgres.Decision) error {
 		for _, it := range backfill.Plan(p.routes, in, ds) {
-			pending = append(pending, p.deliveries(it.Decision, []routing.Delivery{{Instance: in.Name, Action: it.Action}})...)
+			for _, d := range p.deliveries(it.Decision, []routing.Delivery{{Instance: in.Name, Action: it.Action}}) {
+				// Not the pipeline's latency: the vendor did not exist when the event did.
+				d.RecordedAt = time.Time{}
+				pending = append(pending, d)
+			}
 			planned++
 		}
 		if len(pending) >= 1000 {

@@ -70,7 +70,10 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 			continue
 		}
 		decisions = append(decisions, d)
+		// The vendor calls of this event join the trace it was produced in.
+		tp := kafka.Traceparent(r.Msg)
 		for _, del := range p.deliveries(d, p.routes.Plan(d)) {
+			del.Traceparent = tp
 			planned = append(planned, del)
 			touched[del.Instance] = true
 		}
@@ -124,7 +127,7 @@ func (p *planner) deliveries(d postgres.Decision, plan []routing.Delivery) []pos
 		out = append(out, postgres.Delivery{
 			EventID: d.EventID, Instance: r.Instance, Action: string(r.Action), Tenant: d.Tenant, SubjectKey: d.SubjectKey,
 			RequestID: d.RequestID, OccurredAt: d.OccurredAt, PolicyVersion: d.PolicyVersion, Sealed: d.Sealed,
-			Purposes: d.Purposes, Deadline: start.Add(deadline),
+			Purposes: d.Purposes, Deadline: start.Add(deadline), RecordedAt: d.RecordedAt,
 		})
 	}
 	return out

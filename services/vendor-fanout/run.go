@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 	deps, err := bootstrap.Open(ctx, bootstrap.Options{
-		Service: "vendor-fanout", Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
+		Service: "vendor-fanout", Getenv: getenv, Common: cfg.Common, Kafka: cfg.Kafka, Registry: cfg.Registry,
 		MasterKeys: cfg.MasterKeys, PGMaxConns: 24, Log: log, Metrics: reg,
 		// Requests too: fan-out announces there that a privacy request is completed.
 		Writes: map[string]string{cfg.Kafka.Topics.Receipts: schemas.VendorReceiptName, cfg.Kafka.Topics.Requests: schemas.PrivacyRequestName},

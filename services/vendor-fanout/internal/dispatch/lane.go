@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/consentry/consentry/platform/eventid"
@@ -22,10 +25,13 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/platform/tracing"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
+
+var tracer = tracing.Tracer("github.com/consentry/consentry/services/vendor-fanout/internal/dispatch")
 
 // Store is what a lane needs of the delivery table.
 type Store interface {
@@ -162,6 +168,7 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 		},
 	})
 	deps.Metrics.breakerState(cfg.Instance, gobreaker.StateClosed)
+	deps.Metrics.throttledUntil(cfg.Instance, time.Time{})
 	return l
 }
 
@@ -297,13 +304,33 @@ func (l *Lane) sleep(ctx context.Context, d time.Duration, idle *time.Ticker) {
 //
 // called runs once the vendor has answered and before the result is recorded.
 func (l *Lane) process(ctx context.Context, d postgres.Delivery, called func()) {
+	// One client span per attempt, a child of the trace the event was produced in; the
+	// adapter's HTTP request carries it to the vendor, the receipt carries it to Kafka.
+	// Attributes name the vendor and action only: never the subject.
+	ctx, span := tracer.Start(tracing.WithTraceparent(ctx, d.Traceparent), "vendor "+d.Action,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("consentry.vendor", l.cfg.Instance), attribute.String("consentry.action", d.Action),
+			attribute.Int("consentry.attempt", d.Attempts+1)))
 	res := l.attempt(ctx, d)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("consentry.delivery_state", res.State), attribute.String("consentry.outcome", res.Outcome))
+		if res.State == postgres.Dead {
+			span.SetStatus(codes.Error, "dead-lettered")
+		}
+	}
+	span.End()
+	if res.Receipt != nil {
+		kafka.SetTraceparent(res.Receipt, tracing.Traceparent(ctx))
+	}
 	called()
 	if err := l.deps.Store.Record(ctx, d.ID, res); err != nil {
 		l.log.Error("recording a delivery result failed; it will be retried after its lease", "delivery_id", d.ID, "error", err)
 		return
 	}
 	l.deps.Metrics.outcome(l.cfg.Instance, res)
+	if propagated(d, res) {
+		l.deps.Metrics.propagated(l.cfg.Instance, l.deps.Now().Sub(d.RecordedAt))
+	}
 	if res.Receipt != nil && l.deps.Notify != nil {
 		l.deps.Notify()
 	}
@@ -408,6 +435,7 @@ func (l *Lane) failed(d postgres.Delivery, now time.Time, err error) postgres.Re
 			}
 		}
 		l.deps.Metrics.throttled(l.cfg.Instance)
+		l.deps.Metrics.throttledUntil(l.cfg.Instance, time.Unix(0, l.throttledUntil.Load()))
 		return l.retry(d, now, false, wait, e.Error())
 	case vendor.Auth:
 		l.deps.Metrics.authFailure(l.cfg.Instance)
@@ -483,6 +511,16 @@ func (l *Lane) receipt(d postgres.Delivery, res vendor.Result, attempts int) *ka
 		return nil
 	}
 	return &msg
+}
+
+// propagated reports whether res is the vendor first taking d's action on: the end of
+// the path whose latency the propagation histogram measures. Polls of an accepted job,
+// retries and dead letters are not; nor are rows with no acceptance time.
+func propagated(d postgres.Delivery, res postgres.Result) bool {
+	if d.RecordedAt.IsZero() || d.State != postgres.Pending {
+		return false
+	}
+	return res.State == postgres.Done || res.State == postgres.Polling
 }
 
 // idempotencyKey is stable for one delivery across retries and replays.

@@ -1,6 +1,8 @@
 package dispatch
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 
@@ -19,6 +21,8 @@ type Metrics struct {
 	DeadLetters  *prometheus.GaugeVec
 	TasksOpen    *prometheus.GaugeVec
 	TasksOverdue *prometheus.GaugeVec
+	propagation  *prometheus.HistogramVec
+	throttledTo  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the dispatch metrics.
@@ -43,8 +47,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "consentry_fanout_manual_tasks_open", Help: "Open manual tasks per vendor without an API."}, []string{"vendor"}),
 		TasksOverdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "consentry_fanout_manual_tasks_overdue", Help: "Open manual tasks past their due time, per vendor."}, []string{"vendor"}),
+		// From 50 ms (the embedded stack) to the 48 h in which an unsubscribe must be
+		// honoured: the buckets above a minute are where a lane's outage shows.
+		propagation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "consentry_fanout_propagation_seconds",
+			Help:    "From Consentry accepting an event (recorded_at) to the vendor accepting its action, per vendor.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 48 * 3600}},
+			[]string{"vendor"}),
+		throttledTo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consentry_fanout_throttled_until_seconds",
+			Help: "Unix time until which the vendor asked not to be called (Retry-After); in the past when not throttled."}, []string{"vendor"}),
 	}
-	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters, m.TasksOpen, m.TasksOverdue)
+	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters, m.TasksOpen, m.TasksOverdue,
+		m.propagation, m.throttledTo)
 	return m
 }
 
@@ -63,6 +78,25 @@ func (m *Metrics) breakerState(vendor string, s gobreaker.State) {
 func (m *Metrics) throttled(vendor string) {
 	if m != nil {
 		m.throttles.WithLabelValues(vendor).Inc()
+	}
+}
+
+// throttledUntil exports the lane's Retry-After gate; zero for none, so that every vendor
+// has a series.
+func (m *Metrics) throttledUntil(vendor string, until time.Time) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if !until.IsZero() {
+		v = float64(until.UnixNano()) / 1e9
+	}
+	m.throttledTo.WithLabelValues(vendor).Set(v)
+}
+
+func (m *Metrics) propagated(vendor string, d time.Duration) {
+	if m != nil {
+		m.propagation.WithLabelValues(vendor).Observe(d.Seconds())
 	}
 }
 

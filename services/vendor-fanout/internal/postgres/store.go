@@ -56,6 +56,10 @@ type Delivery struct {
 	LastError     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// RecordedAt is when Consentry accepted the event; zero when unknown or back-filled.
+	RecordedAt time.Time
+	// Traceparent is the W3C trace context of the event that planned the delivery.
+	Traceparent string
 }
 
 // Store is the delivery table and outbox.
@@ -181,25 +185,31 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, err
 		occurred, deadlines                          = make([]time.Time, len(ds)), make([]time.Time, len(ds))
 		purposes                                     = make([][]byte, len(ds))
 		sealed                                       sealedArrays
+		recorded                                     = make([]pgtype.Timestamptz, len(ds))
+		traceparents                                 = make([]*string, len(ds))
 	)
 	for i, d := range ds {
 		eventIDs[i], requestIDs[i] = uuidValue(d.EventID), uuidValue(d.RequestID)
 		instances[i], actions[i], tenants[i], subjects[i], polis[i] = d.Instance, d.Action, d.Tenant, d.SubjectKey, d.PolicyVersion
 		occurred[i], deadlines[i], purposes[i] = d.OccurredAt, d.Deadline, jsonOrNil(d.Purposes)
+		recorded[i] = pgtype.Timestamptz{Time: d.RecordedAt, Valid: !d.RecordedAt.IsZero()}
+		traceparents[i] = textOrNil(d.Traceparent)
 		sealed.add(d.Sealed)
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
-			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at)
+			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at,
+			recorded_at, traceparent)
 		SELECT event_id, instance, action, tenant, subject_key, request_id,
-			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at
+			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at,
+			recorded_at, traceparent
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::text[],
-			$9::text[], $10::bytea[], $11::bytea[], $12::jsonb[], $13::timestamptz[]) WITH ORDINALITY
+			$9::text[], $10::bytea[], $11::bytea[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::text[]) WITH ORDINALITY
 			AS d(event_id, instance, action, tenant, subject_key, request_id, occurred_at, policy_version,
-				sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at, ord)
+				sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at, recorded_at, traceparent, ord)
 		ORDER BY ord
 		ON CONFLICT (event_id, instance, action) DO NOTHING`,
 		eventIDs, instances, actions, tenants, subjects, requestIDs, occurred, polis,
-		sealed.schemes, sealed.nonces, sealed.ciphertext, purposes, deadlines)
+		sealed.schemes, sealed.nonces, sealed.ciphertext, purposes, deadlines, recorded, traceparents)
 	return tag.RowsAffected(), err
 }
 
@@ -270,7 +280,7 @@ func uuidValue(s string) pgtype.UUID {
 const columns = `id, event_id::text, instance, action, tenant, subject_key, coalesce(request_id::text, ''), occurred_at,
 	policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, state, attempts, next_attempt_at,
 	deadline_at, coalesce(outcome, ''), coalesce(http_status, 0), coalesce(reference, ''), coalesce(last_error, ''),
-	created_at, updated_at`
+	created_at, updated_at, recorded_at, coalesce(traceparent, '')`
 
 func scan(row pgx.Row) (Delivery, error) {
 	var (
@@ -279,12 +289,16 @@ func scan(row pgx.Row) (Delivery, error) {
 		nonce    []byte
 		ct       []byte
 		purposes []byte
+		recorded *time.Time
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.Instance, &d.Action, &d.Tenant, &d.SubjectKey, &d.RequestID, &d.OccurredAt,
 		&d.PolicyVersion, &scheme, &nonce, &ct, &purposes, &d.State, &d.Attempts, &d.NextAttemptAt,
-		&d.Deadline, &d.Outcome, &d.HTTPStatus, &d.Reference, &d.LastError, &d.CreatedAt, &d.UpdatedAt)
+		&d.Deadline, &d.Outcome, &d.HTTPStatus, &d.Reference, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &recorded, &d.Traceparent)
 	if err != nil {
 		return d, err
+	}
+	if recorded != nil {
+		d.RecordedAt = *recorded
 	}
 	if scheme != nil {
 		d.Sealed = &schemas.Sealed{Scheme: *scheme, Nonce: nonce, Ciphertext: ct}
@@ -372,6 +386,7 @@ func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
 		nexts                                    = make([]time.Time, len(rs))
 		receiptTopics                            []string
 		receiptKeys, receiptValues               [][]byte
+		receiptTraces                            []*string
 	)
 	for i, rec := range rs {
 		r := rec.Result
@@ -386,6 +401,7 @@ func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
 		if r.Receipt != nil {
 			receiptTopics = append(receiptTopics, r.Receipt.Topic)
 			receiptKeys, receiptValues = append(receiptKeys, r.Receipt.Key), append(receiptValues, r.Receipt.Value)
+			receiptTraces = append(receiptTraces, textOrNil(kafka.Traceparent(*r.Receipt)))
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -424,9 +440,10 @@ func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
 		}
 		if len(receiptTopics) > 0 {
 			// In the order given, so that one subject's receipts keep their order on Kafka.
-			_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value)
-				SELECT topic, key, value FROM unnest($1::text[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS r(topic, key, value, ord)
-				ORDER BY ord`, receiptTopics, receiptKeys, receiptValues)
+			_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value, traceparent)
+				SELECT topic, key, value, traceparent FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])
+					WITH ORDINALITY AS r(topic, key, value, traceparent, ord)
+				ORDER BY ord`, receiptTopics, receiptKeys, receiptValues, receiptTraces)
 			if err != nil {
 				return err
 			}
@@ -448,7 +465,8 @@ func storable(s string) string {
 func (s *Store) RelayOutbox(ctx context.Context, limit int, publish func(context.Context, []kafka.Message) error) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, topic, key, value FROM fanout.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		rows, err := tx.Query(ctx, `SELECT id, topic, key, value, coalesce(traceparent, '') FROM fanout.outbox
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
@@ -457,12 +475,16 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, publish func(context
 			msgs []kafka.Message
 		)
 		for rows.Next() {
-			var id int64
-			var m kafka.Message
-			if err := rows.Scan(&id, &m.Topic, &m.Key, &m.Value); err != nil {
+			var (
+				id int64
+				m  kafka.Message
+				tp string
+			)
+			if err := rows.Scan(&id, &m.Topic, &m.Key, &m.Value, &tp); err != nil {
 				rows.Close()
 				return err
 			}
+			kafka.SetTraceparent(&m, tp)
 			ids, msgs = append(ids, id), append(msgs, m)
 		}
 		rows.Close()

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/consentry/consentry/platform/tracing"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
@@ -144,6 +147,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
 	}
+	// The vendor call's span (dispatch starts it), so that a vendor, or a proxy of ours
+	// in front of it, can join the trace. Nothing is added when there is no span.
+	tracing.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 
 	resp, err := c.http.Do(req)
 	if err != nil {
