@@ -21,6 +21,7 @@ type api struct {
 	serde  *serde.Serde
 	sealer *seal.Sealer // nil when the deployment gives audit-sink no master keys
 	now    func() time.Time
+	chain  *chainGauge // nil in tests of the API alone
 }
 
 // subject resolves the path's tenant and subject id to the pseudonymous key, after

@@ -50,6 +50,7 @@ func (a *api) getVerify(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the audit log is unavailable", err))
 		return
 	}
+	a.chain.record(report, a.now())
 	if !report.OK {
 		for _, c := range report.Chains {
 			if c.Break != nil {

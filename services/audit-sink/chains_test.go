@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +110,9 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		len(report.Chains) != 1 || report.Chains[0].Chain != consent.Purposes["advertising"].Position.Chain {
 		t.Errorf("verify: %d %+v", s, report)
 	}
+	if m := scrape(t, svc.URL); !strings.Contains(m, "consentry_audit_chain_ok 1\n") || !strings.Contains(m, "consentry_audit_chain_verified_timestamp_seconds ") {
+		t.Error("after a clean verification the chain gauge does not say ok")
+	}
 	var heads struct {
 		Heads []struct {
 			Chain string `json:"chain"`
@@ -150,4 +155,22 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		b.Seq != consent.Purposes["advertising"].Position.ChainSeq {
 		t.Errorf("after tampering: %+v", broken)
 	}
+	if m := scrape(t, svc.URL); !strings.Contains(m, "consentry_audit_chain_ok 0\n") {
+		t.Error("after a verification found a break the chain gauge still says ok")
+	}
+}
+
+// scrape returns the service's /metrics text.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

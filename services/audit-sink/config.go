@@ -16,6 +16,9 @@ type serviceConfig struct {
 	// sealed identifiers; without them the export says they are unavailable.
 	MasterKeys    string
 	GaugeInterval time.Duration
+	// VerifyInterval is how often the audit chains are verified for the
+	// consentry_audit_chain_ok gauge; zero verifies only when GET /v1/audit/verify asks.
+	VerifyInterval time.Duration
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -27,12 +30,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Secret(&c.MasterKeys, "CONSENTRY_MASTER_KEYS")
 	l.Duration(&c.GaugeInterval, "request-gauges-interval", "CONSENTRY_REQUEST_GAUGES_INTERVAL", 15*time.Second,
 		"how often the privacy request gauges (at risk, overdue, open) are recomputed")
+	l.Duration(&c.VerifyInterval, "audit-verify-interval", "CONSENTRY_AUDIT_VERIFY_INTERVAL", time.Hour,
+		"how often the audit hash chains are recomputed for the consentry_audit_chain_ok gauge (0: only on GET /v1/audit/verify)")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
 	var errs []error
 	if c.GaugeInterval <= 0 {
 		errs = append(errs, errors.New("CONSENTRY_REQUEST_GAUGES_INTERVAL must be positive"))
+	}
+	if c.VerifyInterval < 0 {
+		errs = append(errs, errors.New("CONSENTRY_AUDIT_VERIFY_INTERVAL must not be negative"))
 	}
 	return c, errors.Join(append(errs, c.Common.Validate(), c.Kafka.Validate())...)
 }

@@ -48,16 +48,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		deps.Close()
 		return err
 	}
-	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now}
+	chainOK := newChainGauge(reg)
+	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now, chain: chainOK}
 	gauges := newRequestGauges(reg)
+	workers := []server.Worker{
+		{Name: "consumer", Run: consumer.Run},
+		{Name: "request-gauges", Run: func(ctx context.Context) error { return gauges.run(ctx, store, cfg.GaugeInterval, log) }},
+	}
+	if cfg.VerifyInterval > 0 {
+		workers = append(workers, server.Worker{Name: "chain-verify", Run: func(ctx context.Context) error {
+			return chainOK.run(ctx, store.Verify, cfg.VerifyInterval, log)
+		}})
+	}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(t.Consents, t.Requests, t.Suppressions, t.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
-		Workers: []server.Worker{
-			{Name: "consumer", Run: consumer.Run},
-			{Name: "request-gauges", Run: func(ctx context.Context) error { return gauges.run(ctx, store, cfg.GaugeInterval, log) }},
-		},
+		Workers: workers,
 		Closers: []func(){deps.Close},
 	})
 }
