@@ -60,7 +60,8 @@ type Scenario struct {
 	inject     func(ctx context.Context, r *run)
 }
 
-// Scenarios are C1–C6 of kafka-postgres-notes.md §4.
+// Scenarios are C1–C6 of kafka-postgres-notes.md §4, and C7, the rollout every
+// deployment goes through.
 var Scenarios = []Scenario{
 	{Name: "C1", Description: "kill -9 of each service at random moments and at crash points (after the database commit before the offset commit, after a vendor call before its record, after publishing before answering)",
 		failpoints: fmt.Sprintf("%s=0.04,%s=0.04,%s=0.05,%s=0.03", failpoint.ConsumerBeforeCommit, failpoint.FanoutAfterVendorCall,
@@ -71,6 +72,7 @@ var Scenarios = []Scenario{
 	{Name: "C4", Description: "vendor faults: down, slow past the timeout, 429 with Retry-After, 5xx, permanent 4xx", inject: vendorFaults},
 	{Name: "C5", Description: "consumer rebalance churn: replicas of each consumer added and removed", inject: churn},
 	{Name: "C6", Description: "poison records (undecodable bytes, unknown schema id) on every input topic", inject: poison},
+	{Name: "C7", Description: "rolling restart: SIGTERM to each service in turn under load, as a Kubernetes rollout does, each back and ready before the next", inject: rollingRestart},
 }
 
 // run is one chaos run in progress.
@@ -214,4 +216,28 @@ func poison(ctx context.Context, r *run) {
 
 func faultOK(vendor string) vendorsim.Fault {
 	return vendorsim.Fault{Vendor: vendor, Mode: vendorsim.ModeOK}
+}
+
+// rollingRestart terminates each service in turn and waits for its successor to be
+// ready before the next, round after round, while the workload keeps sending.
+func rollingRestart(ctx context.Context, r *run) {
+	for r.pause(ctx, 300*time.Millisecond, 800*time.Millisecond) {
+		for _, name := range stack.Services {
+			pid := r.stack.PID(name)
+			if err := r.stack.Terminate(name); err != nil {
+				continue
+			}
+			r.note("SIGTERM %s", name)
+			deadline := time.Now().Add(45 * time.Second)
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				if p := r.stack.PID(name); p != 0 && p != pid && r.stack.Ready(ctx, name) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if !r.pause(ctx, 200*time.Millisecond, 600*time.Millisecond) {
+				return
+			}
+		}
+	}
 }

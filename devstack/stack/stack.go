@@ -362,6 +362,21 @@ func (s *Stack) startService(ctx context.Context, name string) error {
 	return nil
 }
 
+// Ready reports whether a service answers /readyz with 200.
+func (s *Stack) Ready(ctx context.Context, name string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(name)+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, name := range Services {
@@ -442,6 +457,11 @@ func (s *Stack) Kill(name string) error {
 // connections and state. A pause longer than the session timeout costs its consumer
 // group membership, which it rejoins on Resume.
 func (s *Stack) Pause(name string) error { return s.signal(name, syscall.SIGSTOP) }
+
+// Terminate asks a service (or replica) to stop as Kubernetes does on a rollout
+// (SIGTERM: it turns not-ready, drains, commits and exits); the supervisor then starts
+// it again, like the new pod.
+func (s *Stack) Terminate(name string) error { return s.signal(name, syscall.SIGTERM) }
 
 // Resume continues a paused service.
 func (s *Stack) Resume(name string) error { return s.signal(name, syscall.SIGCONT) }
