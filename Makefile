@@ -37,7 +37,7 @@ run: build ## run the whole pipeline on the embedded stack (Ctrl-C stops it; dat
 	$(BIN)/consentry-dev -data-dir .data -bin-dir $(BIN)
 
 .PHONY: chaos
-chaos: build ## chaos suite C1-C6 with invariant checks: make chaos RUNS=20 [SCENARIO=C1,C2] [SEED=n]
+chaos: build ## chaos suite C1-C7 with invariant checks: make chaos RUNS=20 [SCENARIO=C1,C2] [SEED=n]
 	$(GO) run ./devstack/cmd/consentry-chaos -bin-dir $(BIN) -runs $(or $(RUNS),1) $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(SEED),-seed $(SEED))
 
 .PHONY: fuzz

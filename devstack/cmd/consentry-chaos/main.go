@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	binDir := fs.String("bin-dir", ".data/bin", "service binaries (make build puts them there)")
 	runs := fs.Int("runs", 1, "runs per scenario")
-	only := fs.String("scenario", "", "comma-separated scenarios (C1..C6); empty runs all")
+	only := fs.String("scenario", "", "comma-separated scenarios (C1..C7); empty runs all")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the first run; run i of a scenario uses seed+i")
 	window := fs.Duration("window", 15*time.Second, "how long faults are injected per run")
 	rate := fs.Float64("rate", 15, "workload events per second")
