@@ -1,0 +1,104 @@
+package containers
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestComposeFileDescribesTheWholeStack checks deploy/compose.yaml where Docker cannot
+// run it: it parses (anchors and merge keys resolved), every long-running container has
+// an image or a build, an environment and a healthcheck, the services are built from
+// deploy/Dockerfile for themselves, and each has the settings it cannot start without.
+func TestComposeFileDescribesTheWholeStack(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]map[string]any `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("deploy/compose.yaml does not parse: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("..", "deploy", "Dockerfile")); err != nil {
+		t.Fatalf("the services are built from deploy/Dockerfile: %v", err)
+	}
+	oneShot := map[string]bool{"kafka-init": true, "probe": true}
+	for _, name := range []string{"kafka", "schema-registry", "postgres", "kafka-init", "probe",
+		"consent-ingest", "unsubscribe-handler", "vendor-fanout", "audit-sink"} {
+		if doc.Services[name] == nil {
+			t.Errorf("no service %s", name)
+		}
+	}
+	for name, svc := range doc.Services {
+		if svc["image"] == nil && svc["build"] == nil {
+			t.Errorf("%s has neither image nor build", name)
+		}
+		if oneShot[name] {
+			if svc["restart"] != "no" {
+				t.Errorf("%s runs once: restart must be \"no\"", name)
+			}
+			continue
+		}
+		if env, _ := svc["environment"].(map[string]any); len(env) == 0 {
+			t.Errorf("%s has no environment", name)
+		}
+		hc, _ := svc["healthcheck"].(map[string]any)
+		if test, _ := hc["test"].([]any); len(test) == 0 || hc["disable"] == true {
+			t.Errorf("%s has no healthcheck", name)
+		}
+	}
+
+	ports := map[string]string{"consent-ingest": "8081", "unsubscribe-handler": "8082", "vendor-fanout": "8083", "audit-sink": "8084"}
+	for name, port := range ports {
+		svc := doc.Services[name]
+		build, _ := svc["build"].(map[string]any)
+		args, _ := build["args"].(map[string]any)
+		if build["dockerfile"] != "deploy/Dockerfile" || build["context"] != ".." || args["SERVICE"] != name {
+			t.Errorf("%s build %v: want deploy/Dockerfile from the repository root with SERVICE=%s", name, build, name)
+		}
+		env, _ := svc["environment"].(map[string]any)
+		for _, v := range []string{"CONSENTRY_KAFKA_BROKERS", "CONSENTRY_SCHEMA_REGISTRY_URL", "CONSENTRY_POSTGRES_URL",
+			"CONSENTRY_API_KEYS", "CONSENTRY_SUBJECT_PEPPER", "CONSENTRY_MASTER_KEYS", "GOMEMLIMIT"} {
+			if env[v] == nil || env[v] == "" {
+				t.Errorf("%s lacks %s", name, v)
+			}
+		}
+		if env["CONSENTRY_HTTP_ADDR"] != ":"+port {
+			t.Errorf("%s listens on %v, want :%s", name, env["CONSENTRY_HTTP_ADDR"], port)
+		}
+		if p, _ := svc["ports"].([]any); !slices.Contains(p, any(port+":"+port)) {
+			t.Errorf("%s publishes %v, want %s:%s", name, p, port, port)
+		}
+		hc, _ := svc["healthcheck"].(map[string]any)
+		test, _ := hc["test"].([]any)
+		if !strings.Contains(strings.Join(anyStrings(test), " "), "127.0.0.1:"+port+"/readyz") {
+			t.Errorf("%s healthcheck %v does not ask its /readyz", name, test)
+		}
+		deps, _ := svc["depends_on"].(map[string]any)
+		for _, dep := range []string{"kafka", "schema-registry", "postgres", "kafka-init", "probe"} {
+			if deps[dep] == nil {
+				t.Errorf("%s does not wait for %s", name, dep)
+			}
+		}
+		if svc["read_only"] != true {
+			t.Errorf("%s: the root filesystem should be read-only, as on Kubernetes", name)
+		}
+	}
+	if env, _ := doc.Services["unsubscribe-handler"]["environment"].(map[string]any); env["CONSENTRY_LINK_KEYS"] == nil || env["CONSENTRY_PUBLIC_URL"] == nil {
+		t.Error("unsubscribe-handler needs CONSENTRY_LINK_KEYS and CONSENTRY_PUBLIC_URL")
+	}
+}
+
+func anyStrings(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i], _ = x.(string)
+	}
+	return out
+}
