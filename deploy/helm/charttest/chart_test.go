@@ -1,0 +1,584 @@
+package charttest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/consentry/consentry/platform/kafka"
+)
+
+const chartDir = "../consentry"
+
+var services = []string{"consent-ingest", "unsubscribe-handler", "vendor-fanout", "audit-sink"}
+
+// The CRDs whose Go types this module does not import: only the fields the chart sets,
+// decoded as strictly as the built-in kinds.
+type (
+	serviceMonitor struct {
+		metav1.TypeMeta   `json:",inline"`
+		metav1.ObjectMeta `json:"metadata"`
+		Spec              struct {
+			Selector          metav1.LabelSelector `json:"selector"`
+			NamespaceSelector struct {
+				MatchNames []string `json:"matchNames,omitempty"`
+				Any        bool     `json:"any,omitempty"`
+			} `json:"namespaceSelector"`
+			Endpoints []struct {
+				Port          string `json:"port"`
+				Path          string `json:"path"`
+				Interval      string `json:"interval"`
+				ScrapeTimeout string `json:"scrapeTimeout"`
+			} `json:"endpoints"`
+		} `json:"spec"`
+	}
+	kafkaTopic struct {
+		metav1.TypeMeta   `json:",inline"`
+		metav1.ObjectMeta `json:"metadata"`
+		Spec              struct {
+			TopicName  string `json:"topicName"`
+			Partitions int32  `json:"partitions"`
+			Replicas   int32  `json:"replicas"`
+			// Strings only: Strimzi passes them to Kafka as they are.
+			Config map[string]string `json:"config"`
+		} `json:"spec"`
+	}
+	scaledObject struct {
+		metav1.TypeMeta   `json:",inline"`
+		metav1.ObjectMeta `json:"metadata"`
+		Spec              struct {
+			ScaleTargetRef struct {
+				Name string `json:"name"`
+			} `json:"scaleTargetRef"`
+			PollingInterval int32 `json:"pollingInterval"`
+			CooldownPeriod  int32 `json:"cooldownPeriod"`
+			MinReplicaCount int32 `json:"minReplicaCount"`
+			MaxReplicaCount int32 `json:"maxReplicaCount"`
+			Triggers        []struct {
+				Type       string `json:"type"`
+				MetricType string `json:"metricType,omitempty"`
+				// KEDA reads trigger metadata as strings; a bare number is an error there.
+				Metadata map[string]string `json:"metadata"`
+			} `json:"triggers"`
+		} `json:"spec"`
+	}
+)
+
+// kinds maps each kind the chart may render to its apiVersion and a new value to decode
+// into. A kind missing here fails the test: nothing is rendered unchecked.
+var kinds = map[string]struct {
+	apiVersion string
+	new        func() any
+}{
+	"Deployment":              {"apps/v1", func() any { return new(appsv1.Deployment) }},
+	"Service":                 {"v1", func() any { return new(corev1.Service) }},
+	"ConfigMap":               {"v1", func() any { return new(corev1.ConfigMap) }},
+	"PodDisruptionBudget":     {"policy/v1", func() any { return new(policyv1.PodDisruptionBudget) }},
+	"HorizontalPodAutoscaler": {"autoscaling/v2", func() any { return new(autoscalingv2.HorizontalPodAutoscaler) }},
+	"NetworkPolicy":           {"networking.k8s.io/v1", func() any { return new(networkingv1.NetworkPolicy) }},
+	"Job":                     {"batch/v1", func() any { return new(batchv1.Job) }},
+	"ServiceMonitor":          {"monitoring.coreos.com/v1", func() any { return new(serviceMonitor) }},
+	"KafkaTopic":              {"kafka.strimzi.io/v1beta2", func() any { return new(kafkaTopic) }},
+	"ScaledObject":            {"keda.sh/v1alpha1", func() any { return new(scaledObject) }},
+}
+
+// rendered is a chart's objects by kind, then name.
+type rendered map[string]map[string]any
+
+func (r rendered) names(kind string) []string {
+	var ns []string
+	for n := range r[kind] {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+func loadChart(t *testing.T) *chart.Chart {
+	t.Helper()
+	c, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatalf("loading the chart: %v", err)
+	}
+	return c
+}
+
+// render renders c as `helm install consentry -n consentry -f <files…>` would, and
+// decodes every object.
+func render(t *testing.T, c *chart.Chart, valueFiles ...string) (rendered, error) {
+	t.Helper()
+	vals := map[string]any{}
+	for _, f := range valueFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := chartutil.ReadValues(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		vals = chartutil.CoalesceTables(v, vals)
+	}
+	rv, err := chartutil.ToRenderValues(c, vals,
+		chartutil.ReleaseOptions{Name: "consentry", Namespace: "consentry", Revision: 1, IsInstall: true},
+		chartutil.DefaultCapabilities)
+	if err != nil {
+		return nil, err
+	}
+	files, err := engine.Render(c, rv)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll(files)
+}
+
+var docSep = regexp.MustCompile(`(?m)^---\s*$`)
+
+func decodeAll(files map[string]string) (rendered, error) {
+	out := rendered{}
+	var errs []string
+	for name, text := range files {
+		if path.Ext(name) != ".yaml" || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		for i, doc := range docSep.Split(text, -1) {
+			if strings.TrimSpace(doc) == "" || onlyComments(doc) {
+				continue
+			}
+			obj, kind, objName, err := decode([]byte(doc))
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s (document %d): %v", name, i, err))
+				continue
+			}
+			if out[kind] == nil {
+				out[kind] = map[string]any{}
+			}
+			if _, dup := out[kind][objName]; dup {
+				errs = append(errs, fmt.Sprintf("%s: two objects %s/%s", name, kind, objName))
+			}
+			out[kind][objName] = obj
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return out, nil
+}
+
+func onlyComments(doc string) bool {
+	for _, line := range strings.Split(doc, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
+}
+
+// decode converts one YAML document to JSON (a duplicated key is an error) and decodes it
+// into its kind's type, refusing any field the type does not have.
+func decode(doc []byte) (obj any, kind, name string, err error) {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("yaml: %w", err)
+	}
+	var tm struct {
+		metav1.TypeMeta
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(j, &tm); err != nil {
+		return nil, "", "", err
+	}
+	k, ok := kinds[tm.Kind]
+	if !ok {
+		return nil, "", "", fmt.Errorf("kind %q is not checked by this test: add it to kinds", tm.Kind)
+	}
+	if tm.APIVersion != k.apiVersion {
+		return nil, "", "", fmt.Errorf("%s %s: apiVersion %q, want %q", tm.Kind, tm.Metadata.Name, tm.APIVersion, k.apiVersion)
+	}
+	if tm.Metadata.Name == "" {
+		return nil, "", "", fmt.Errorf("%s without a name", tm.Kind)
+	}
+	// Kubernetes' own strict decoder, not encoding/json's Decoder.DisallowUnknownFields:
+	// that one matches field names case-insensitively, so "sizelimit" would pass for
+	// sizeLimit, while the API server drops it (with a warning at most).
+	obj = k.new()
+	strict, err := kjson.UnmarshalStrict(j, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err == nil {
+		err = errors.Join(strict...)
+	}
+	if err != nil {
+		return nil, "", "", fmt.Errorf("%s %s: %w", tm.Kind, tm.Metadata.Name, err)
+	}
+	return obj, tm.Kind, tm.Metadata.Name, nil
+}
+
+func mustRender(t *testing.T, valueFiles ...string) rendered {
+	t.Helper()
+	r, err := render(t, loadChart(t), valueFiles...)
+	if err != nil {
+		t.Fatalf("rendering the chart: %v", err)
+	}
+	return r
+}
+
+func TestDefaults(t *testing.T) {
+	r := mustRender(t)
+	checkServices(t, r)
+	for _, kind := range []string{"ServiceMonitor", "KafkaTopic", "ScaledObject"} {
+		if len(r[kind]) > 0 {
+			t.Errorf("defaults render %s %v; it is behind a switch", kind, r.names(kind))
+		}
+	}
+	for _, s := range services {
+		if _, ok := r["HorizontalPodAutoscaler"]["consentry-"+s]; !ok {
+			t.Errorf("no HorizontalPodAutoscaler for %s", s)
+		}
+	}
+}
+
+func TestEverythingOn(t *testing.T) {
+	r := mustRender(t, "testdata/everything.yaml")
+	checkServices(t, r)
+	if len(r["ServiceMonitor"]) != 1 {
+		t.Errorf("ServiceMonitors: %v, want one", r.names("ServiceMonitor"))
+	}
+	for _, s := range []string{"vendor-fanout", "audit-sink"} {
+		so, ok := r["ScaledObject"]["consentry-"+s].(*scaledObject)
+		if !ok {
+			t.Errorf("no ScaledObject for %s", s)
+			continue
+		}
+		if _, hpa := r["HorizontalPodAutoscaler"]["consentry-"+s]; hpa {
+			t.Errorf("%s has both a ScaledObject and an HPA: KEDA makes its own", s)
+		}
+		if so.Spec.ScaleTargetRef.Name != "consentry-"+s || so.Spec.Triggers[0].Metadata["consumerGroup"] != s {
+			t.Errorf("ScaledObject of %s targets %q on group %q", s, so.Spec.ScaleTargetRef.Name, so.Spec.Triggers[0].Metadata["consumerGroup"])
+		}
+	}
+	checkTopics(t, r)
+}
+
+// checkServices holds for any values: each service is complete, safe, and gets its secrets
+// by reference only.
+func checkServices(t *testing.T, r rendered) {
+	t.Helper()
+	for _, s := range services {
+		name := "consentry-" + s
+		d, ok := r["Deployment"][name].(*appsv1.Deployment)
+		if !ok {
+			t.Errorf("no Deployment %s", name)
+			continue
+		}
+		for _, kind := range []string{"Service", "PodDisruptionBudget", "ConfigMap"} {
+			if _, ok := r[kind][name]; !ok {
+				t.Errorf("no %s %s", kind, name)
+			}
+		}
+		if len(r["NetworkPolicy"]) > 0 {
+			if _, ok := r["NetworkPolicy"][name]; !ok {
+				t.Errorf("no NetworkPolicy %s", name)
+			}
+		}
+		cm := r["ConfigMap"][name].(*corev1.ConfigMap)
+		checkDeployment(t, s, d, cm)
+		svc := r["Service"][name].(*corev1.Service)
+		for k, v := range svc.Spec.Selector {
+			if d.Spec.Template.Labels[k] != v {
+				t.Errorf("Service %s selects %s=%s, which its pods lack", name, k, v)
+			}
+		}
+	}
+	job, ok := r["Job"]["consentry-migrate"].(*batchv1.Job)
+	if !ok {
+		t.Fatalf("no migration Job; Jobs: %v", r.names("Job"))
+	}
+	if got := job.Annotations["helm.sh/hook"]; got != "pre-install,pre-upgrade" {
+		t.Errorf("migration Job's hook is %q", got)
+	}
+	pod := job.Spec.Template.Spec
+	all := append(append([]corev1.Container(nil), pod.InitContainers...), pod.Containers...)
+	var migrated []string
+	for _, c := range all {
+		if !slices.Equal(c.Args, []string{"--migrate-only"}) {
+			t.Errorf("migration container %s runs %q", c.Name, c.Args)
+		}
+		checkContainerSecurity(t, "Job "+c.Name, c)
+		checkEnvByReference(t, "Job "+c.Name, c.Env)
+		migrated = append(migrated, c.Name)
+	}
+	sort.Strings(migrated)
+	want := slices.Sorted(slices.Values(services))
+	if !slices.Equal(migrated, want) {
+		t.Errorf("the migration Job migrates %v, want %v", migrated, want)
+	}
+	checkPodSecurity(t, "Job", pod)
+}
+
+// The names whose values are secrets (deploy/README.md, "Secrets"), and the prefix of the
+// vendor credentials: these must reach a pod as secretKeyRef, never as a value.
+var secretEnv = regexp.MustCompile(`^CONSENTRY_(POSTGRES_URL|API_KEYS|SUBJECT_PEPPER|MASTER_KEYS|LINK_KEYS|WEBHOOK_SECRET|SCHEMA_REGISTRY_(TOKEN|USER|PASSWORD)|KAFKA_SASL_(USERNAME|PASSWORD)|VENDOR_\w+_(TOKEN|API_KEY|SECRET_KEY|ACCESS_TOKEN|SECRET))$`)
+
+func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.ConfigMap) {
+	t.Helper()
+	pod := d.Spec.Template.Spec
+	checkPodSecurity(t, d.Name, pod)
+	if g := pod.TerminationGracePeriodSeconds; g == nil || *g < 45 {
+		t.Errorf("%s: terminationGracePeriodSeconds %v, want ≥ 45 (deploy/README.md, Lifecycle)", d.Name, g)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s mounts a service account token it never uses", d.Name)
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%s: %d containers", d.Name, len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	checkContainerSecurity(t, d.Name, c)
+	checkEnvByReference(t, d.Name, c.Env)
+
+	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
+		t.Errorf("%s: ports %+v, want one named http", d.Name, c.Ports)
+	}
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}, {"startup", c.StartupProbe, "/healthz"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("%s: no %s probe", d.Name, p.name)
+			continue
+		}
+		if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "http" {
+			t.Errorf("%s: %s probe on %s:%s, want %s:http", d.Name, p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
+		}
+	}
+
+	req, lim := c.Resources.Requests, c.Resources.Limits
+	if req.Cpu().IsZero() || req.Memory().IsZero() || lim.Memory().IsZero() {
+		t.Errorf("%s: resources %+v, want cpu and memory requests and a memory limit", d.Name, c.Resources)
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	// GOMEMLIMIT about three quarters of the limit (deploy/README.md, "Memory").
+	if gml, err := resource.ParseQuantity(strings.TrimSuffix(env["GOMEMLIMIT"].Value, "B")); err != nil {
+		t.Errorf("%s: GOMEMLIMIT %q: %v", d.Name, env["GOMEMLIMIT"].Value, err)
+	} else if ratio := float64(gml.Value()) / float64(lim.Memory().Value()); ratio < 0.6 || ratio > 0.9 {
+		t.Errorf("%s: GOMEMLIMIT %s is %.0f%% of the memory limit %s, want about 75%%", d.Name, env["GOMEMLIMIT"].Value, 100*ratio, lim.Memory())
+	}
+	for _, want := range requiredSecrets(svc) {
+		if e, ok := env[want]; !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+			t.Errorf("%s: %s is not set from a Secret", d.Name, want)
+		}
+	}
+
+	// Settings come from the service's ConfigMap, and none of them is a secret.
+	var fromCM bool
+	for _, ef := range c.EnvFrom {
+		switch {
+		case ef.ConfigMapRef != nil:
+			fromCM = fromCM || ef.ConfigMapRef.Name == cm.Name
+		case ef.SecretRef != nil:
+			if svc != "vendor-fanout" {
+				t.Errorf("%s: takes every key of Secret %s as variables; only vendor credentials come so", d.Name, ef.SecretRef.Name)
+			}
+		}
+	}
+	if !fromCM {
+		t.Errorf("%s does not read ConfigMap %s", d.Name, cm.Name)
+	}
+	for k := range cm.Data {
+		if secretEnv.MatchString(k) {
+			t.Errorf("ConfigMap %s holds the secret %s", cm.Name, k)
+		}
+	}
+	if got, want := cm.Data["CONSENTRY_HTTP_ADDR"], ":"+strconv.Itoa(int(c.Ports[0].ContainerPort)); got != want {
+		t.Errorf("%s listens on %q but its port is %s", d.Name, got, want)
+	}
+	if delay, err := time.ParseDuration(cm.Data["CONSENTRY_SHUTDOWN_DELAY"]); err != nil || delay < 2*time.Second || delay > 15*time.Second {
+		t.Errorf("%s: CONSENTRY_SHUTDOWN_DELAY %q, want about 5s", d.Name, cm.Data["CONSENTRY_SHUTDOWN_DELAY"])
+	} else if g := pod.TerminationGracePeriodSeconds; g != nil && time.Duration(*g)*time.Second < delay+30*time.Second {
+		t.Errorf("%s: a grace period of %ds leaves no 30 s for the batch in hand after a %s delay", d.Name, *g, delay)
+	}
+}
+
+func requiredSecrets(svc string) []string {
+	s := []string{"CONSENTRY_POSTGRES_URL", "CONSENTRY_API_KEYS", "CONSENTRY_SUBJECT_PEPPER", "CONSENTRY_MASTER_KEYS"}
+	if svc == "unsubscribe-handler" {
+		s = append(s, "CONSENTRY_LINK_KEYS")
+	}
+	return s
+}
+
+func checkEnvByReference(t *testing.T, who string, env []corev1.EnvVar) {
+	t.Helper()
+	for _, e := range env {
+		if !secretEnv.MatchString(e.Name) {
+			continue
+		}
+		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+			t.Errorf("%s: %s must come from a secretKeyRef, not a value", who, e.Name)
+		}
+	}
+}
+
+func checkPodSecurity(t *testing.T, who string, pod corev1.PodSpec) {
+	t.Helper()
+	sc := pod.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+		t.Errorf("%s: pod securityContext %+v, want runAsNonRoot and a non-zero runAsUser", who, sc)
+		return
+	}
+	if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod seccompProfile %+v, want RuntimeDefault", who, sc.SeccompProfile)
+	}
+}
+
+func checkContainerSecurity(t *testing.T, who string, c corev1.Container) {
+	t.Helper()
+	sc := c.SecurityContext
+	if sc == nil {
+		t.Errorf("%s: container %s has no securityContext", who, c.Name)
+		return
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("%s: root filesystem is writable", who)
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("%s: allows privilege escalation", who)
+	}
+	if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+		t.Errorf("%s: capabilities %+v, want drop ALL and add none", who, sc.Capabilities)
+	}
+	if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: container seccompProfile %+v, want RuntimeDefault", who, sc.SeccompProfile)
+	}
+}
+
+// checkTopics: every topic platform/kafka creates (dead-letter topics included) has a
+// KafkaTopic with at least the configs it gives that topic, such as compaction of the
+// suppression topic.
+func checkTopics(t *testing.T, r rendered) {
+	t.Helper()
+	byName := map[string]*kafkaTopic{}
+	for _, o := range r["KafkaTopic"] {
+		kt := o.(*kafkaTopic)
+		byName[kt.Spec.TopicName] = kt
+		if kt.Labels["strimzi.io/cluster"] == "" {
+			t.Errorf("KafkaTopic %s has no strimzi.io/cluster label: no Topic Operator takes it", kt.Name)
+		}
+		if kt.Spec.Partitions < 1 || kt.Spec.Replicas < 1 {
+			t.Errorf("KafkaTopic %s: %d partitions, %d replicas", kt.Name, kt.Spec.Partitions, kt.Spec.Replicas)
+		}
+		if _, ok := kt.Spec.Config["retention.ms"]; !ok && kt.Spec.Config["cleanup.policy"] != "compact" {
+			t.Errorf("KafkaTopic %s sets no retention", kt.Name)
+		}
+	}
+	specs := kafka.DefaultTopics().Specs(1, 1)
+	for _, s := range specs {
+		kt, ok := byName[s.Name]
+		if !ok {
+			t.Errorf("topic %s (platform/kafka) has no KafkaTopic", s.Name)
+			continue
+		}
+		for k, v := range s.Configs {
+			if got := kt.Spec.Config[k]; got != v {
+				t.Errorf("KafkaTopic %s: %s = %q, platform/kafka creates it with %q", s.Name, k, got, v)
+			}
+		}
+	}
+	if len(byName) != len(specs) {
+		t.Errorf("%d KafkaTopics for %d topics", len(byName), len(specs))
+	}
+	if got := byName["vendor.receipts.v1"].Spec.Config["retention.ms"]; got != "1209600000" {
+		t.Errorf("topics.overrides not applied: vendor.receipts.v1 retention.ms = %q", got)
+	}
+}
+
+// TestTypoFails proves the point of the strict decoding: a misspelt field in a template
+// renders without complaint and would only fail at install, but fails here.
+func TestTypoFails(t *testing.T) {
+	for _, typo := range []struct{ file, from, to string }{
+		{"templates/deployment.yaml", "readinessProbe:", "readynessProbe:"},
+		{"templates/pdb.yaml", "unhealthyPodEvictionPolicy:", "unhealthyPodEvictPolicy:"},
+		{"templates/kafkatopics.yaml", "topicName:", "topic:"},
+		{"templates/deployment.yaml", "sizeLimit:", "sizelimit:"},
+		{"templates/servicemonitor.yaml", "scrapeTimeout:", "scrapeTimout:"},
+		{"templates/scaledobject.yaml", "cooldownPeriod:", "cooldownPeriods:"},
+	} {
+		t.Run(typo.to, func(t *testing.T) {
+			c := loadChart(t)
+			var found bool
+			for _, f := range c.Templates {
+				if f.Name == typo.file && bytes.Contains(f.Data, []byte(typo.from)) {
+					f.Data = bytes.Replace(f.Data, []byte(typo.from), []byte(typo.to), 1)
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("%s has no %q to misspell", typo.file, typo.from)
+			}
+			if _, err := render(t, c, "testdata/everything.yaml"); err == nil {
+				t.Errorf("%s with %q rendered and decoded without error", typo.file, typo.to)
+			}
+		})
+	}
+}
+
+// TestSecretValueRefused: a secret given as a plain setting fails the render, with a
+// pointer to the reference it should be.
+func TestSecretValueRefused(t *testing.T) {
+	bad := path.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("services:\n  vendor-fanout:\n    env:\n      CONSENTRY_VENDOR_HUBSPOT_TOKEN: pat-na1-0000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := render(t, loadChart(t), bad)
+	if err == nil || !strings.Contains(err.Error(), "by reference") {
+		t.Errorf("a vendor token in env rendered (err = %v)", err)
+	}
+}
+
+// TestValuesHoldNoSecrets: values.yaml names Secrets and keys, never a value; anything that
+// looks like key material (long base64, a postgres:// URL with a password) fails.
+func TestValuesHoldNoSecrets(t *testing.T) {
+	b, err := os.ReadFile(path.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if regexp.MustCompile(`[A-Za-z0-9+/]{32,}={0,2}|postgres(ql)?://[^@\s]+:[^@\s]+@`).MatchString(line) {
+			t.Errorf("values.yaml:%d looks like a secret: %s", i+1, line)
+		}
+	}
+}
