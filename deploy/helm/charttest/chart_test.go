@@ -284,6 +284,10 @@ func TestEverythingOn(t *testing.T) {
 		}
 	}
 	checkTopics(t, r)
+	cm := r["ConfigMap"]["consentry-audit-sink"].(*corev1.ConfigMap)
+	if cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || cm.Data["CONSENTRY_SCHEMA_REGISTRY_URL"] != "https://schema-registry.kafka:8081" {
+		t.Errorf("the global env and the registry URL do not reach audit-sink's ConfigMap: %v", cm.Data)
+	}
 }
 
 // checkServices holds for any values: each service is complete, safe, and gets its secrets
@@ -344,7 +348,7 @@ func checkServices(t *testing.T, r rendered) {
 
 // The names whose values are secrets (deploy/README.md, "Secrets"), and the prefix of the
 // vendor credentials: these must reach a pod as secretKeyRef, never as a value.
-var secretEnv = regexp.MustCompile(`^CONSENTRY_(POSTGRES_URL|API_KEYS|SUBJECT_PEPPER|MASTER_KEYS|LINK_KEYS|WEBHOOK_SECRET|SCHEMA_REGISTRY_(TOKEN|USER|PASSWORD)|KAFKA_SASL_(USERNAME|PASSWORD)|VENDOR_\w+_(TOKEN|API_KEY|SECRET_KEY|ACCESS_TOKEN|SECRET))$`)
+var secretEnv = regexp.MustCompile(`^(CONSENTRY_(POSTGRES_URL|API_KEYS|SUBJECT_PEPPER|MASTER_KEYS|LINK_KEYS|WEBHOOK_SECRET|SCHEMA_REGISTRY_(TOKEN|USER|PASSWORD)|KAFKA_SASL_(USERNAME|PASSWORD)|VENDOR_\w+_(TOKEN|API_KEY|SECRET_KEY|ACCESS_TOKEN|SECRET))|OTEL_EXPORTER_OTLP_HEADERS)$`)
 
 func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.ConfigMap) {
 	t.Helper()
