@@ -6,6 +6,7 @@ package bootstrap
 import (
 	"context"
 	"errors"
+	kafkago "github.com/segmentio/kafka-go"
 	"log/slog"
 	"time"
 
@@ -61,6 +62,11 @@ type Deps struct {
 
 // Open connects everything, waiting for PostgreSQL as it comes up.
 func Open(ctx context.Context, o Options) (_ *Deps, err error) {
+	// Loaded here too, so a caller that skipped its config's validation still gets the
+	// TLS and SASL it configured rather than plain TCP.
+	if err := o.Kafka.Security.Load(); err != nil {
+		return nil, err
+	}
 	d := &Deps{Log: o.Log, Metrics: o.Metrics, KafkaMetrics: kafka.NewMetrics(o.Metrics), kafka: o.Kafka}
 	defer func() {
 		if err != nil {
@@ -101,13 +107,17 @@ func Open(ctx context.Context, o Options) (_ *Deps, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if d.Producer, err = kafka.NewProducer(kafka.ProducerConfig{
-		Brokers: o.Kafka.Brokers, BatchTimeout: o.Kafka.BatchTimeout, Log: o.Log, Metrics: d.KafkaMetrics,
-	}); err != nil {
+	pc := kafka.ProducerConfig{Brokers: o.Kafka.Brokers, BatchTimeout: o.Kafka.BatchTimeout, Log: o.Log, Metrics: d.KafkaMetrics}
+	var adminTransport kafkago.RoundTripper
+	// A typed nil in the interface would stand for a transport that is not there.
+	if t := o.Kafka.Security.Transport(); t != nil {
+		pc.Transport, adminTransport = t, o.Kafka.Security.Transport()
+	}
+	if d.Producer, err = kafka.NewProducer(pc); err != nil {
 		return nil, err
 	}
 	d.DeadLetters = kafka.NewDeadLetterer(d.Producer, d.KafkaMetrics)
-	d.Admin = kafka.NewAdmin(o.Kafka.Brokers, nil)
+	d.Admin = kafka.NewAdmin(o.Kafka.Brokers, adminTransport)
 	return d, nil
 }
 
@@ -142,6 +152,7 @@ func (d *Deps) Checks(topics ...string) []server.Check {
 func (d *Deps) Consumer(group string, topics ...string) kafka.ConsumerConfig {
 	return kafka.ConsumerConfig{
 		Brokers:        d.kafka.Brokers,
+		Dialer:         d.kafka.Security.Dialer(),
 		GroupID:        group,
 		Topics:         topics,
 		SessionTimeout: d.kafka.SessionTimeout,

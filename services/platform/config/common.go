@@ -15,6 +15,7 @@ type Kafka struct {
 	Topics         kafka.Topics
 	SessionTimeout time.Duration
 	BatchTimeout   time.Duration
+	Security       kafka.Security
 }
 
 // RegisterKafka registers the Kafka settings.
@@ -28,13 +29,24 @@ func (l *Loader) RegisterKafka(k *Kafka) {
 	l.String(&k.Topics.Receipts, "topic-receipts", "CONSENTRY_TOPIC_RECEIPTS", def.Receipts, "vendor receipts topic")
 	l.Duration(&k.SessionTimeout, "kafka-session-timeout", "CONSENTRY_KAFKA_SESSION_TIMEOUT", 10*time.Second, "consumer group session timeout")
 	l.Duration(&k.BatchTimeout, "kafka-batch-timeout", "CONSENTRY_KAFKA_BATCH_TIMEOUT", 5*time.Millisecond, "producer batch linger")
+	sec := &k.Security
+	l.String(&sec.SASLMechanism, "kafka-sasl-mechanism", "CONSENTRY_KAFKA_SASL_MECHANISM", "", "plain, scram-sha-256 or scram-sha-512; empty for none")
+	l.Secret(&sec.SASLUsername, "CONSENTRY_KAFKA_SASL_USERNAME")
+	l.Secret(&sec.SASLPassword, "CONSENTRY_KAFKA_SASL_PASSWORD")
+	l.Bool(&sec.TLS, "kafka-tls", "CONSENTRY_KAFKA_TLS", false, "speak TLS to the brokers (implied by a CA or client certificate file)")
+	l.String(&sec.CAFile, "kafka-tls-ca-file", "CONSENTRY_KAFKA_TLS_CA_FILE", "", "PEM CA bundle that signs the brokers' certificates (default: the system's)")
+	l.String(&sec.CertFile, "kafka-tls-cert-file", "CONSENTRY_KAFKA_TLS_CERT_FILE", "", "client certificate for mutual TLS")
+	l.String(&sec.KeyFile, "kafka-tls-key-file", "CONSENTRY_KAFKA_TLS_KEY_FILE", "", "client key for mutual TLS")
 }
 
 // Validate checks the Kafka settings.
-func (k Kafka) Validate() error {
+func (k *Kafka) Validate() error {
 	var errs []error
 	if len(k.Brokers) == 0 {
 		errs = append(errs, errors.New("CONSENTRY_KAFKA_BROKERS is required"))
+	}
+	if err := k.Security.Load(); err != nil {
+		errs = append(errs, err)
 	}
 	for env, t := range map[string]string{"CONSENTRY_TOPIC_INGEST": k.Topics.Ingest, "CONSENTRY_TOPIC_CONSENTS": k.Topics.Consents,
 		"CONSENTRY_TOPIC_REQUESTS": k.Topics.Requests, "CONSENTRY_TOPIC_SUPPRESSIONS": k.Topics.Suppressions, "CONSENTRY_TOPIC_RECEIPTS": k.Topics.Receipts} {
