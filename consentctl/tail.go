@@ -64,7 +64,11 @@ func tail(fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		starts, err := startOffsets(e.ctx, brokers, topic, *fromBeginning, e.opts.timeout)
+		sec := kafkaSecurity(e.getenv)
+		if err := sec.Load(); err != nil {
+			return err
+		}
+		starts, err := startOffsets(e.ctx, brokers, sec, topic, *fromBeginning, e.opts.timeout)
 		if err != nil {
 			return err
 		}
@@ -73,17 +77,20 @@ func tail(fs *flag.FlagSet) func(*env, []string) error {
 			where = "the beginning"
 		}
 		fmt.Fprintf(e.stderr, "tailing %s from %s of %d partitions\n", topic, where, len(starts))
-		return e.follow(brokers, topic, starts, sd, *maxRecords)
+		return e.follow(brokers, sec, topic, starts, sd, *maxRecords)
 	}
 }
 
 // startOffsets resolves where each partition's reading starts before the first fetch,
 // so that a record produced right after the command started is not skipped, as it would
 // be if "the end" were looked up only when the reader first fetched.
-func startOffsets(ctx context.Context, brokers []string, topic string, fromBeginning bool, timeout time.Duration) (map[int]int64, error) {
+func startOffsets(ctx context.Context, brokers []string, sec kafka.Security, topic string, fromBeginning bool, timeout time.Duration) (map[int]int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: timeout}
+	if t := sec.Transport(); t != nil {
+		c.Transport = t
+	}
 	meta, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("kafka metadata: %w", err)
@@ -124,7 +131,7 @@ func startOffsets(ctx context.Context, brokers []string, topic string, fromBegin
 
 // follow reads every partition without a consumer group — a tail commits nothing and
 // leaves no group behind — and prints each record as one JSON line.
-func (e *env) follow(brokers []string, topic string, starts map[int]int64, sd *serde.Serde, maxRecords int) error {
+func (e *env) follow(brokers []string, sec kafka.Security, topic string, starts map[int]int64, sd *serde.Serde, maxRecords int) error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	var (
@@ -135,7 +142,7 @@ func (e *env) follow(brokers []string, topic string, starts map[int]int64, sd *s
 	)
 	for partition, offset := range starts {
 		r := kafkago.NewReader(kafkago.ReaderConfig{
-			Brokers: brokers, Topic: topic, Partition: partition,
+			Brokers: brokers, Topic: topic, Partition: partition, Dialer: sec.Dialer(),
 			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond,
 		})
 		if err := r.SetOffset(offset); err != nil {
@@ -274,4 +281,15 @@ func shortName(full string) string {
 		}
 	}
 	return full
+}
+
+// kafkaSecurity reads the same TLS and SASL settings the services read, so tail reaches
+// a managed Kafka with an operator's credentials.
+func kafkaSecurity(getenv func(string) string) kafka.Security {
+	return kafka.Security{
+		SASLMechanism: getenv("CONSENTRY_KAFKA_SASL_MECHANISM"), SASLUsername: getenv("CONSENTRY_KAFKA_SASL_USERNAME"),
+		SASLPassword: getenv("CONSENTRY_KAFKA_SASL_PASSWORD"), TLS: getenv("CONSENTRY_KAFKA_TLS") == "true",
+		CAFile: getenv("CONSENTRY_KAFKA_TLS_CA_FILE"), CertFile: getenv("CONSENTRY_KAFKA_TLS_CERT_FILE"),
+		KeyFile: getenv("CONSENTRY_KAFKA_TLS_KEY_FILE"),
+	}
 }
