@@ -10,6 +10,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -96,12 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		until := time.Now().Add(30*time.Second + warmup + cfg.Window).Unix()
 		env[failpoint.EnvVar] = cfg.Scenario.failpoints + ",until=" + strconv.FormatInt(until, 10)
 	}
-	ports, err := stack.FreePorts()
-	if err != nil {
-		return nil, err
-	}
-	s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 4,
-		SimulatorJobDelay: 300 * time.Millisecond, ServiceEnv: env, RestartBackoffMax: 2 * time.Second, TraceGroups: true, Log: log})
+	s, err := startStack(ctx, cfg, env, log)
 	if err != nil {
 		return nil, err
 	}
@@ -167,4 +163,29 @@ func ScenarioByName(name string) (Scenario, bool) {
 		}
 	}
 	return Scenario{}, false
+}
+
+// startStack starts the run's stack, on fresh ports up to three times: ports are picked
+// free, but another process — a second chaos invocation beside this one — may bind one
+// before the stack does (seen once in ~100 runs: PostgreSQL's "address already in use").
+// The data directory survives a failed start, as it survives any restart.
+func startStack(ctx context.Context, cfg Config, env map[string]string, log *slog.Logger) (*stack.Stack, error) {
+	var errs []error
+	for attempt := 1; attempt <= 3; attempt++ {
+		ports, err := stack.FreePorts()
+		if err != nil {
+			return nil, err
+		}
+		s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 4,
+			SimulatorJobDelay: 300 * time.Millisecond, ServiceEnv: env, RestartBackoffMax: 2 * time.Second, TraceGroups: true, Log: log})
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("attempt %d: %w", attempt, err))
+		if ctx.Err() != nil {
+			break
+		}
+		log.Warn("the stack did not start; trying again on other ports", "attempt", attempt, "error", err)
+	}
+	return nil, errors.Join(errs...)
 }
