@@ -2,8 +2,6 @@ package containers
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,45 +104,8 @@ func startOnContainers(t *testing.T) *stack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dataDir := t.TempDir()
-	s, err := stack.Start(ctx, stack.Config{
-		DataDir: dataDir, BinDir: binDir, Ports: ports, Partitions: 4, SimulatorJobDelay: 500 * time.Millisecond,
-		External:   &stack.External{Brokers: strings.Split(brokers, ","), RegistryURL: registry, PostgresURL: pgURL},
-		Log:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		ServiceEnv: map[string]string{"CONSENTRY_FANOUT_RETRY_BASE": "100ms", "CONSENTRY_FANOUT_RETRY_MAX": "1s"},
-	})
-	if err != nil {
-		dumpLogs(t, dataDir)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, dataDir)
-		}
-		s.Stop()
-	})
-	return s
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func dumpLogs(t *testing.T, dataDir string) {
-	for _, s := range stack.Services {
-		b, err := os.ReadFile(filepath.Join(dataDir, "logs", s+".log"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- last lines of %s:\n%s", s, strings.Join(lines, "\n"))
-	}
+	return scenarios.Start(ctx, t, stack.Config{DataDir: t.TempDir(), BinDir: binDir, Ports: ports,
+		External: &stack.External{Brokers: strings.Split(brokers, ","), RegistryURL: registry, PostgresURL: pgURL}})
 }
 
 var _ scenarios.Env = (*stack.Stack)(nil)

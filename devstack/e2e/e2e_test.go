@@ -6,10 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,43 +65,7 @@ func startStackOn(t *testing.T, dataDir string, ports stack.Ports) *stack.Stack 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Config{
-		DataDir: dataDir, BinDir: binDir, Ports: ports, Partitions: 4, SimulatorJobDelay: 500 * time.Millisecond,
-		Log:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		ServiceEnv: map[string]string{"CONSENTRY_FANOUT_RETRY_BASE": "100ms", "CONSENTRY_FANOUT_RETRY_MAX": "1s"},
-	})
-	if err != nil {
-		dumpLogs(t, dataDir)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, dataDir)
-		}
-		s.Stop()
-	})
-	return s
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func dumpLogs(t *testing.T, dataDir string) {
-	for _, s := range stack.Services {
-		b, err := os.ReadFile(filepath.Join(dataDir, "logs", s+".log"))
-		if err != nil {
-			continue
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- last lines of %s:\n%s", s, strings.Join(lines, "\n"))
-	}
+	return scenarios.Start(ctx, t, stack.Config{DataDir: dataDir, BinDir: binDir, Ports: ports})
 }
 
 // The scenarios' helpers, under the names the tests of this package use.

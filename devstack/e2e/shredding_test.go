@@ -22,7 +22,6 @@ import (
 
 	"github.com/consentry/consentry/devstack/stack"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
@@ -521,19 +520,5 @@ func stackSealer(t *testing.T, s *stack.Stack, dir string) *seal.Sealer {
 	if err := json.Unmarshal(b, &secrets); err != nil {
 		t.Fatal(err)
 	}
-	master, err := seal.ParseMasterKeys(secrets.MasterKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, s.PostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seal.NewSealer(master, store, seal.Options{})
+	return testkit.Sealer(t, s.PostgresURL(), secrets.MasterKeys)
 }

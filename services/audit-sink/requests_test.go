@@ -10,11 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/testkit"
@@ -327,21 +324,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 // master keys and in the key store audit-sink reads.
 func sealFor(t *testing.T, stack *testkit.Stack, subjectKey string) *schemas.Sealed {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, stack.PostgresURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, err := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := seal.NewSealer(master, store, seal.Options{}).Seal(ctx, "consumer", subjectKey,
+	sealed, err := stack.Sealer(t).Seal(context.Background(), "consumer", subjectKey,
 		seal.Identifiers{SubjectID: "u_8d41", Email: "ada@example.com"})
 	if err != nil {
 		t.Fatal(err)

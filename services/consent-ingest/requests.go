@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -508,7 +509,7 @@ func (f *flow) forward(ctx context.Context, r lifecycle.Request) error {
 }
 
 func (f *flow) post(ctx context.Context, url string, body map[string]any) error {
-	b, err := jsonMarshal(body)
+	b, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}

@@ -85,22 +85,8 @@ func TestConsentIsSealedKeyedAndAcknowledged(t *testing.T) {
 
 func openIdentifiers(t *testing.T, stack *testkit.Stack, e schemas.Event) seal.Identifiers {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, err := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := e.EventHeader()
-	ids, err := seal.NewSealer(master, store, seal.Options{}).Open(ctx, h.Tenant, h.SubjectKey, h.Identifiers)
+	ids, err := stack.Sealer(t).Open(context.Background(), h.Tenant, h.SubjectKey, h.Identifiers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"html/template"
 	"net/http"
 )
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 type pageKind int
 

@@ -12,8 +12,6 @@ import (
 
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/keystore"
-	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
@@ -179,7 +177,7 @@ func TestConsumerSuppressesLiftsAndNeverLiftsAfterErasure(t *testing.T) {
 	}
 	p, _ := kafka.NewProducer(kafka.ProducerConfig{Brokers: stack.Kafka.Brokers})
 	defer p.Close()
-	sealer := sealerFor(t, stack)
+	sealer := stack.Sealer(t)
 	top := stack.Kafka.Topics
 
 	publish := func(tenant, subject, email string, build func(schemas.Header) (string, schemas.Event)) {
@@ -264,28 +262,9 @@ func assertSuppressionLog(t *testing.T, stack *testkit.Stack, hash string, want 
 	t.Errorf("suppression records for the address: %v, want %v", got, want)
 }
 
-func sealerFor(t *testing.T, stack *testkit.Stack) *seal.Sealer {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, err := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seal.NewSealer(master, store, seal.Options{})
-}
-
 func open(t *testing.T, stack *testkit.Stack, h schemas.Header) seal.Identifiers {
 	t.Helper()
-	ids, err := sealerFor(t, stack).Open(context.Background(), h.Tenant, h.SubjectKey, h.Identifiers)
+	ids, err := stack.Sealer(t).Open(context.Background(), h.Tenant, h.SubjectKey, h.Identifiers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,6 @@ import (
 	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/keystore"
-	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/testkit"
@@ -61,17 +59,7 @@ func newFixture(t *testing.T, stack *testkit.Stack) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.prod.Close() })
-	pool, err := postgres.Connect(ctx, stack.PostgresURL, 2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, _ := seal.ParseMasterKeys(stack.Env["CONSENTRY_MASTER_KEYS"])
-	f.sealer = seal.NewSealer(master, store, seal.Options{})
+	f.sealer = stack.Sealer(t)
 	return f
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/deadline"
+	"github.com/consentry/consentry/schemas"
 )
 
 // Lifecycle statuses of a privacy request (docs/privacy-requests.md).
@@ -32,9 +33,6 @@ const (
 	DeadlineMet    = "met"
 	DeadlineMissed = "missed"
 )
-
-// extensionPrefix starts the detail of an event that only moves the deadline.
-const extensionPrefix = "deadline_extended:"
 
 // ValidStatus reports whether s is a lifecycle status.
 func ValidStatus(s string) bool { return slices.Contains(Statuses, s) }
@@ -157,7 +155,7 @@ func (v *RequestView) apply(e Entry) {
 	// An extension repeats the status it extends: it is a move of the deadline, not a
 	// step — and, published by consent-ingest as vendor-fanout completes the request, it
 	// may even follow the completion in the log.
-	if reason, ok := strings.CutPrefix(detail, extensionPrefix); ok {
+	if reason, ok := strings.CutPrefix(detail, schemas.ExtensionDetail); ok {
 		v.Extensions = append(v.Extensions, Extension{At: at, DeadlineAt: v.DeadlineAt, Reason: strings.TrimSpace(reason), EventID: e.EventID})
 		if v.Status != "" {
 			return

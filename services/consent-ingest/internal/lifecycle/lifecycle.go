@@ -163,15 +163,10 @@ func (r Request) FollowUps(at time.Time, liPurposes []string) ([]schemas.Event, 
 	return out, nil
 }
 
-// kindOf maps a request to the deadline package's kinds.
-func kindOf(typ string) deadline.Kind {
-	return deadline.Kind(typ)
-}
-
 // Deadline is when a request of typ received at received under jurisdiction must be
 // answered, or nil where the law sets no limit.
 func Deadline(jurisdiction, typ string, received time.Time, loc *time.Location) (*time.Time, error) {
-	rule, err := deadline.For(deadline.Regime(jurisdiction), kindOf(typ))
+	rule, err := deadline.For(deadline.Regime(jurisdiction), deadline.Kind(typ))
 	if errors.Is(err, deadline.ErrNoRule) {
 		return nil, nil
 	}
@@ -195,7 +190,7 @@ func (r Request) Extend(reason string, loc *time.Location) (Request, string, err
 	if r.Extended {
 		return r, "", fmt.Errorf("%w: it was extended already", ErrNotExtendable)
 	}
-	rule, err := deadline.For(deadline.Regime(r.Jurisdiction), kindOf(r.Type))
+	rule, err := deadline.For(deadline.Regime(r.Jurisdiction), deadline.Kind(r.Type))
 	if err != nil || !rule.Extendable() {
 		return r, "", fmt.Errorf("%w under %s", ErrNotExtendable, r.Jurisdiction)
 	}

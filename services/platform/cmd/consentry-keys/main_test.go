@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentry/consentry/platform/keystore"
-	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/testkit"
 )
@@ -20,32 +18,13 @@ func masterKey(id string, b byte) string {
 	return id + ":" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))
 }
 
-func sealer(t *testing.T, url, spec string) *seal.Sealer {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, url, 2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store, err := keystore.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := seal.ParseMasterKeys(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seal.NewSealer(m, store, seal.Options{})
-}
-
 // TestRewrapCommand is the rotation as deploy/README.md tells an operator to do it.
 func TestRewrapCommand(t *testing.T) {
 	ctx := context.Background()
 	url := testkit.Postgres(t)
 	k1, k2 := masterKey("k1", 1), masterKey("k2", 2)
 	ids := seal.Identifiers{Email: "ada@example.com"}
-	sealed, err := sealer(t, url, k1).Seal(ctx, "consumer", "sk1", ids)
+	sealed, err := testkit.Sealer(t, url, k1).Seal(ctx, "consumer", "sk1", ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +40,7 @@ func TestRewrapCommand(t *testing.T) {
 	if strings.Contains(out.String()+errOut.String(), strings.TrimPrefix(k1, "k1:")) {
 		t.Error("the output shows a master key")
 	}
-	if got, err := sealer(t, url, k2).Open(ctx, "consumer", "sk1", sealed); err != nil || got.Email != ids.Email {
+	if got, err := testkit.Sealer(t, url, k2).Open(ctx, "consumer", "sk1", sealed); err != nil || got.Email != ids.Email {
 		t.Errorf("with k2 alone after the rewrap: %+v, %v", got, err)
 	}
 }

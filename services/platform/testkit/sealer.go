@@ -1,0 +1,38 @@
+package testkit
+
+import (
+	"context"
+	"testing"
+
+	"github.com/consentry/consentry/platform/keystore"
+	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/platform/seal"
+)
+
+// Sealer returns a sealer over the key store at postgresURL with the master keys of spec,
+// as a service configured so builds it: tests open what services sealed, and seal what
+// they expect services to open.
+func Sealer(t testing.TB, postgresURL, spec string) *seal.Sealer {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, postgresURL, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := keystore.Open(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := seal.ParseMasterKeys(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seal.NewSealer(master, store, seal.Options{})
+}
+
+// Sealer is the stack's: its database and the master keys its services get.
+func (s *Stack) Sealer(t testing.TB) *seal.Sealer {
+	t.Helper()
+	return Sealer(t, s.PostgresURL, s.Env["CONSENTRY_MASTER_KEYS"])
+}
