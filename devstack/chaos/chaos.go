@@ -1,6 +1,6 @@
 // Package chaos breaks the embedded stack on purpose — kills, broker and database
 // restarts, vendor faults, consumer churn, poison records — while a workload runs, lets
-// it settle, and checks the invariants of kafka-postgres-notes.md §4 against what the
+// it settle, and checks the invariants of docs/kafka-postgres.md §10 against what the
 // workload was told was accepted. Every service is its own process, as in production.
 //
 // A run is randomised from its seed: the workload's choices and the faults' order and

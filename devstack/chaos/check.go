@@ -19,7 +19,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// Invariant is the verdict on one invariant of kafka-postgres-notes.md §4.
+// Invariant is the verdict on one invariant of docs/kafka-postgres.md §10.
 type Invariant struct {
 	Name       string   `json:"name"`
 	Holds      bool     `json:"holds"`
@@ -360,7 +360,7 @@ func check(ctx context.Context, s *stack.Stack, r *run, accepted []Accepted, o *
 			}
 			last = row
 		}
-		// Kafka orders per partition of one topic (DESIGN: "per subject, by partition"),
+		// Kafka orders per partition of one topic (docs/architecture.md: "per subject, by partition"),
 		// so order is checked among events of the same topic: consents among consents,
 		// requests among requests.
 		for _, v := range vendors {

@@ -13,8 +13,8 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 )
 
-// routingJSON is the routing the chaos runs use: DESIGN's default policy for the four
-// API vendors, with limits high enough that the load, not the vendors' documented
+// routingJSON is the routing the chaos runs use: the default policy (docs/architecture.md,
+// "Vendors and routing") for the four API vendors, with limits high enough that the load, not the vendors' documented
 // quotas, decides how fast lanes drain.
 const routingJSON = `{
   "instances": [
@@ -60,8 +60,8 @@ type Scenario struct {
 	inject     func(ctx context.Context, r *run)
 }
 
-// Scenarios are C1–C6 of kafka-postgres-notes.md §4, and C7, the rollout every
-// deployment goes through.
+// Scenarios are C1–C7 of docs/kafka-postgres.md §10; C7 is the rollout every deployment
+// goes through.
 var Scenarios = []Scenario{
 	{Name: "C1", Description: "kill -9 of each service at random moments and at crash points (after the database commit before the offset commit, after a vendor call before its record, after publishing before answering)",
 		failpoints: fmt.Sprintf("%s=0.04,%s=0.04,%s=0.05,%s=0.03", failpoint.ConsumerBeforeCommit, failpoint.FanoutAfterVendorCall,

@@ -40,7 +40,7 @@ func (p person) identifiers() string {
 	return string(ids)
 }
 
-// TestErasureLeavesNothingReadable is DESIGN guarantee 5's last clause on the real stack:
+// TestErasureLeavesNothingReadable is guarantee 5's last clause (docs/architecture.md) on the real stack:
 // after an erasure completes, Consentry's own copies of the person's identifiers are
 // gone or unreadable. It reads every record of every topic, every row of every table,
 // every service log, every file of the data directory and each service's metrics as
@@ -218,7 +218,7 @@ func kafkaClient(s *stack.Stack) *kafkago.Client {
 }
 
 // topicNames lists every topic on the broker: vendor-fanout's own lanes and retries,
-// dead-letter topics and any internal topic the broker shows, not only DESIGN's five.
+// dead-letter topics and any internal topic the broker shows, not only the five of docs/architecture.md's topic table.
 func topicNames(t *testing.T, s *stack.Stack) []string {
 	t.Helper()
 	meta, err := kafkaClient(s).Metadata(context.Background(), &kafkago.MetadataRequest{})

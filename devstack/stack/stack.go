@@ -42,7 +42,7 @@ type Ports struct {
 	Services                             map[string]int
 }
 
-// DefaultPorts are DESIGN's ports for the embedded stack.
+// DefaultPorts are the embedded stack's ports (docs/architecture.md, "Ports and endpoints").
 func DefaultPorts() Ports {
 	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Services: map[string]int{
 		"consent-ingest": 8081, "unsubscribe-handler": 8082, "vendor-fanout": 8083, "audit-sink": 8084,
@@ -312,7 +312,7 @@ func (s *Stack) env(name string) []string {
 		vars["CONSENTRY_VERIFY_BASE_URL"] = s.URL("consent-ingest")
 	}
 	if name == "vendor-fanout" {
-		// Every vendor of DESIGN's table, the API ones pointed at the simulator.
+		// Every vendor of the seed routing table, the API ones pointed at the simulator.
 		vars["CONSENTRY_ROUTING"] = "seed"
 		for k, v := range map[string]string{
 			"HUBSPOT_BASE_URL": sim + "/hubspot", "HUBSPOT_TOKEN": "dev-hubspot-token",

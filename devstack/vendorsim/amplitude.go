@@ -13,12 +13,12 @@ import (
 const (
 	dayLayout = "2006-01-02"
 	// amplitudeLeadDays is how far out a new batch is scheduled; Amplitude says
-	// 10–13 days after the first request in the batch (vendors.md §5.1).
+	// 10–13 days after the first request in the batch (docs/vendors/amplitude.md).
 	amplitudeLeadDays = 10
 	amplitudeMaxIDs   = 100
 )
 
-// amplitudeState holds deletion jobs (§5.1). There is no job ID: a job is a project
+// amplitudeState holds deletion jobs. There is no job ID: a job is a project
 // plus its scheduled day, and requests join the project's batch while it is staging.
 type amplitudeState struct {
 	jobs []*amplitudeJob
@@ -62,7 +62,7 @@ func (j *amplitudeJob) view(now time.Time, delay time.Duration) amplitudeJobJSON
 }
 
 // amplitudeError is the {"code","error"} shape Amplitude's HTTP APIs use; the
-// privacy API's own error body is not documented (§5).
+// privacy API's own error body is not documented.
 func amplitudeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"code": status, "error": msg})
 }
@@ -113,7 +113,7 @@ func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
 		amplitudeError(w, http.StatusBadRequest, "at most 100 ids per request")
 		return
 	}
-	// delete_from_org forces ignoring invalid ids (§5.1).
+	// delete_from_org forces ignoring invalid ids.
 	ignoreInvalid := req.IgnoreInvalidID || req.DeleteFromOrg
 	var ids []int64
 	for _, id := range req.AmplitudeIDs {

@@ -28,7 +28,7 @@ type Fault struct {
 	Rate float64 `json:"rate"`
 	// RetryAfterS is sent as Retry-After on a 429 only when above zero, so a test can
 	// also model vendors that throttle without one (LinkedIn, SendGrid, HubSpot per
-	// vendors.md). Salesforce's 403 never carries it.
+	// their pages in docs/vendors/). Salesforce's 403 never carries it.
 	RetryAfterS int `json:"retry_after_s"`
 	// DelayMS is how long mode "slow" waits; required for it.
 	DelayMS int `json:"delay_ms"`

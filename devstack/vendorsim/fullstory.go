@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// fullstoryState is what FullStory remembers (vendors.md §3.1). Every user exists until
+// fullstoryState is what FullStory remembers (docs/vendors/fullstory.md). Every user exists until
 // deleted; a deleted user is "being deleted" for JobDelay and then gone.
 type fullstoryState struct {
 	deletedAt map[string]time.Time // FullStory user id -> when deletion was requested
@@ -39,7 +39,7 @@ func fullstoryError(w http.ResponseWriter, status int, msg string) {
 // fullstoryUser authorizes the request and names the user it is about, by FullStory id
 // (path) or by uid (query), or writes the error.
 func (s *Simulator) fullstoryUser(w http.ResponseWriter, r *http.Request) (id, uid string, ok bool) {
-	// "Basic <API key>": the raw key, not base64 of user:pass (§3).
+	// "Basic <API key>": the raw key, not base64 of user:pass.
 	if authToken(r, "Basic") == "" {
 		fullstoryError(w, http.StatusUnauthorized, "missing or malformed API key")
 		return "", "", false
@@ -69,7 +69,7 @@ func (s *Simulator) fullstoryPhase(id string, now time.Time) (deleting, gone boo
 }
 
 // fullstoryDelete answers 200 {} while the user exists or is being deleted, and 404
-// once deletion finished: the "already done" reply (§3.1).
+// once deletion finished: the "already done" reply.
 func (s *Simulator) fullstoryDelete(w http.ResponseWriter, r *http.Request) {
 	id, _, ok := s.fullstoryUser(w, r)
 	if !ok {

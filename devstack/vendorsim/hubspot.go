@@ -8,14 +8,14 @@ import (
 	"time"
 )
 
-// hubspotState is what HubSpot remembers (vendors.md §1).
+// hubspotState is what HubSpot remembers (docs/vendors/hubspot.md).
 type hubspotState struct {
 	// deletedIDs holds record IDs already GDPR-deleted. Deletes by email need no
-	// state: HubSpot blocklists an unknown address, so a repeat is always 204 (§1.1).
+	// state: HubSpot blocklists an unknown address, so a repeat is always 204.
 	deletedIDs map[string]bool
-	// optedOut holds when each address opted out of all email (§1.3), keyed lower-case.
+	// optedOut holds when each address opted out of all email (v4), keyed lower-case.
 	optedOut map[string]time.Time
-	// unsubscribed holds v3 per-type unsubscribes (§1.2), keyed email + "\x00" + type id.
+	// unsubscribed holds v3 per-type unsubscribes, keyed email + "\x00" + type id.
 	unsubscribed map[string]bool
 }
 
@@ -23,7 +23,7 @@ func newHubspotState() hubspotState {
 	return hubspotState{deletedIDs: map[string]bool{}, optedOut: map[string]time.Time{}, unsubscribed: map[string]bool{}}
 }
 
-// hubspotError writes HubSpot's error envelope (§1.4). HubSpot's 429 has its own
+// hubspotError writes HubSpot's error envelope. HubSpot's 429 has its own
 // shape; see hubspotThrottle.
 func hubspotError(w http.ResponseWriter, status int, msg string) {
 	if status == http.StatusTooManyRequests {
@@ -42,7 +42,7 @@ func hubspotError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, body)
 }
 
-// hubspotThrottle is the burst-limit reply (§1.4). HubSpot does not document
+// hubspotThrottle is the burst-limit reply. HubSpot does not document
 // Retry-After, so it is only sent when the fault asks for it.
 func hubspotThrottle(w http.ResponseWriter, retryAfterS int) {
 	retryAfter(w.Header(), retryAfterS)
@@ -65,7 +65,7 @@ func hubspotAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hubspotGDPRDelete is §1.1: 204 with no body; by record ID a repeat is 404.
+// hubspotGDPRDelete answers 204 with no body; by record ID a repeat is 404.
 func (s *Simulator) hubspotGDPRDelete(w http.ResponseWriter, r *http.Request) {
 	if !hubspotAuthorized(w, r) {
 		return
@@ -99,7 +99,7 @@ func (s *Simulator) hubspotGDPRDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// hubspotWideStatus is one "opted out of all email" entry of a v4 response (§1.3).
+// hubspotWideStatus is one "opted out of all email" entry of a v4 response.
 type hubspotWideStatus struct {
 	SubscriberIDString     string `json:"subscriberIdString"`
 	WideStatusType         string `json:"wideStatusType"`
@@ -110,7 +110,7 @@ type hubspotWideStatus struct {
 	SetStatusSuccessReason string `json:"setStatusSuccessReason,omitempty"`
 }
 
-// hubspotV4Envelope is the v4 batch-style response envelope (§1.3).
+// hubspotV4Envelope is the v4 batch-style response envelope.
 type hubspotV4Envelope struct {
 	Status      string              `json:"status"`
 	Results     []hubspotWideStatus `json:"results"`
@@ -129,7 +129,7 @@ func hubspotV4Checks(w http.ResponseWriter, r *http.Request) (email string, ok b
 		hubspotError(w, http.StatusBadRequest, "subscriberIdString must be an email address")
 		return "", false
 	}
-	// EMAIL is the only channel, yet leaving it out is a 400 (§1.3).
+	// EMAIL is the only channel, yet leaving it out is a 400.
 	if r.URL.Query().Get("channel") != "EMAIL" {
 		hubspotError(w, http.StatusBadRequest, "channel is required and must be EMAIL")
 		return "", false
@@ -153,7 +153,7 @@ func (s *Simulator) hubspotUnsubscribeAll(w http.ResponseWriter, r *http.Request
 	}
 	s.mu.Unlock()
 	if !strings.EqualFold(r.URL.Query().Get("verbose"), "true") {
-		w.WriteHeader(http.StatusOK) // empty body without verbose=true (§1.3)
+		w.WriteHeader(http.StatusOK) // empty body without verbose=true
 		return
 	}
 	result := hubspotOptedOut(email, at)
@@ -193,7 +193,7 @@ func hubspotOptedOut(email string, at time.Time) hubspotWideStatus {
 	}
 }
 
-// hubspotUnsubscribeV3 is §1.2: one subscription type; a repeat is an error whose
+// hubspotUnsubscribeV3 is the v3 per-type unsubscribe: one subscription type; a repeat is an error whose
 // message adapters match to treat it as success.
 func (s *Simulator) hubspotUnsubscribeV3(w http.ResponseWriter, r *http.Request) {
 	if !hubspotAuthorized(w, r) {

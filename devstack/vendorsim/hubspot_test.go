@@ -47,7 +47,7 @@ func TestHubSpot(t *testing.T) {
 		}
 	}
 	run(t, e, []step{
-		// §1.1 GDPR delete.
+		// GDPR delete.
 		{name: "gdpr no auth", method: "POST", path: gdpr, body: `{"objectId":"ann@example.com","idProperty":"email"}`,
 			want: 401, check: category("INVALID_AUTHENTICATION")},
 		{name: "gdpr wrong scheme", method: "POST", path: gdpr, body: `{"objectId":"1"}`, header: []string{"Authorization", "Basic abc"},
@@ -63,7 +63,7 @@ func TestHubSpot(t *testing.T) {
 		{name: "gdpr by id again: gone", method: "POST", path: gdpr, body: `{"objectId":"101"}`, header: auth,
 			want: 404, check: category("OBJECT_NOT_FOUND")},
 
-		// §1.3 v4 unsubscribe-all.
+		// v4 unsubscribe-all.
 		{name: "status before", method: "GET", path: allAnn + "?channel=EMAIL", header: auth, want: 200, check: func(t *testing.T, r resp) {
 			b := decode[map[string]any](t, r.body)
 			if res, ok := b["results"].([]any); !ok || len(res) != 0 || b["status"] != "COMPLETE" {
@@ -82,7 +82,7 @@ func TestHubSpot(t *testing.T) {
 			want: 200, check: wideStatus("UNSUBSCRIBE_FROM_ALL_OCCURRED")},
 		{name: "status after", method: "GET", path: allAnn + "?channel=EMAIL", header: auth, want: 200, check: wideStatus("")},
 
-		// §1.2 v3 per-type unsubscribe.
+		// v3 per-type unsubscribe.
 		{name: "v3 unsubscribe", method: "POST", path: v3, header: auth,
 			body: `{"emailAddress":"ann@example.com","subscriptionId":"42","legalBasis":"CONSENT_WITH_NOTICE","legalBasisExplanation":"asked"}`,
 			want: 200, check: func(t *testing.T, r resp) {

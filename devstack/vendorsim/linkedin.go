@@ -30,7 +30,7 @@ func linkedinError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"status": status, "code": code, "message": msg})
 }
 
-// linkedinSegmentUsers adds or removes hashed members of a DMP segment (vendors.md §6).
+// linkedinSegmentUsers adds or removes hashed members of a DMP segment (docs/vendors/linkedin.md).
 // Nothing is stored: the answer does not depend on membership, and LinkedIn does not
 // document what removing a non-member does.
 func (s *Simulator) linkedinSegmentUsers(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,7 @@ import (
 
 const posthogMaxIDs = 1000
 
-// posthogState is what PostHog remembers (vendors.md §4.1). Every person exists until
+// posthogState is what PostHog remembers (docs/vendors/posthog.md). Every person exists until
 // deleted, so tests need no seeding; a distinct_id maps to a stable person UUID.
 type posthogState struct {
 	deleted   map[string]bool // project + "/" + person UUID
@@ -23,7 +23,7 @@ func newPosthogState() posthogState {
 	return posthogState{deleted: map[string]bool{}, byPerson: map[string]*posthogDeletion{}}
 }
 
-// posthogDeletion is a queued event deletion, unique per person (§4.1).
+// posthogDeletion is a queued event deletion, unique per person.
 type posthogDeletion struct {
 	project     string
 	personUUID  string
@@ -162,7 +162,7 @@ func (s *Simulator) posthogDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // queue adds an event deletion unless one exists for the person already; PostHog
-// keeps them unique per person, so a repeat request does not queue a second (§4.1).
+// keeps them unique per person, so a repeat request does not queue a second.
 func (st *posthogState) queue(project, personUUID string, distinctIDs []string, now time.Time) {
 	if _, ok := st.byPerson[project+"/"+personUUID]; ok {
 		return
@@ -226,7 +226,7 @@ func (s *Simulator) posthogDeletionStatus(w http.ResponseWriter, r *http.Request
 }
 
 // posthogPersons lists persons, filtered by ?distinct_id= as integrations look a person
-// up before deleting it (§4.1: "To find a person"). A deleted person is no longer listed.
+// up before deleting it, as PostHog documents for finding a person. A deleted person is no longer listed.
 func (s *Simulator) posthogPersons(w http.ResponseWriter, r *http.Request) {
 	if !posthogAuthorized(w, r) {
 		return

@@ -110,7 +110,7 @@ func TestPostHog(t *testing.T) {
 }
 
 // TestPostHogPersonsLookup: integrations find a person's UUID by distinct_id before
-// deleting it (§4.1); a deleted person is no longer listed.
+// deleting it; a deleted person is no longer listed.
 func TestPostHogPersonsLookup(t *testing.T) {
 	e := start(t, vendorsim.Options{})
 	auth := []string{"Authorization", "Bearer phx_key"}

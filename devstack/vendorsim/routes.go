@@ -7,36 +7,36 @@ import "net/http"
 func (s *Simulator) vendorRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 
-	// HubSpot, vendors.md §1.
+	// HubSpot (docs/vendors/hubspot.md).
 	mux.HandleFunc("POST /hubspot/crm/v3/objects/contacts/gdpr-delete", s.hubspotGDPRDelete)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAll)
 	mux.HandleFunc("GET /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAllStatus)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v3/unsubscribe", s.hubspotUnsubscribeV3)
 
-	// Salesforce, §2. The API version is a wildcard so adapters can move off v60.0.
+	// Salesforce (docs/vendors/salesforce.md). The API version is a wildcard so adapters can move off v60.0.
 	mux.HandleFunc("PATCH /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceUpdate)
 	mux.HandleFunc("DELETE /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceDelete)
 
-	// FullStory, §3.1.
+	// FullStory (docs/vendors/fullstory.md).
 	mux.HandleFunc("DELETE /fullstory/v2/users", s.fullstoryDelete)
 	mux.HandleFunc("DELETE /fullstory/v2/users/{id}", s.fullstoryDelete)
 	mux.HandleFunc("GET /fullstory/v2/users", s.fullstoryGet)
 	mux.HandleFunc("GET /fullstory/v2/users/{id}", s.fullstoryGet)
 
-	// PostHog, §4.1.
+	// PostHog (docs/vendors/posthog.md).
 	mux.HandleFunc("GET /posthog/api/projects/{project}/persons/{$}", s.posthogPersons)
 	mux.HandleFunc("POST /posthog/api/projects/{project}/persons/bulk_delete/{$}", s.posthogBulkDelete)
 	mux.HandleFunc("DELETE /posthog/api/projects/{project}/persons/{uuid}/{$}", s.posthogDelete)
 	mux.HandleFunc("GET /posthog/api/projects/{project}/persons/deletion_status/{$}", s.posthogDeletionStatus)
 
-	// Amplitude, §5.1.
+	// Amplitude (docs/vendors/amplitude.md).
 	mux.HandleFunc("POST /amplitude/api/2/deletions/users", s.amplitudeCreate)
 	mux.HandleFunc("GET /amplitude/api/2/deletions/users", s.amplitudeList)
 
-	// LinkedIn, §6.
+	// LinkedIn (docs/vendors/linkedin.md).
 	mux.HandleFunc("POST /linkedin/rest/dmpSegments/{segment}/users", s.linkedinSegmentUsers)
 
-	// SendGrid, §11.
+	// SendGrid (docs/vendors/sendgrid.md).
 	mux.HandleFunc("POST /sendgrid/v3/asm/suppressions/global", s.sendgridSuppress)
 	mux.HandleFunc("GET /sendgrid/v3/asm/suppressions/global/{email}", s.sendgridSuppression)
 	mux.HandleFunc("POST /sendgrid/v3/marketing/contacts/search/emails", s.sendgridSearch)

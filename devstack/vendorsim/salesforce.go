@@ -11,7 +11,7 @@ import (
 // matters to adapters, which may log or back off on it.
 const salesforceDailyLimit = 15000
 
-// salesforceState is what Salesforce remembers (vendors.md §2). Every record exists
+// salesforceState is what Salesforce remembers (docs/vendors/salesforce.md). Every record exists
 // until deleted.
 type salesforceState struct {
 	deleted map[string]bool // object + "/" + id
@@ -43,12 +43,12 @@ func salesforceErrorCode(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // salesforceThrottle is how Salesforce says "over the limit": 403, not 429, and no
-// Retry-After whatever the fault asked for (§2.3).
+// Retry-After whatever the fault asked for.
 func salesforceThrottle(w http.ResponseWriter, _ int) {
 	salesforceErrorCode(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 }
 
-// salesforceHeaders counts the call and reports usage, as every response does (§2.3).
+// salesforceHeaders counts the call and reports usage, as every response does.
 func (s *Simulator) salesforceHeaders(w http.ResponseWriter) {
 	s.mu.Lock()
 	s.state.salesforce.usage++
@@ -80,7 +80,7 @@ func salesforceVersion(v string) bool {
 	return strings.HasPrefix(v, "v") && ok && err1 == nil && err2 == nil
 }
 
-// salesforceUpdate is the PATCH that sets e.g. HasOptedOutOfEmail (§2.2): 204.
+// salesforceUpdate is the PATCH that sets e.g. HasOptedOutOfEmail: 204.
 func (s *Simulator) salesforceUpdate(w http.ResponseWriter, r *http.Request) {
 	key, ok := salesforceRecord(w, r)
 	if !ok {
@@ -108,7 +108,7 @@ func (s *Simulator) salesforceUpdate(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// salesforceDelete is §2.1: 204, then 404 NOT_FOUND for the same id.
+// salesforceDelete answers 204, then 404 NOT_FOUND for the same id.
 func (s *Simulator) salesforceDelete(w http.ResponseWriter, r *http.Request) {
 	key, ok := salesforceRecord(w, r)
 	if !ok {

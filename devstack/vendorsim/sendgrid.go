@@ -12,7 +12,7 @@ const (
 	sendgridRateLimit = 600 // per minute, shown in X-RateLimit-Limit; SendGrid publishes none
 )
 
-// sendgridState is what SendGrid remembers (vendors.md §11). Every address is a known
+// sendgridState is what SendGrid remembers (docs/vendors/sendgrid.md). Every address is a known
 // Marketing contact until its contact is deleted.
 type sendgridState struct {
 	suppressed map[string]bool // global suppressions, by lower-cased email

@@ -3,9 +3,8 @@
 //
 // One handler serves every vendor under a path prefix named for it: an adapter whose
 // production base URL is https://api.hubapi.com points at http://127.0.0.1:8090/hubspot
-// instead. Each vendor follows the contract written down in /work/shared/vendors.md:
-// HubSpot §1.1–1.4, Salesforce §2.1–2.3, FullStory §3.1, PostHog §4.1, Amplitude §5.1,
-// LinkedIn §6 and SendGrid §11, including their auth headers, success shapes, error
+// instead. Each vendor follows the contract written down in docs/vendors/ (hubspot.md,
+// salesforce.md, fullstory.md, posthog.md, amplitude.md, linkedin.md, sendgrid.md), including their auth headers, success shapes, error
 // bodies, throttling signals and "already done" replies. A generic signed webhook
 // receiver stands in for partners that push to us.
 //

@@ -467,7 +467,7 @@ func (f *flow) warn(ctx context.Context, msg string, err error) {
 }
 
 // sendLink gives the verification sender what it needs to email the person: the sender
-// is the one party besides vendors that must see the address (DESIGN guarantee 5).
+// is the one party besides vendors that must see the address (docs/architecture.md, guarantee 5).
 func (f *flow) sendLink(ctx context.Context, r lifecycle.Request) error {
 	token, err := f.cfg.parsedLinks.Sign(r.ID, r.VerifyExpiresAt)
 	if err != nil {

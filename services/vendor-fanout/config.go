@@ -35,7 +35,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Secret(&c.MasterKeys, "CONSENTRY_MASTER_KEYS")
 	l.String(&c.RoutingFile, "routing-file", "CONSENTRY_ROUTING_FILE", "", "routing table JSON; overrides CONSENTRY_ROUTING")
 	l.String(&c.RoutingProfile, "routing", "CONSENTRY_ROUTING", "default",
-		"built-in routing table: default (HubSpot, Amplitude, PostHog, FullStory, a privacy-desk task list) or seed (every vendor of DESIGN's table)")
+		"built-in routing table: default (HubSpot, Amplitude, PostHog, FullStory, a privacy-desk task list) or seed (all of default plus LinkedIn, Salesforce, SendGrid, and manual tasks for ZoomInfo, Lusha, RB2B and 11x)")
 	l.Duration(&c.Policy.BaseBackoff, "retry-base", "CONSENTRY_FANOUT_RETRY_BASE", def.BaseBackoff, "first retry backoff ceiling")
 	l.Duration(&c.Policy.MaxBackoff, "retry-max", "CONSENTRY_FANOUT_RETRY_MAX", def.MaxBackoff, "largest retry backoff")
 	l.Int(&c.Policy.MaxAttempts, "max-attempts", "CONSENTRY_FANOUT_MAX_ATTEMPTS", def.MaxAttempts, "failed calls before a dead letter (0: retry until the deadline)")

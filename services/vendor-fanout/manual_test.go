@@ -41,7 +41,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 	var vendors []string
 	for _, task := range tasks.Tasks {
 		vendors = append(vendors, task.Vendor)
-		if task.Owner == "" || !strings.Contains(task.Instructions, "vendors.md") || task.EventID != eventID ||
+		if task.Owner == "" || !strings.Contains(task.Instructions, "docs/vendors/manual.md") || task.EventID != eventID ||
 			task.Action != "opt_out" || task.DueAt.Before(time.Now().Add(6*24*time.Hour)) {
 			t.Errorf("task %+v lacks an owner, instructions or a deadline", task)
 		}

@@ -1,5 +1,5 @@
 // Package apikey authenticates machine callers by bearer API key. Each key is scoped to
-// tenants (DESIGN guarantee 6: a tenant's credentials reach only that tenant's data).
+// tenants (docs/architecture.md, guarantee 6: a tenant's credentials reach only that tenant's data).
 package apikey
 
 import (

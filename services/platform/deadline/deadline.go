@@ -78,7 +78,7 @@ func For(regime Regime, kind Kind) (Rule, error) {
 		case Access, Portability, Erasure, Rectification:
 			return ccpa45Days, nil
 		case SaleShareOptOut, Objection, Restriction:
-			// Opt-outs of sale/sharing and limits on sensitive data share §7026's limit.
+			// Opt-outs of sale/sharing and limits on sensitive data share CCPA Regs. §7026's limit.
 			return ccpaOptOut, nil
 		}
 	case Email:

@@ -21,7 +21,7 @@ type Record[T any] struct {
 }
 
 // Decoder turns a message into a value. An error marks the message as poison: it goes to
-// the dead-letter topic and the partition moves on (DESIGN guarantee 4).
+// the dead-letter topic and the partition moves on (docs/architecture.md, guarantee 4).
 type Decoder[T any] func(ctx context.Context, msg Message) (T, error)
 
 // Handler processes one batch of decoded records, in partition order. It returns only

@@ -19,7 +19,7 @@ const (
 )
 
 // DeadLetterTopic names the dead-letter topic of a source topic: consent.ingest.v1 →
-// consent.ingest.dlq.v1 (DESIGN's *.dlq.v1).
+// consent.ingest.dlq.v1 (docs/architecture.md, Topics).
 func DeadLetterTopic(source string) string {
 	if base, ok := strings.CutSuffix(source, ".v1"); ok {
 		return base + ".dlq.v1"

@@ -2,7 +2,7 @@
 // configured for durability with low latency, one consumer loop that commits only what is
 // done, dead-letter publishing, topic administration and lag measurement.
 //
-// The settings follow kafka-postgres-notes.md §1 and §7; each non-default carries its reason.
+// The settings follow docs/kafka-postgres.md §1 (producer) and §2–§5 (consumer); each non-default carries its reason.
 package kafka
 
 import (

@@ -1,7 +1,7 @@
 package kafka
 
-// Topics are the topic names a deployment uses; DESIGN's names are the defaults and each
-// can be overridden by configuration.
+// Topics are the topic names a deployment uses; those of docs/architecture.md's topic table
+// are the defaults and each can be overridden by configuration.
 type Topics struct {
 	Ingest       string // raw submissions from producers that write Avro directly
 	Consents     string
@@ -10,7 +10,7 @@ type Topics struct {
 	Receipts     string
 }
 
-// DefaultTopics returns DESIGN's topic names.
+// DefaultTopics returns the default topic names (docs/architecture.md, Topics).
 func DefaultTopics() Topics {
 	return Topics{
 		Ingest:       "consent.ingest.v1",

@@ -1,5 +1,5 @@
 // Package seal keeps personal identifiers encrypted everywhere but in the memory of the
-// service that needs them (DESIGN guarantee 5).
+// service that needs them (docs/architecture.md, guarantee 5).
 //
 // Each subject has its own 256-bit data key. Identifiers are sealed with AES-256-GCM under
 // that key, with the tenant and subject_key as associated data, so a sealed blob cannot be

@@ -179,7 +179,7 @@ func (s *Serde) schemaByID(ctx context.Context, id int) (*schemas.Schema, error)
 	return schema, nil
 }
 
-// RecordsByTopic maps each canonical topic to the record it carries (DESIGN's topic table).
+// RecordsByTopic maps each canonical topic to the record it carries (docs/architecture.md, Topics).
 func RecordsByTopic(t kafka.Topics) map[string]string {
 	return map[string]string{
 		t.Consents:     schemas.ConsentChangedName,

@@ -61,7 +61,7 @@ type Choice struct {
 	Hash     string
 }
 
-// CurrentState applies last-writer-wins by occurred_at, ties broken by event_id (DESIGN):
+// CurrentState applies last-writer-wins by occurred_at, ties broken by event_id (docs/architecture.md, "Ordering and current consent"):
 // a late event that happened earlier is in the log but does not override a newer choice.
 func CurrentState(choices []Choice) map[string]PurposeState {
 	sort.SliceStable(choices, func(i, j int) bool {

@@ -63,7 +63,7 @@ var Scopes = map[string][]string{
 	"restriction": {"apply", "lift"},
 }
 
-// Purposes a consent may name (DESIGN vocabulary).
+// Purposes a consent may name (docs/architecture.md, Vocabulary).
 var Purposes = []string{"essential", "analytics", "advertising", "personalization", "marketing_email", "sales_outreach", "sale_share"}
 
 // Sources a consent or request may come from.

@@ -26,7 +26,7 @@ const (
 )
 
 // ConsumerTenant is the tenant whose data the company controls itself; every other tenant
-// is an enterprise Customer, the controller of its users' data (DESIGN vocabulary).
+// is an enterprise Customer, the controller of its users' data (docs/architecture.md, Vocabulary).
 const ConsumerTenant = "consumer"
 
 // Submitter is what the key that submitted a request vouches for.

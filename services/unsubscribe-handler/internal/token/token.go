@@ -1,5 +1,5 @@
 // Package token signs and verifies the links in promotional emails. A token is what
-// authorises a public page (DESIGN guarantee 6), so it carries everything the page needs
+// authorises a public page (docs/architecture.md, guarantee 6), so it carries everything the page needs
 // — tenant, subject key, the email's hash, the list — and is signed with HMAC-SHA256
 // under a key named inside it: the current key signs, older keys still verify, which is
 // how keys rotate without breaking links already sent.

@@ -1,7 +1,7 @@
 // Package dispatch delivers each vendor's backlog through that vendor's own lane: its own
 // circuit breaker, rate limiter, concurrency, Retry-After gate and retry schedule. Lanes
 // share nothing but the database, so a vendor that is down, slow or throttling delays no
-// other vendor (DESIGN guarantee 3).
+// other vendor (docs/architecture.md, guarantee 3).
 package dispatch
 
 import (
@@ -121,7 +121,7 @@ type Lane struct {
 	lastError      string
 }
 
-// NewLane builds a lane with the breaker settings of kafka-postgres-notes.md §7.
+// NewLane builds a lane with the breaker settings of docs/kafka-postgres.md §7.
 func NewLane(cfg LaneConfig, deps Deps) *Lane {
 	if cfg.BreakerTimeout <= 0 {
 		cfg.BreakerTimeout = 30 * time.Second

@@ -1,6 +1,7 @@
 // Package routing decides what an event means for each vendor: which vendor instances a
 // consent change or privacy request reaches, and with which action. It is configuration
-// (DESIGN: "the table is configuration, not code") and pure logic.
+// (docs/architecture.md, "Vendors and routing": the table is configuration, not code) and
+// pure logic.
 //
 // A vendor *instance* is one configured account of a vendor type: the company's own
 // HubSpot ("hubspot"), or an enterprise Customer's HubSpot with its own credentials
@@ -28,12 +29,12 @@ var defaultTable []byte
 //go:embed seed.json
 var seedTable []byte
 
-// Default returns DESIGN's default policy for the four vendors every deployment starts
-// with: HubSpot, Amplitude, PostHog and FullStory.
+// Default returns the default policy for the four vendors every deployment starts with:
+// HubSpot, Amplitude, PostHog and FullStory (docs/architecture.md, "Vendors and routing").
 func Default() (*Table, error) { return Parse(defaultTable) }
 
-// Seed returns DESIGN's full routing table: every seed vendor, including the ones without
-// an API, which get tracked manual tasks.
+// Seed returns the full routing table of docs/architecture.md, "Vendors and routing":
+// every seed vendor, including the ones without an API, which get tracked manual tasks.
 func Seed() (*Table, error) { return Parse(seedTable) }
 
 // Builtin returns a table by name: "default" or "seed".
@@ -54,7 +55,7 @@ type Instance struct {
 	// Tenants that use this instance; "*" means every tenant without an instance of the
 	// same type of its own.
 	Tenants []string `json:"tenants"`
-	// RatePerSecond and Burst come from the vendor's documented limits (vendors.md).
+	// RatePerSecond and Burst come from the vendor's documented limits (docs/vendors/README.md).
 	RatePerSecond float64 `json:"rate_per_second"`
 	Burst         int     `json:"burst"`
 	// Concurrency is how many calls may be in flight to this instance at once.

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Action is what one event means for one vendor (DESIGN vocabulary).
+// Action is what one event means for one vendor (docs/architecture.md, Vocabulary).
 type Action string
 
 const (
@@ -215,8 +215,8 @@ func FromTransport(err error) *Error {
 // the delivery is better retried, and throttled again, than parked for years.
 const MaxRetryAfter = 24 * time.Hour
 
-// RetryAfter parses a Retry-After value: delta-seconds or an HTTP-date (RFC 9110
-// §10.2.3), at most MaxRetryAfter. It returns 0 when the header is absent or unreadable.
+// RetryAfter parses a Retry-After value: delta-seconds or an HTTP-date
+// (RFC 9110 §10.2.3), at most MaxRetryAfter. It returns 0 when the header is absent or unreadable.
 func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {

@@ -1,7 +1,7 @@
 -- The preference center shows a person's current choice per purpose. The token names the
 -- subject by its key only, so the choices are kept here, from the consent events this
 -- service consumes anyway, last writer wins by occurred_at (ties by event_id), as
--- DESIGN orders consent.
+-- docs/architecture.md ("Ordering and current consent") orders consent.
 CREATE TABLE unsubscribe.choices (
     tenant      text NOT NULL,
     subject_key text NOT NULL,

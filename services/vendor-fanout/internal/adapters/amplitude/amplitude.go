@@ -1,4 +1,4 @@
-// Package amplitude delivers erasure to Amplitude's User Privacy API v1 (vendors.md §5.1).
+// Package amplitude delivers erasure to Amplitude's User Privacy API v1 (docs/vendors/amplitude.md).
 package amplitude
 
 import (
@@ -24,7 +24,7 @@ var (
 const (
 	dayLayout = "2006-01-02"
 	// refPrefix marks a Reference as a scheduled job day: Amplitude has no job id, a
-	// job is the project plus the day it runs (§5.1).
+	// job is the project plus the day it runs.
 	refPrefix = "day:"
 )
 
@@ -84,7 +84,7 @@ func New(cfg Config) (*Adapter, error) {
 		doneDays: map[string]bool{}, pending: map[string]time.Time{}}, nil
 }
 
-// Supports reports DeleteUser only: Amplitude has no server-side opt-out (§5.3).
+// Supports reports DeleteUser only: Amplitude has no server-side opt-out.
 func (a *Adapter) Supports(action vendor.Action) bool { return action == vendor.DeleteUser }
 
 // job is Amplitude's deletion-job object. amplitude_ids is left out: it lists

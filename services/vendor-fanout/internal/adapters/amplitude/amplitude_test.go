@@ -17,7 +17,7 @@ import (
 const (
 	userID = "amp-user-7"
 	// day is when the simulator schedules a batch made at vendortest's start time:
-	// ten days out (vendors.md §5.1).
+	// ten days out (docs/vendors/amplitude.md).
 	day = "2026-03-12"
 )
 
@@ -101,7 +101,7 @@ func TestDeleteUser(t *testing.T) {
 }
 
 // A repeat joins the same staging batch, so it names the same day: Amplitude has no
-// "already done" reply to tell it apart (idempotency is undocumented, §5.1).
+// "already done" reply to tell it apart (idempotency is undocumented).
 func TestRepeatJoinsTheSameJob(t *testing.T) {
 	_, a := start(t)
 	for i := range 2 {

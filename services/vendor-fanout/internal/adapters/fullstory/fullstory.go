@@ -1,4 +1,4 @@
-// Package fullstory delivers erasure to FullStory's v2 users API (vendors.md §3.1).
+// Package fullstory delivers erasure to FullStory's v2 users API (docs/vendors/fullstory.md).
 package fullstory
 
 import (
@@ -52,7 +52,7 @@ func New(cfg Config) (*Adapter, error) {
 	return &Adapter{base: base, client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth)}, nil
 }
 
-// Supports reports DeleteUser only: FullStory's opt-out lives in the browser (§3.3).
+// Supports reports DeleteUser only: FullStory's opt-out lives in the browser.
 func (a *Adapter) Supports(action vendor.Action) bool { return action == vendor.DeleteUser }
 
 // Deliver deletes the user identified by the subject's uid (what the product passed

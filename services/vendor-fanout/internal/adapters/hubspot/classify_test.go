@@ -11,7 +11,7 @@ import (
 )
 
 // TestClassifyUnsubscribe covers replies the simulator's v4 endpoint never gives, such
-// as the "already unsubscribed" error integrations report (vendors.md §1.2).
+// as the "already unsubscribed" error integrations report (docs/vendors/hubspot.md).
 func TestClassifyUnsubscribe(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -1,4 +1,4 @@
-// Package hubspot delivers erasure and email opt-out to HubSpot (vendors.md §1).
+// Package hubspot delivers erasure and email opt-out to HubSpot (docs/vendors/hubspot.md).
 package hubspot
 
 import (
@@ -64,7 +64,7 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	return a.unsubscribeAll(ctx, req, email)
 }
 
-// gdprDelete is §1.1. By email a repeat is harmless (HubSpot blocklists an unknown
+// gdprDelete is the GDPR delete of a contact. By email a repeat is harmless (HubSpot blocklists an unknown
 // address and answers as before), so there is no "already done" reply to detect.
 func (a *Adapter) gdprDelete(ctx context.Context, req vendor.Request, email string) (vendor.Result, error) {
 	resp, err := a.client.Do(ctx, vendorhttp.Request{
@@ -82,7 +82,7 @@ func (a *Adapter) gdprDelete(ctx context.Context, req vendor.Request, email stri
 	return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
 }
 
-// unsubscribeAll is §1.3, v4 unsubscribe-all. verbose=true makes HubSpot say whether
+// unsubscribeAll is v4 unsubscribe-all. verbose=true makes HubSpot say whether
 // anything changed: NO_STATUS_CHANGE is its "already done" reply for a repeat. Without
 // it the answer is an empty 200 either way.
 func (a *Adapter) unsubscribeAll(ctx context.Context, req vendor.Request, email string) (vendor.Result, error) {
@@ -101,7 +101,7 @@ func (a *Adapter) unsubscribeAll(ctx context.Context, req vendor.Request, email 
 func classifyUnsubscribe(resp *vendorhttp.Response, now time.Time) (vendor.Result, error) {
 	if !resp.OK() {
 		// Integrations see "<email> is already unsubscribed from subscription <id>"
-		// (§1.2, status probably 400) and treat it as success.
+		// (v3 subscription preferences, status probably 400) and treat it as success.
 		if resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(errorMessage(resp)), "already unsubscribed") {
 			return vendor.Result{Outcome: vendor.AlreadyDone, HTTPStatus: resp.StatusCode}, nil
 		}
@@ -125,7 +125,7 @@ func classifyUnsubscribe(resp *vendorhttp.Response, now time.Time) (vendor.Resul
 	return res, nil
 }
 
-// hubspotError is HubSpot's error envelope (§1.4). Message echoes the request (it holds
+// hubspotError is HubSpot's error envelope. Message echoes the request (it holds
 // the email for "already unsubscribed"), so only the codes go into errors.
 type hubspotError struct {
 	Message    string `json:"message"`

@@ -1,5 +1,5 @@
 // Package linkedin removes a subject's hashed email from a Matched Audiences (DMP)
-// segment, the only suppression LinkedIn offers advertisers (vendors.md §6). Erasure
+// segment, the only suppression LinkedIn offers advertisers (docs/vendors/linkedin.md). Erasure
 // of what LinkedIn itself holds has no API; the core raises a manual task for it.
 package linkedin
 

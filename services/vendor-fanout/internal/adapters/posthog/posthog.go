@@ -1,4 +1,4 @@
-// Package posthog delivers erasure to PostHog (vendors.md §4.1).
+// Package posthog delivers erasure to PostHog (docs/vendors/posthog.md).
 //
 // bulk_delete deletes a person at once and queues their events and recordings for
 // PostHog's batch deletion, but its answer carries no handle for that queued work, and
@@ -71,7 +71,7 @@ func New(cfg Config) (*Adapter, error) {
 	}, nil
 }
 
-// Supports reports DeleteUser only: PostHog has no server-side opt-out (§4.2).
+// Supports reports DeleteUser only: PostHog has no server-side opt-out.
 func (a *Adapter) Supports(action vendor.Action) bool { return action == vendor.DeleteUser }
 
 // Deliver deletes the person the subject's distinct id belongs to, with their events
@@ -188,7 +188,7 @@ func (a *Adapter) Poll(ctx context.Context, _ vendor.Request, reference string) 
 }
 
 // classifyBulk reads a bulk_delete answer. Failures come back in deletion_errors
-// with a 202, not as an error status (§4.1).
+// with a 202, not as an error status.
 func classifyBulk(resp *vendorhttp.Response, now time.Time) (vendor.Result, error) {
 	if !resp.OK() {
 		var e struct {

@@ -1,5 +1,5 @@
 // Package salesforce delivers email opt-out and record deletion to Salesforce's REST
-// API (vendors.md §2).
+// API (docs/vendors/salesforce.md).
 package salesforce
 
 import (
@@ -19,7 +19,7 @@ import (
 var _ vendor.Adapter = (*Adapter)(nil)
 
 // requestLimitExceeded is Salesforce's throttling signal: a 403, not a 429, with no
-// Retry-After (§2.3).
+// Retry-After.
 const requestLimitExceeded = "REQUEST_LIMIT_EXCEEDED"
 
 var (
@@ -106,7 +106,7 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	case resp.OK():
 		return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
 	case resp.StatusCode == http.StatusNotFound && req.Action == vendor.DeleteUser:
-		// A second delete of the same id (§2.1). For OptOut a 404 stays Permanent: the
+		// A second delete of the same id. For OptOut a 404 stays Permanent: the
 		// record id is stale and someone should look.
 		return vendor.Result{Outcome: vendor.AlreadyDone, HTTPStatus: resp.StatusCode}, nil
 	}

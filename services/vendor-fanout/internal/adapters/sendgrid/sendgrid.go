@@ -1,5 +1,5 @@
 // Package sendgrid delivers email suppression and Marketing Campaigns contact deletion
-// to SendGrid (vendors.md §11).
+// to SendGrid (docs/vendors/sendgrid.md).
 //
 // The adapter is not a vendor.Poller: contact deletion returns a job id, but a status
 // endpoint for deletion jobs is not confirmed in SendGrid's documentation, so the
