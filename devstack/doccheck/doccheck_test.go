@@ -28,7 +28,7 @@ var skippedDirs = map[string]bool{".git": true, ".data": true, "bin": true, "nod
 // brief the project started from). Built from pieces so that this file does not match.
 var forbidden = []*regexp.Regexp{
 	regexp.MustCompile(`\b` + "DESI" + `GN\b`),
-	// "vendors.md" alone, not a page such as docs/vendors/manual-vendors.md.
+	// "vendors.md" alone, not a page such as docs/vendors/manual.md.
 	regexp.MustCompile(`(?:^|[^\w/-])vendors` + `\.md`),
 	regexp.MustCompile(`kafka-postgres` + `-notes`),
 	regexp.MustCompile(`STYLE` + `\.md`),
