@@ -17,6 +17,7 @@ import (
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/failpoint"
+	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
@@ -25,6 +26,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
+	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
 )
 
 // sealParallelism bounds the events of one request sealed at once.
@@ -46,7 +48,8 @@ type api struct {
 	now           func() time.Time
 	accepted      *prometheus.CounterVec
 	rejected      *prometheus.CounterVec
-	flow          *flow
+	flow          *requests.Flow
+	requestCfg    requestsConfig
 	discarded     prometheus.Counter
 }
 
@@ -163,7 +166,7 @@ func isBatch(body []byte) bool {
 func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	if !isBatch(body) {
 		var one ingest.ConsentInput
-		if err := server.DecodeStrict(body, "", &one); err != nil {
+		if err := jsonstrict.Decode(body, "", &one); err != nil {
 			return nil, err
 		}
 		return []ingest.ConsentInput{one}, nil
@@ -171,7 +174,7 @@ func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	var batch struct {
 		Consents []json.RawMessage `json:"consents"`
 	}
-	if err := server.DecodeStrict(body, "", &batch); err != nil {
+	if err := jsonstrict.Decode(body, "", &batch); err != nil {
 		return nil, err
 	}
 	switch {
@@ -182,7 +185,7 @@ func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	}
 	out := make([]ingest.ConsentInput, len(batch.Consents))
 	for i, raw := range batch.Consents {
-		if err := server.DecodeStrict(raw, fmt.Sprintf("consents[%d]", i), &out[i]); err != nil {
+		if err := jsonstrict.Decode(raw, fmt.Sprintf("consents[%d]", i), &out[i]); err != nil {
 			return nil, err
 		}
 	}
