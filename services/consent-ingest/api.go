@@ -222,6 +222,7 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	// events of a batch are sealed side by side, so that those writes share commits
 	// rather than queue one behind another.
 	msgs := make([]kafka.Message, len(subs))
+	sealedOf := make([]*schemas.Sealed, len(subs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(sealParallelism)
 	for i, n := range subs {
@@ -231,6 +232,7 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 			if err != nil {
 				return err
 			}
+			sealedOf[i] = sealed
 			msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
 			return err
 		})
@@ -238,11 +240,34 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if err := a.keepContacts(ctx, subs, sealedOf, recordedAt); err != nil {
+		return nil, err
+	}
 	if err := a.producer.Publish(ctx, msgs...); err != nil {
 		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
 	}
 	failpoint.Hit(failpoint.IngestAfterPublish)
 	return ids, nil
+}
+
+// keepContacts puts the address of each consent that carries one on file for its
+// subject: a privacy request's confirmation link goes only there (lifecycle.LinkAddress).
+// It is written before the events go out, so a 202 means the address is on file. Only
+// a key that may vouch for a person replaces an address already on file.
+func (a *api) keepContacts(ctx context.Context, subs []ingest.Normalized, sealed []*schemas.Sealed, recordedAt time.Time) error {
+	var contacts []postgres.Contact
+	for i, n := range subs {
+		// A shredded subject's consent is accepted without identifiers: nothing to keep.
+		if n.Email != "" && sealed[i] != nil {
+			contacts = append(contacts, postgres.Contact{Tenant: n.Tenant, SubjectKey: a.pepper.SubjectKey(n.Tenant, n.SubjectID),
+				Sealed: sealed[i], RecordedAt: recordedAt})
+		}
+	}
+	k, _ := apikey.FromContext(ctx)
+	if err := a.idempotency.KeepContacts(ctx, contacts, k.Can(apikey.Verify) || k.Can(apikey.Controller)); err != nil {
+		return apierror.Wrap(apierror.Unavailable, "the contact store is unavailable; retry with the same Idempotency-Key", err)
+	}
+	return nil
 }
 
 func (a *api) claim(ctx context.Context, kind, key string, body []byte, ids []string, recordedAt time.Time) ([]string, time.Time, error) {

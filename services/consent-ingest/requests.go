@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -52,6 +53,16 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 			Message: "must be true: this deployment sends no verification links (CONSENTRY_VERIFICATION_SENDER_URL is not set), so the submitter must have verified the person"}}))
 		return
 	}
+	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
+	if next == lifecycle.Verifying {
+		addr, err := a.linkAddress(ctx, n, subjectKey)
+		if err != nil {
+			a.writeError(w, err)
+			return
+		}
+		// The request carries the address the link goes to, the one on file.
+		n.Email = addr
+	}
 	id, err := eventid.New()
 	if err != nil {
 		a.writeError(w, err)
@@ -64,7 +75,6 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
 	sealed, err := a.seal(ctx, n.Tenant, subjectKey, n.Identifiers())
 	if err != nil {
 		a.writeError(w, err)
@@ -77,6 +87,25 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	a.accepted.WithLabelValues("privacy_request").Inc()
 	apierror.JSON(w, http.StatusAccepted, requestAnswer(req))
+}
+
+// linkAddress is where an unverified request's confirmation link goes: the address on
+// file for the subject, never one the request brings (lifecycle.LinkAddress).
+func (a *api) linkAddress(ctx context.Context, n ingest.Normalized, subjectKey string) (string, error) {
+	onFile, err := a.flow.AddressOnFile(ctx, n.Tenant, subjectKey)
+	if err != nil {
+		return "", err
+	}
+	addr, err := lifecycle.LinkAddress(n.Email, onFile)
+	switch {
+	case errors.Is(err, lifecycle.ErrNothingOnFile):
+		return "", apierror.Fields([]apierror.FieldError{{Field: "identifiers.email",
+			Message: "no address is on file for this subject to send the confirmation link to: the link goes only to an address reported with the subject's consents; report a consent carrying the address first, or submit verified: true with a key that has the verify permission"}})
+	case errors.Is(err, lifecycle.ErrNotOnFile):
+		return "", apierror.Fields([]apierror.FieldError{{Field: "identifiers.email",
+			Message: "is not the address on file for this subject: the confirmation link goes only to the address reported with the subject's consents (leave identifiers.email out to use it)"}})
+	}
+	return addr, err
 }
 
 func requestAnswer(r lifecycle.Request) map[string]any {
