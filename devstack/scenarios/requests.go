@@ -101,6 +101,8 @@ func PrivacyRequests(t *testing.T, s Env) {
 	})
 
 	t.Run("verification by the person's link", func(t *testing.T) {
+		// The link goes only to an address on file for the person: their consent's.
+		PostConsent(t, s, "u_link", "link@example.com")
 		status, id := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_link","identifiers":{"email":"link@example.com"},"type":"portability","reason":"user_request"}`)
 		if status != "verifying" {
 			t.Fatalf("status %s, want verifying", status)
@@ -195,6 +197,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 	})
 
 	t.Run("open requests by deadline", func(t *testing.T) {
+		PostConsent(t, s, "u_wait", "wait@example.com")
 		_, id := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_wait","identifiers":{"email":"wait@example.com"},"type":"erasure","reason":"user_request"}`)
 		var list struct {
 			Requests []struct {

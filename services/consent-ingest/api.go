@@ -17,6 +17,7 @@ import (
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/failpoint"
+	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
@@ -25,6 +26,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
+	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
 )
 
 // sealParallelism bounds the events of one request sealed at once.
@@ -46,7 +48,8 @@ type api struct {
 	now           func() time.Time
 	accepted      *prometheus.CounterVec
 	rejected      *prometheus.CounterVec
-	flow          *flow
+	flow          *requests.Flow
+	requestCfg    requestsConfig
 	discarded     prometheus.Counter
 }
 
@@ -163,7 +166,7 @@ func isBatch(body []byte) bool {
 func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	if !isBatch(body) {
 		var one ingest.ConsentInput
-		if err := server.DecodeStrict(body, "", &one); err != nil {
+		if err := jsonstrict.Decode(body, "", &one); err != nil {
 			return nil, err
 		}
 		return []ingest.ConsentInput{one}, nil
@@ -171,7 +174,7 @@ func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	var batch struct {
 		Consents []json.RawMessage `json:"consents"`
 	}
-	if err := server.DecodeStrict(body, "", &batch); err != nil {
+	if err := jsonstrict.Decode(body, "", &batch); err != nil {
 		return nil, err
 	}
 	switch {
@@ -182,7 +185,7 @@ func (a *api) parseConsents(body []byte) ([]ingest.ConsentInput, error) {
 	}
 	out := make([]ingest.ConsentInput, len(batch.Consents))
 	for i, raw := range batch.Consents {
-		if err := server.DecodeStrict(raw, fmt.Sprintf("consents[%d]", i), &out[i]); err != nil {
+		if err := jsonstrict.Decode(raw, fmt.Sprintf("consents[%d]", i), &out[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -219,6 +222,7 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	// events of a batch are sealed side by side, so that those writes share commits
 	// rather than queue one behind another.
 	msgs := make([]kafka.Message, len(subs))
+	sealedOf := make([]*schemas.Sealed, len(subs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(sealParallelism)
 	for i, n := range subs {
@@ -228,6 +232,7 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 			if err != nil {
 				return err
 			}
+			sealedOf[i] = sealed
 			msgs[i], err = a.serde.EncodeMessage(topic, subjectKey, build(n, n.Header(ids[i], subjectKey, recordedAt, sealed)))
 			return err
 		})
@@ -235,11 +240,34 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if err := a.keepContacts(ctx, subs, sealedOf, recordedAt); err != nil {
+		return nil, err
+	}
 	if err := a.producer.Publish(ctx, msgs...); err != nil {
 		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
 	}
 	failpoint.Hit(failpoint.IngestAfterPublish)
 	return ids, nil
+}
+
+// keepContacts puts the address of each consent that carries one on file for its
+// subject: a privacy request's confirmation link goes only there (lifecycle.LinkAddress).
+// It is written before the events go out, so a 202 means the address is on file. Only
+// a key that may vouch for a person replaces an address already on file.
+func (a *api) keepContacts(ctx context.Context, subs []ingest.Normalized, sealed []*schemas.Sealed, recordedAt time.Time) error {
+	var contacts []postgres.Contact
+	for i, n := range subs {
+		// A shredded subject's consent is accepted without identifiers: nothing to keep.
+		if n.Email != "" && sealed[i] != nil {
+			contacts = append(contacts, postgres.Contact{Tenant: n.Tenant, SubjectKey: a.pepper.SubjectKey(n.Tenant, n.SubjectID),
+				Sealed: sealed[i], RecordedAt: recordedAt})
+		}
+	}
+	k, _ := apikey.FromContext(ctx)
+	if err := a.idempotency.KeepContacts(ctx, contacts, k.Can(apikey.Verify) || k.Can(apikey.Controller)); err != nil {
+		return apierror.Wrap(apierror.Unavailable, "the contact store is unavailable; retry with the same Idempotency-Key", err)
+	}
+	return nil
 }
 
 func (a *api) claim(ctx context.Context, kind, key string, body []byte, ids []string, recordedAt time.Time) ([]string, time.Time, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/consentry/consentry/platform/config"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
+	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
 )
 
 type serviceConfig struct {
@@ -158,4 +159,18 @@ func (r *requestsConfig) parse(httpAddr string) []error {
 		errs = append(errs, fmt.Errorf("CONSENTRY_DEADLINE_ZONE: %w", err))
 	}
 	return errs
+}
+
+// flowConfig is what the request workflow needs of the parsed configuration.
+func (r requestsConfig) flowConfig() requests.Config {
+	return requests.Config{
+		Links: r.parsedLinks, VerifyBaseURL: r.VerifyBaseURL, VerifyTTL: r.VerifyTTL, SenderURL: r.SenderURL, Zone: r.parsedZone,
+		ControllerURL: r.parsedController.get,
+		LegitimateInterest: func(tenant string) []string {
+			if v := r.parsedLI.get(tenant); v != "" {
+				return strings.Split(v, "|")
+			}
+			return nil
+		},
+	}
 }

@@ -2,146 +2,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
-	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/seal"
-	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/server"
-	"github.com/consentry/consentry/platform/webhooksig"
-	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
-	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
 )
 
-// flow moves privacy requests through the front half of their life
-// (docs/privacy-requests.md). The row in ingest.requests is the request's state; every
-// move is written there first with published = false, then its events go to Kafka and the
-// row is marked published. A crash in between leaves an unpublished row, which the
-// republisher sends again: the events' ids are derived from the request and the move, so
-// consumers see each event once.
-type flow struct {
-	log      *slog.Logger
-	store    *postgres.Store
-	serde    *serde.Serde
-	producer *kafka.Producer
-	sealer   *seal.Sealer
-	topics   kafka.Topics
-	cfg      requestsConfig
-	sender   webhooksig.Sender
-	now      func() time.Time
-	wake     chan struct{}
-}
-
-// publish sends the events that put r's current state on Kafka: the submission, the
-// current status, an extension, and the follow-ups of a request at work. Those already
-// sent before are sent again with the same ids, which consumers drop.
-func (f *flow) publish(ctx context.Context, r lifecycle.Request, detail string, at time.Time) error {
-	var events []schemas.Event
-	if !r.Announced {
-		received, err := r.Event(lifecycle.Received, "", r.ReceivedAt)
-		if err != nil {
-			return err
-		}
-		events = append(events, received)
-	}
-	if r.Status != lifecycle.Received {
-		current, err := r.Event(r.Status, detail, at)
-		if err != nil {
-			return err
-		}
-		events = append(events, current)
-	}
-	var err error
-	// An extension repeats the status: its follow-ups went out with the move itself.
-	if r.Status == lifecycle.InProgress && !lifecycle.IsExtension(detail) {
-		more, err := r.FollowUps(at, f.legitimateInterest(r.Tenant))
-		if err != nil {
-			return err
-		}
-		events = append(events, more...)
-	}
-	msgs := make([]kafka.Message, len(events))
-	for i, e := range events {
-		topic := f.topics.Requests
-		if _, ok := e.(*schemas.ConsentChanged); ok {
-			topic = f.topics.Consents
-		}
-		if msgs[i], err = f.serde.EncodeMessage(topic, r.SubjectKey, e); err != nil {
-			return err
-		}
-	}
-	if err := f.producer.Publish(ctx, msgs...); err != nil {
-		return apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the request; retry", err)
-	}
-	if err := f.store.MarkPublished(ctx, r.ID, r.UpdatedAt); err != nil {
-		// The events are out; the republisher will send them once more, harmlessly.
-		f.log.Warn("marking a request published failed", "request_id", r.ID, "error", err)
-	}
-	f.poke()
-	return nil
-}
-
-func (f *flow) poke() {
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (f *flow) legitimateInterest(tenant string) []string {
-	if v := f.cfg.parsedLI.get(tenant); v != "" {
-		return strings.Split(v, "|")
-	}
-	return nil
-}
-
-// submit stores and publishes a new request; a retry with the same id returns the
-// request as stored, published again.
-func (f *flow) submit(ctx context.Context, n ingest.Normalized, id, subjectKey string, sealed *schemas.Sealed,
-	recordedAt time.Time, next string) (lifecycle.Request, error) {
-	due, err := lifecycle.Deadline(n.Jurisdiction, n.Type, recordedAt, f.cfg.parsedZone)
-	if err != nil {
-		return lifecycle.Request{}, err
-	}
-	r := lifecycle.Request{ID: id, Tenant: n.Tenant, SubjectKey: subjectKey, Type: n.Type, Reason: n.Reason, Scope: n.Scope,
-		Jurisdiction: n.Jurisdiction, PolicyVersion: n.PolicyVersion, Status: next, Sealed: sealed, OccurredAt: n.OccurredAt,
-		ReceivedAt: recordedAt, DeadlineAt: due, NotificationQueued: next == lifecycle.Verifying || next == lifecycle.Forwarded}
-	if next == lifecycle.Verifying {
-		r.VerifyExpiresAt = recordedAt.Add(f.cfg.VerifyTTL)
-	}
-	stored, err := f.store.CreateRequest(ctx, r)
-	if err != nil {
-		return r, apierror.Wrap(apierror.Unavailable, "the request store is unavailable", err)
-	}
-	return stored, f.publish(ctx, stored, "", recordedAt)
-}
-
-// move takes r from its status to next and publishes the move.
-func (f *flow) move(ctx context.Context, r lifecycle.Request, next, detail string) (lifecycle.Request, error) {
-	from := r.Status
-	moved, err := f.store.Move(ctx, r, from, next, detail, next == lifecycle.Forwarded)
-	if err != nil {
-		if errors.Is(err, postgres.ErrMoved) {
-			return r, apierror.New(apierror.StateConflict, "the request is no longer "+from+"; fetch its status and try again")
-		}
-		return r, apierror.Wrap(apierror.Unavailable, "the request store is unavailable", err)
-	}
-	return moved, f.publish(ctx, moved, detail, f.now().UTC())
-}
-
-// ---- HTTP: submission ----
+// The HTTP side of privacy requests (docs/privacy-requests.md): submission, the
+// controller's and the operator's moves, and the person's verification link. The moves
+// themselves are internal/requests'.
 
 func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 	body, err := server.ReadBody(w, r, maxBody)
@@ -150,11 +27,11 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in ingest.RequestInput
-	if err := server.DecodeStrict(body, "", &in); err != nil {
+	if err := jsonstrict.Decode(body, "", &in); err != nil {
 		a.writeError(w, err)
 		return
 	}
-	n, bad := ingest.ValidateRequest(in, a.now(), a.policyVersion, a.flow.cfg.parsedLaw.get(in.Tenant))
+	n, bad := ingest.ValidateRequest(in, a.now(), a.policyVersion, a.requestCfg.parsedLaw.get(in.Tenant))
 	if len(bad) > 0 {
 		a.writeError(w, apierror.Fields(bad))
 		return
@@ -171,10 +48,20 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := lifecycle.AfterSubmission(n.Tenant, lifecycle.Submitter{AssertsVerified: n.Verified, Controller: key.Can(apikey.Controller)})
-	if next == lifecycle.Verifying && a.flow.cfg.SenderURL == "" {
+	if next == lifecycle.Verifying && a.requestCfg.SenderURL == "" {
 		a.writeError(w, apierror.Fields([]apierror.FieldError{{Field: "verified",
 			Message: "must be true: this deployment sends no verification links (CONSENTRY_VERIFICATION_SENDER_URL is not set), so the submitter must have verified the person"}}))
 		return
+	}
+	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
+	if next == lifecycle.Verifying {
+		addr, err := a.linkAddress(ctx, n, subjectKey)
+		if err != nil {
+			a.writeError(w, err)
+			return
+		}
+		// The request carries the address the link goes to, the one on file.
+		n.Email = addr
 	}
 	id, err := eventid.New()
 	if err != nil {
@@ -188,19 +75,37 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
 	sealed, err := a.seal(ctx, n.Tenant, subjectKey, n.Identifiers())
 	if err != nil {
 		a.writeError(w, err)
 		return
 	}
-	req, err := a.flow.submit(ctx, n, ids[0], subjectKey, sealed, recordedAt, next)
+	req, err := a.flow.Submit(ctx, n, ids[0], subjectKey, sealed, recordedAt, next)
 	if err != nil {
 		a.writeError(w, err)
 		return
 	}
 	a.accepted.WithLabelValues("privacy_request").Inc()
 	apierror.JSON(w, http.StatusAccepted, requestAnswer(req))
+}
+
+// linkAddress is where an unverified request's confirmation link goes: the address on
+// file for the subject, never one the request brings (lifecycle.LinkAddress).
+func (a *api) linkAddress(ctx context.Context, n ingest.Normalized, subjectKey string) (string, error) {
+	onFile, err := a.flow.AddressOnFile(ctx, n.Tenant, subjectKey)
+	if err != nil {
+		return "", err
+	}
+	addr, err := lifecycle.LinkAddress(n.Email, onFile)
+	switch {
+	case errors.Is(err, lifecycle.ErrNothingOnFile):
+		return "", apierror.Fields([]apierror.FieldError{{Field: "identifiers.email",
+			Message: "no address is on file for this subject to send the confirmation link to: the link goes only to an address reported with the subject's consents; report a consent carrying the address first, or submit verified: true with a key that has the verify permission"}})
+	case errors.Is(err, lifecycle.ErrNotOnFile):
+		return "", apierror.Fields([]apierror.FieldError{{Field: "identifiers.email",
+			Message: "is not the address on file for this subject: the confirmation link goes only to the address reported with the subject's consents (leave identifiers.email out to use it)"}})
+	}
+	return addr, err
 }
 
 func requestAnswer(r lifecycle.Request) map[string]any {
@@ -226,9 +131,9 @@ func (a *api) ownRequest(r *http.Request) (lifecycle.Request, error) {
 	if !eventid.Valid(id) {
 		return lifecycle.Request{}, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a request id (UUID)"}})
 	}
-	req, ok, err := a.flow.store.Request(r.Context(), id)
+	req, ok, err := a.flow.Request(r.Context(), id)
 	if err != nil {
-		return req, apierror.Wrap(apierror.Unavailable, "the request store is unavailable", err)
+		return req, err
 	}
 	key, _ := apikey.FromContext(r.Context())
 	if !ok || !req.Published || !key.Allows(req.Tenant) {
@@ -254,7 +159,7 @@ func (a *api) reason(w http.ResponseWriter, r *http.Request, required bool) (str
 	}
 	var in reasonInput
 	if len(body) > 0 {
-		if err := server.DecodeStrict(body, "", &in); err != nil {
+		if err := jsonstrict.Decode(body, "", &in); err != nil {
 			return "", err
 		}
 	}
@@ -274,7 +179,7 @@ func (a *api) postApprove(w http.ResponseWriter, r *http.Request) {
 		err = apierror.New(apierror.StateConflict, "only a request forwarded to the controller can be approved; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.move(r.Context(), req, lifecycle.InProgress, "approved by the controller")
+		req, err = a.flow.Move(r.Context(), req, lifecycle.InProgress, "approved by the controller")
 	}
 	a.answerMove(w, req, err)
 }
@@ -289,7 +194,7 @@ func (a *api) postReject(w http.ResponseWriter, r *http.Request) {
 		err = apierror.New(apierror.StateConflict, "a request can be rejected only before work on it starts; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.move(r.Context(), req, lifecycle.Rejected, "rejected: "+reason)
+		req, err = a.flow.Move(r.Context(), req, lifecycle.Rejected, "rejected: "+reason)
 	}
 	a.answerMove(w, req, err)
 }
@@ -303,11 +208,11 @@ func (a *api) postExtend(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var extended lifecycle.Request
 		var detail string
-		if extended, detail, err = req.Extend(reason, a.flow.cfg.parsedZone); errors.Is(err, lifecycle.ErrNotExtendable) {
+		if extended, detail, err = req.Extend(reason, a.requestCfg.parsedZone); errors.Is(err, lifecycle.ErrNotExtendable) {
 			err = apierror.New(apierror.StateConflict, err.Error())
 		} else if err == nil {
 			extended.Status = req.Status
-			req, err = a.flow.extend(r.Context(), extended, detail)
+			req, err = a.flow.Extend(r.Context(), extended, detail)
 		}
 	}
 	a.answerMove(w, req, err)
@@ -319,18 +224,6 @@ func (a *api) answerMove(w http.ResponseWriter, req lifecycle.Request, err error
 		return
 	}
 	apierror.JSON(w, http.StatusOK, requestAnswer(req))
-}
-
-// extend records a new deadline without a change of status.
-func (f *flow) extend(ctx context.Context, r lifecycle.Request, detail string) (lifecycle.Request, error) {
-	moved, err := f.store.Move(ctx, r, r.Status, r.Status, detail, false)
-	if err != nil {
-		if errors.Is(err, postgres.ErrMoved) {
-			return r, apierror.New(apierror.StateConflict, "the request moved on meanwhile; fetch its status and try again")
-		}
-		return r, apierror.Wrap(apierror.Unavailable, "the request store is unavailable", err)
-	}
-	return moved, f.publish(ctx, moved, detail, f.now().UTC())
 }
 
 // ---- HTTP: the person's verification link ----
@@ -352,7 +245,7 @@ func (a *api) postVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Status == lifecycle.Verifying {
-		_, err = a.flow.move(r.Context(), req, lifecycle.AfterVerification(req.Tenant), "verified by the person's link")
+		_, err = a.flow.Move(r.Context(), req, lifecycle.AfterVerification(req.Tenant), "verified by the person's link")
 	}
 	var ae *apierror.Error
 	switch {
@@ -366,154 +259,16 @@ func (a *api) postVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) linkRequest(r *http.Request) (lifecycle.Request, error) {
-	if a.flow.cfg.parsedLinks == nil {
+	if a.requestCfg.parsedLinks == nil {
 		return lifecycle.Request{}, lifecycle.ErrBadLink
 	}
-	id, err := a.flow.cfg.parsedLinks.Verify(r.PathValue("token"), a.now())
+	id, err := a.requestCfg.parsedLinks.Verify(r.PathValue("token"), a.now())
 	if err != nil {
 		return lifecycle.Request{}, err
 	}
-	req, ok, err := a.flow.store.Request(r.Context(), id)
+	req, ok, err := a.flow.Request(r.Context(), id)
 	if err != nil || !ok || !req.Published {
 		return req, lifecycle.ErrBadLink
 	}
 	return req, nil
-}
-
-// ---- the background: notifications, expiry, republishing ----
-
-// run sends owed notifications, rejects requests whose verification expired and
-// republishes moves whose events did not reach Kafka, until ctx ends.
-func (f *flow) run(ctx context.Context) error {
-	tick := time.NewTicker(5 * time.Second)
-	defer tick.Stop()
-	for {
-		f.republish(ctx)
-		f.notify(ctx)
-		f.expire(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-f.wake:
-		case <-tick.C:
-		}
-	}
-}
-
-func (f *flow) republish(ctx context.Context) {
-	// A row is unpublished only between its write and Kafka's acknowledgement, unless
-	// that publish failed: give an in-flight publish time to finish first.
-	rows, err := f.store.Unpublished(ctx, f.now().Add(-10*time.Second), 100)
-	if err != nil {
-		f.warn(ctx, "listing unpublished requests failed", err)
-		return
-	}
-	for _, r := range rows {
-		if err := f.publish(ctx, r, r.Detail, r.UpdatedAt); err != nil {
-			f.warn(ctx, "republishing a request failed", err)
-			return
-		}
-	}
-}
-
-func (f *flow) notify(ctx context.Context) {
-	rows, err := f.store.Queued(ctx, 50)
-	if err != nil {
-		f.warn(ctx, "listing queued notifications failed", err)
-		return
-	}
-	for _, r := range rows {
-		var err error
-		switch r.Status {
-		case lifecycle.Verifying:
-			err = f.sendLink(ctx, r)
-		case lifecycle.Forwarded:
-			err = f.forward(ctx, r)
-		}
-		if err == nil {
-			err = f.store.Notified(ctx, r.ID, r.Status)
-		}
-		if err != nil {
-			// The receiver is down or refuses: the next round tries again.
-			f.log.Warn("sending a request notification failed", "request_id", r.ID, "status", r.Status, "error", err)
-		}
-	}
-}
-
-func (f *flow) expire(ctx context.Context) {
-	rows, err := f.store.ExpiredVerifications(ctx, f.now(), 100)
-	if err != nil {
-		f.warn(ctx, "listing expired verifications failed", err)
-		return
-	}
-	for _, r := range rows {
-		detail := fmt.Sprintf("rejected: verification_expired: the person did not confirm within %s", f.cfg.VerifyTTL)
-		if _, err := f.move(ctx, r, lifecycle.Rejected, detail); err != nil && !isConflict(err) {
-			f.warn(ctx, "rejecting an expired request failed", err)
-			return
-		}
-	}
-}
-
-func isConflict(err error) bool {
-	var ae *apierror.Error
-	return errors.As(err, &ae) && ae.Code == apierror.StateConflict
-}
-
-func (f *flow) warn(ctx context.Context, msg string, err error) {
-	if ctx.Err() == nil {
-		f.log.Warn(msg, "error", err)
-	}
-}
-
-// sendLink gives the verification sender what it needs to email the person: the sender
-// is the one party besides vendors that must see the address (docs/architecture.md, guarantee 5).
-func (f *flow) sendLink(ctx context.Context, r lifecycle.Request) error {
-	token, err := f.cfg.parsedLinks.Sign(r.ID, r.VerifyExpiresAt)
-	if err != nil {
-		return err
-	}
-	ids, err := f.sealer.Open(ctx, r.Tenant, r.SubjectKey, r.Sealed)
-	if err != nil {
-		return err
-	}
-	return f.post(ctx, f.cfg.SenderURL, map[string]any{
-		"kind": "privacy_request_verification", "request_id": r.ID, "tenant": r.Tenant, "request_type": r.Type,
-		"subject_id": ids.SubjectID, "email": ids.Email, "expires_at": r.VerifyExpiresAt.UTC(),
-		"verify_url": strings.TrimRight(f.cfg.VerifyBaseURL, "/") + "/verify/" + token,
-	})
-}
-
-// forward tells the Customer, the controller, that one of its users asked: it decides
-// and answers through POST /v1/privacy-requests/{id}/approve or /reject with its own key.
-func (f *flow) forward(ctx context.Context, r lifecycle.Request) error {
-	url := f.cfg.parsedController.get(r.Tenant)
-	if url == "" {
-		// No webhook: the Customer finds it with GET /v1/privacy-requests?status=forwarded_to_controller.
-		return nil
-	}
-	ids, err := f.sealer.Open(ctx, r.Tenant, r.SubjectKey, r.Sealed)
-	if err != nil {
-		return err
-	}
-	base := strings.TrimRight(f.cfg.VerifyBaseURL, "/") + "/v1/privacy-requests/" + r.ID
-	body := map[string]any{
-		"kind": "privacy_request_forwarded", "request_id": r.ID, "tenant": r.Tenant, "type": r.Type, "reason": r.Reason,
-		"scope": r.Scope, "jurisdiction": r.Jurisdiction, "received_at": r.ReceivedAt.UTC(), "subject_id": ids.SubjectID,
-		"email": ids.Email, "approve_url": base + "/approve", "reject_url": base + "/reject",
-	}
-	if r.DeadlineAt != nil {
-		body["deadline_at"] = r.DeadlineAt.UTC()
-	}
-	return f.post(ctx, url, body)
-}
-
-func (f *flow) post(ctx context.Context, url string, body map[string]any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return f.sender.Post(ctx, url, b)
 }

@@ -166,6 +166,7 @@ func TestUnverifiedRequestWaitsForThePersonsLink(t *testing.T) {
 	stack := testkit.NewStack(t)
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	putOnFile(t, svc, testkit.APIKey, designExample)
 
 	status, got := submit(t, svc, testkit.PlainKey, erasure+`}`)
 	if status != http.StatusAccepted || got.Status != "verifying" {
@@ -216,11 +217,125 @@ func TestUnverifiedRequestWaitsForThePersonsLink(t *testing.T) {
 	}
 }
 
+// putOnFile reports a consent, whose email is then on file for its subject.
+func putOnFile(t *testing.T, svc *testkit.Service, key, consent string) {
+	t.Helper()
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", key, consent, nil); status != http.StatusAccepted {
+		t.Fatalf("consent: %d", status)
+	}
+}
+
+// refusedOnEmail checks that a request was refused naming identifiers.email.
+func refusedOnEmail(t *testing.T, what string, status int, got requestAnswerJSON) {
+	t.Helper()
+	if status != http.StatusBadRequest || len(got.Error.Fields) != 1 || got.Error.Fields[0].Field != "identifiers.email" {
+		t.Errorf("%s: %d %+v, want 400 naming identifiers.email", what, status, got)
+	}
+}
+
+// The attack: a key of the tenant without the verify permission asks to erase another
+// person's data and gives its own address, to receive and confirm the link itself.
+func TestConfirmationLinkGoesOnlyToTheAddressOnFile(t *testing.T) {
+	stack := testkit.NewStack(t)
+	sender := newReceiver(t)
+	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	putOnFile(t, svc, testkit.APIKey, designExample) // Ada, u_8d41, ada@example.com
+
+	const attack = `{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"mallory@example.net"},"type":"erasure","reason":"user_request"}`
+	status, got := submit(t, svc, testkit.PlainKey, attack)
+	refusedOnEmail(t, "an erasure of Ada's data with another address", status, got)
+	if len(got.Error.Fields) > 0 && strings.Contains(got.Error.Fields[0].Message+svc.Logs.String(), "ada@example.com") {
+		t.Error("the refusal or a log line gives away the address on file")
+	}
+	// Reporting a consent with its own address first does not put it on file in Ada's
+	// place: only a key that may vouch for a person replaces an address on file.
+	putOnFile(t, svc, testkit.PlainKey, strings.Replace(designExample, "ada@example.com", "mallory@example.net", 1))
+	status, got = submit(t, svc, testkit.PlainKey, attack)
+	refusedOnEmail(t, "the attack after a consent with the attacker's address", status, got)
+
+	// Ada's own request, naming her address or none, gets the link at her address.
+	status, named := submit(t, svc, testkit.PlainKey, strings.Replace(erasure, "ada@example.com", " Ada@Example.com", 1)+`}`)
+	if status != http.StatusAccepted || named.Status != "verifying" {
+		t.Fatalf("a request naming the address on file: %d %+v", status, named)
+	}
+	status, unnamed := submit(t, svc, testkit.PlainKey, `{"tenant":"consumer","subject_id":"u_8d41","type":"access","reason":"user_request"}`)
+	if status != http.StatusAccepted || unnamed.Status != "verifying" {
+		t.Fatalf("a request naming no address: %d %+v", status, unnamed)
+	}
+	for _, id := range []string{named.RequestID, unnamed.RequestID} {
+		if sent := sender.waitFor(t, id); sent["email"] != "ada@example.com" {
+			t.Errorf("request %s: the link went to %v, want the address on file", id, sent["email"])
+		}
+	}
+	sender.mu.Lock()
+	for _, b := range sender.bodies {
+		if b["email"] == "mallory@example.net" {
+			t.Errorf("a link went to the attacker: %v", b)
+		}
+	}
+	sender.mu.Unlock()
+	// The attack left no request behind that a link could move past verifying.
+	if n := requestsOf(t, stack, "consumer", "u_8d41"); n != 2 {
+		t.Errorf("%d requests stored for Ada, want her own 2", n)
+	}
+
+	// A key that may vouch for the person replaces the address on file.
+	putOnFile(t, svc, testkit.APIKey, strings.Replace(designExample, "ada@example.com", "ada.new@example.com", 1))
+	status, moved := submit(t, svc, testkit.PlainKey, strings.Replace(erasure, "ada@example.com", "ada.new@example.com", 1)+`}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("a request naming the replaced address: %d %+v", status, moved)
+	}
+	if sent := sender.waitFor(t, moved.RequestID); sent["email"] != "ada.new@example.com" {
+		t.Errorf("the link went to %v, want the replaced address", sent["email"])
+	}
+}
+
+func TestSubjectWithNothingOnFileIsRefused(t *testing.T) {
+	stack := testkit.NewStack(t)
+	sender := newReceiver(t)
+	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	// A consent without an email puts nothing on file.
+	putOnFile(t, svc, testkit.APIKey, strings.Replace(designExample, `"email": "ada@example.com", `, "", 1))
+
+	for what, body := range map[string]string{
+		"naming an address":    erasure + `}`,
+		"naming none":          `{"tenant":"consumer","subject_id":"u_8d41","type":"erasure","reason":"user_request"}`,
+		"a subject never seen": `{"tenant":"consumer","subject_id":"u_new","identifiers":{"email":"new@example.com"},"type":"access","reason":"user_request"}`,
+	} {
+		status, got := submit(t, svc, testkit.PlainKey, body)
+		refusedOnEmail(t, what, status, got)
+	}
+	if n := requestsOf(t, stack, "consumer", "u_8d41") + requestsOf(t, stack, "consumer", "u_new"); n != 0 {
+		t.Errorf("%d requests stored", n)
+	}
+	// A key that may vouch for the person still submits it verified.
+	if status, got := submit(t, svc, testkit.APIKey, erasure+`,"verified":true}`); status != http.StatusAccepted || got.Status != "in_progress" {
+		t.Errorf("verified by a key with the permission: %d %+v", status, got)
+	}
+}
+
+// requestsOf counts the requests consent-ingest stored for a subject.
+func requestsOf(t *testing.T, stack *testkit.Stack, tenant, subjectID string) int {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), stack.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM ingest.requests WHERE subject_key = $1`,
+		stack.Pepper.SubjectKey(tenant, subjectID)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestUnconfirmedRequestExpiresRejected(t *testing.T) {
 	stack := testkit.NewStack(t)
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{
 		"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL, "CONSENTRY_VERIFY_TTL": "1s"})
+	putOnFile(t, svc, testkit.APIKey, designExample)
 	status, got := submit(t, svc, testkit.APIKey, erasure+`}`)
 	if status != http.StatusAccepted {
 		t.Fatalf("status %d", status)

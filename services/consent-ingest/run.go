@@ -14,7 +14,9 @@ import (
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/notify"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
+	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
 )
 
 const idempotencyTTL = 24 * time.Hour
@@ -46,11 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 	accepted, rejected := newMetrics(reg)
-	requests := &flow{
-		log: log, store: idem, serde: deps.Serde, producer: deps.Producer, sealer: deps.Sealer, topics: cfg.Kafka.Topics,
-		cfg: cfg.Requests, now: time.Now, wake: make(chan struct{}, 1),
-		sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)},
-	}
+	flow := requests.New(requests.Deps{
+		Log: log, Store: idem, Serde: deps.Serde, Producer: deps.Producer, Sealer: deps.Sealer, Topics: cfg.Kafka.Topics,
+		Notifier: notify.Client{Sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)}},
+	}, cfg.Requests.flowConfig())
 	closer := &closures{serde: deps.Serde, store: idem}
 	closings, err := kafka.NewConsumer(deps.Consumer("consent-ingest-requests", cfg.Kafka.Topics.Requests), closer.decode, closer.handle)
 	if err != nil {
@@ -60,7 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	a := &api{
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
-		now: time.Now, accepted: accepted, rejected: rejected, flow: requests, discarded: newDiscarded(reg),
+		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
+		discarded: newDiscarded(reg),
 	}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
 		Workers: []server.Worker{
 			{Name: "idempotency-expiry", Run: func(ctx context.Context) error { return expireIdempotencyKeys(ctx, idem, log) }},
-			{Name: "privacy-requests", Run: requests.run},
+			{Name: "privacy-requests", Run: flow.Run},
 			{Name: "request-closures", Run: closings.Run},
 		},
 		Closers: []func(){deps.Close},

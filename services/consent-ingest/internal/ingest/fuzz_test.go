@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/pseudonym"
-	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 )
@@ -61,7 +61,7 @@ func FuzzConsent(f *testing.F) {
 			prefix = "consents[3]"
 		}
 		var in ingest.ConsentInput
-		if err := server.DecodeStrict(body, prefix, &in); err != nil {
+		if err := jsonstrict.Decode(body, prefix, &in); err != nil {
 			checkDecodeError(t, err, prefix, body)
 			return
 		}
@@ -114,7 +114,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var in ingest.RequestInput
-		if err := server.DecodeStrict(body, "", &in); err != nil {
+		if err := jsonstrict.Decode(body, "", &in); err != nil {
 			checkDecodeError(t, err, "", body)
 			return
 		}
@@ -155,10 +155,10 @@ func checkDecodeError(t *testing.T, err error, prefix string, body []byte) {
 	t.Helper()
 	var e *apierror.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("DecodeStrict error %v (%T) is not an *apierror.Error", err, err)
+		t.Fatalf("jsonstrict.Decode error %v (%T) is not an *apierror.Error", err, err)
 	}
 	if e.Code != apierror.Invalid || e.Message == "" {
-		t.Errorf("DecodeStrict error %+v: want code invalid and a message", e)
+		t.Errorf("jsonstrict.Decode error %+v: want code invalid and a message", e)
 	}
 	noEmail(t, body, e.Message)
 	checkFieldErrors(t, e.Fields, prefix, body)

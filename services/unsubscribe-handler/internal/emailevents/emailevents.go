@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/pseudonym"
-	"github.com/consentry/consentry/platform/server"
 )
 
 // Kinds of event that suppress an address; they are also the suppression reasons.
@@ -73,7 +73,7 @@ type simpleEvent struct {
 func ParseSimple(body []byte) (Batch, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(body, &probe); err != nil {
-		return Batch{}, server.DecodeStrict(body, "", &probe)
+		return Batch{}, jsonstrict.Decode(body, "", &probe)
 	}
 	var events []simpleEvent
 	prefix := func(i int) string { return "" }
@@ -81,14 +81,14 @@ func ParseSimple(body []byte) (Batch, error) {
 		var b struct {
 			Events []simpleEvent `json:"events"`
 		}
-		if err := server.DecodeStrict(body, "", &b); err != nil {
+		if err := jsonstrict.Decode(body, "", &b); err != nil {
 			return Batch{}, err
 		}
 		events = b.Events
 		prefix = func(i int) string { return fmt.Sprintf("events[%d].", i) }
 	} else {
 		var e simpleEvent
-		if err := server.DecodeStrict(body, "", &e); err != nil {
+		if err := jsonstrict.Decode(body, "", &e); err != nil {
 			return Batch{}, err
 		}
 		events = []simpleEvent{e}
@@ -151,7 +151,7 @@ var droppedKinds = map[string]string{
 // complaint; dropped counts when its reason names a bounced or reporting address.
 func ParseSendGrid(body []byte, tenant string) (Batch, error) {
 	var raw []json.RawMessage
-	if err := server.DecodeStrict(body, "", &raw); err != nil {
+	if err := jsonstrict.Decode(body, "", &raw); err != nil {
 		return Batch{}, err
 	}
 	if err := checkSize(len(raw), "(body)"); err != nil {

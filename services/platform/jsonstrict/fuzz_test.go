@@ -1,4 +1,4 @@
-package server_test
+package jsonstrict_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/consentry/consentry/platform/apierror"
-	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/platform/jsonstrict"
 )
 
 // fuzzBody has a field of every JSON kind, so that type errors of each kind occur.
@@ -28,16 +28,16 @@ type fuzzInner struct {
 	Note string `json:"note,omitempty"`
 }
 
-// decodeMessages are every top-level message DecodeStrict may give: fixed text, so that
+// decodeMessages are every top-level message Decode may give: fixed text, so that
 // no part of the body can be repeated in it.
 var decodeMessages = regexp.MustCompile(`^(the body is not valid JSON \(at byte \d+\)|the body is empty|the body is truncated JSON|the body could not be read as JSON|the body holds more than one JSON value|the request has invalid fields)$`)
 
 var fieldMessages = regexp.MustCompile(`^(must be (a string|an object|an array|true or false|a number)|is not a known field)$`)
 
-// FuzzDecodeStrict: DecodeStrict never panics; it accepts only a body that is exactly
+// FuzzDecode: Decode never panics; it accepts only a body that is exactly
 // one JSON value; every error is an invalid-request *apierror.Error whose messages are
 // fixed text and whose fields are named, under the prefix when there is one.
-func FuzzDecodeStrict(f *testing.F) {
+func FuzzDecode(f *testing.F) {
 	for _, s := range []struct {
 		body  string
 		batch bool
@@ -67,7 +67,7 @@ func FuzzDecodeStrict(f *testing.F) {
 			prefix = "items[2]"
 		}
 		var v fuzzBody
-		err := server.DecodeStrict(body, prefix, &v)
+		err := jsonstrict.Decode(body, prefix, &v)
 		if err == nil {
 			if !json.Valid(body) {
 				t.Errorf("accepted %q, which is not one JSON value", body)
