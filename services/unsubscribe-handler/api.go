@@ -41,7 +41,7 @@ type api struct {
 
 	catalogs *i18n.Catalogs
 	csrf     *csrf.Guard
-	topics   []string // the email topics the preference center offers
+	topics   []string           // the email topics the preference center offers
 	limiter  *ratelimit.Limiter // public pages, per client address
 	// linkLimiter limits one-click POSTs with a valid signature per link, so that no
 	// other client's traffic through the same address can cost anyone an opt-out.

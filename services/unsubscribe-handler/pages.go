@@ -58,16 +58,16 @@ input[type=radio],input[type=checkbox]{width:1.2rem;height:1.2rem;accent-color:#
 
 // view is what a page shows. Title, Message and LinkText are message ids.
 type view struct {
-	M        *i18n.Catalog
-	Title    string
-	Message  string
-	Action   string // the button's form target
+	M       *i18n.Catalog
+	Title   string
+	Message string
+	Action  string // the button's form target
 	// Button names the button; FieldName and FieldValue are what it posts. They default
 	// to the unsubscribe button's RFC 8058 body.
 	Button, FieldName, FieldValue string
-	Link     string
-	LinkText string
-	Form     *prefsForm // the preference form, instead of a message
+	Link                          string
+	LinkText                      string
+	Form                          *prefsForm // the preference form, instead of a message
 }
 
 type prefsForm struct {

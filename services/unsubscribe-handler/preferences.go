@@ -161,6 +161,7 @@ func (a *api) postPreferences(w http.ResponseWriter, r *http.Request) {
 	}
 	a.render(w, r, http.StatusOK, view{Title: "preferences.saved.title", Message: msg, Link: r.URL.Path, LinkText: "preferences.saved.back"})
 }
+
 // sameOrigin refuses a form posted from another site, as far as the browser says where
 // it came from; the CSRF token is the check that holds when it does not say.
 func (a *api) sameOrigin(r *http.Request) bool {

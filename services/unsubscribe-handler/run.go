@@ -58,8 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		catalogs: catalogs, csrf: csrf.New(cfg.LinkKeys.Derive("csrf"), 30*time.Minute), topics: cfg.EmailTopics,
 		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
 		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
-		sender:      webhooksig.Sender{KeyID: cfg.WebhookKeyID, Secret: []byte(cfg.WebhookSecret)}, senderURL: cfg.SenderURL,
-		confirmTTL:  cfg.ConfirmTTL}
+		sender: webhooksig.Sender{KeyID: cfg.WebhookKeyID, Secret: []byte(cfg.WebhookSecret)}, senderURL: cfg.SenderURL,
+		confirmTTL: cfg.ConfirmTTL}
 	if len(cfg.TrustedProxies) == 0 {
 		// Behind an ingress the peer is the ingress, so every visitor would share one
 		// bucket of the public pages' rate limit and one busy client would lock out all.
