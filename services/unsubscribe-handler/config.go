@@ -27,6 +27,15 @@ type serviceConfig struct {
 	EmailTopics   []string
 	PublicRate    int // requests per minute per client on the public pages
 	PublicBurst   int
+	// OneClickRate and OneClickBurst limit one-click POSTs per link (per minute).
+	OneClickRate  int
+	OneClickBurst int
+	// SenderURL is the webhook that mails confirmation links (double opt-in); without it
+	// the preference center can withdraw but not grant.
+	SenderURL     string
+	WebhookKeyID  string
+	WebhookSecret string
+	ConfirmTTL    time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client;
 	// without them the peer address is the client.
 	TrustedProxies []netip.Prefix
@@ -49,6 +58,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"email topics the preference center offers")
 	l.Int(&c.PublicRate, "public-rate", "CONSENTRY_PUBLIC_RATE", 60, "requests per minute per client address on the public pages")
 	l.Int(&c.PublicBurst, "public-burst", "CONSENTRY_PUBLIC_BURST", 20, "burst of requests per client address on the public pages")
+	l.Int(&c.OneClickRate, "one-click-rate", "CONSENTRY_ONE_CLICK_RATE", 10, "one-click unsubscribes per minute per link")
+	l.Int(&c.OneClickBurst, "one-click-burst", "CONSENTRY_ONE_CLICK_BURST", 5, "burst of one-click unsubscribes per link")
+	l.String(&c.SenderURL, "verification-sender-url", "CONSENTRY_VERIFICATION_SENDER_URL", "",
+		"webhook that emails confirmation links to people (signed JSON POST); without it the preference center cannot grant")
+	l.String(&c.WebhookKeyID, "webhook-key-id", "CONSENTRY_WEBHOOK_KEY_ID", "consentry", "key id sent with signed webhooks")
+	l.Secret(&c.WebhookSecret, "CONSENTRY_WEBHOOK_SECRET")
+	l.Duration(&c.ConfirmTTL, "confirm-ttl", "CONSENTRY_CONFIRM_TTL", 48*time.Hour, "how long a mailed confirmation link stays valid")
 	l.List(&c.trustedRaw, "trusted-proxies", "CONSENTRY_TRUSTED_PROXIES", nil,
 		"CIDRs of reverse proxies whose X-Forwarded-For is trusted for the client address")
 	if err := l.Parse(args); err != nil {
@@ -73,13 +89,27 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, errors.New("CONSENTRY_LINK_TTL must be at least 1h"))
 	}
 	for _, t := range c.EmailTopics {
-		if t == "" || len(t) > 64 || strings.ContainsAny(t, ": ") {
-			errs = append(errs, errors.New("CONSENTRY_EMAIL_TOPICS: each topic is 1 to 64 bytes without ':' or spaces"))
+		if !listPattern.MatchString(t) {
+			errs = append(errs, errors.New("CONSENTRY_EMAIL_TOPICS: each topic is 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'"))
 			break
 		}
 	}
 	if c.PublicRate < 1 || c.PublicBurst < 1 {
 		errs = append(errs, errors.New("CONSENTRY_PUBLIC_RATE and CONSENTRY_PUBLIC_BURST must be at least 1"))
+	}
+	if c.OneClickRate < 1 || c.OneClickBurst < 1 {
+		errs = append(errs, errors.New("CONSENTRY_ONE_CLICK_RATE and CONSENTRY_ONE_CLICK_BURST must be at least 1"))
+	}
+	if c.SenderURL != "" {
+		if u, err := url.Parse(c.SenderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("CONSENTRY_VERIFICATION_SENDER_URL must be an absolute http(s) URL"))
+		}
+		if c.WebhookSecret == "" {
+			errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET is required to sign the confirmation webhook"))
+		}
+	}
+	if c.ConfirmTTL < time.Minute {
+		errs = append(errs, errors.New("CONSENTRY_CONFIRM_TTL must be at least 1m"))
 	}
 	if p, err := ratelimit.ParsePrefixes(c.trustedRaw); err != nil {
 		errs = append(errs, errors.New("CONSENTRY_TRUSTED_PROXIES must list CIDR prefixes or addresses"))

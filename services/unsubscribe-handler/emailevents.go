@@ -92,7 +92,9 @@ func (a *api) suppressEmailEvents(ctx context.Context, source string, events []e
 			if err != nil {
 				return err
 			}
-			msgs = append(msgs, *m)
+			if m != nil {
+				msgs = append(msgs, *m)
+			}
 			suppressed++
 		}
 		return s.producer.Publish(ctx, msgs...)

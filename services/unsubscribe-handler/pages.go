@@ -30,8 +30,8 @@ input[type=radio],input[type=checkbox]{width:1.2rem;height:1.2rem;accent-color:#
 
 {{define "message"}}{{template "layout" .}}{{end}}
 {{define "body"}}{{if .Form}}{{template "prefs" .}}{{else}}<h1>{{.M.T .Title}}</h1><p>{{.M.T .Message}}</p>
-{{if .Action}}<form method="post" action="{{.Action}}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">{{.M.T "unsubscribe.button"}}</button></form>{{end}}
+{{if .Action}}<form method="post" action="{{.Action}}"><input type="hidden" name="{{.FieldName}}" value="{{.FieldValue}}">
+<button type="submit">{{.M.T .Button}}</button></form>{{end}}
 {{if .Link}}<p><a href="{{.Link}}">{{.M.T .LinkText}}</a></p>{{end}}{{end}}{{end}}
 
 {{define "prefs"}}{{$m := .M}}<h1>{{$m.T "preferences.title"}}</h1>
@@ -58,13 +58,16 @@ input[type=radio],input[type=checkbox]{width:1.2rem;height:1.2rem;accent-color:#
 
 // view is what a page shows. Title, Message and LinkText are message ids.
 type view struct {
-	M        *i18n.Catalog
-	Title    string
-	Message  string
-	Action   string // the unsubscribe button's form target
-	Link     string
-	LinkText string
-	Form     *prefsForm // the preference form, instead of a message
+	M       *i18n.Catalog
+	Title   string
+	Message string
+	Action  string // the button's form target
+	// Button names the button; FieldName and FieldValue are what it posts. They default
+	// to the unsubscribe button's RFC 8058 body.
+	Button, FieldName, FieldValue string
+	Link                          string
+	LinkText                      string
+	Form                          *prefsForm // the preference form, instead of a message
 }
 
 type prefsForm struct {
@@ -86,6 +89,9 @@ type topicField struct {
 // render writes a page in the visitor's language.
 func (a *api) render(w http.ResponseWriter, r *http.Request, status int, v view) {
 	v.M = a.catalogs.For(r.Header.Get("Accept-Language"))
+	if v.Action != "" && v.Button == "" {
+		v.Button, v.FieldName, v.FieldValue = "unsubscribe.button", "List-Unsubscribe", "One-Click"
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", v.M.Lang)
 	w.Header().Set("Vary", "Accept-Language")

@@ -27,8 +27,8 @@ type prefState struct {
 	topicSuppressed map[string]bool
 }
 
-func (a *api) loadPrefs(ctx context.Context, tx *postgres.Tx, c token.Claims) (prefState, error) {
-	choices, err := tx.Choices(ctx, c.Tenant, c.SubjectKey)
+func (a *api) loadPrefs(ctx context.Context, tx *postgres.Tx, sub linkSubject) (prefState, error) {
+	choices, err := tx.Choices(ctx, sub.tenant, sub.subjectKey)
 	if err != nil {
 		return prefState{}, err
 	}
@@ -38,14 +38,14 @@ func (a *api) loadPrefs(ctx context.Context, tx *postgres.Tx, c token.Claims) (p
 	}
 	// The address's own suppression outranks the subject's last marketing choice: it may
 	// come from a one-click the consumer has not caught up with, a bounce or an erasure.
-	sup, known, err := tx.Get(ctx, c.Tenant, c.EmailHash)
+	sup, known, err := tx.Get(ctx, sub.tenant, sub.hash)
 	if err != nil {
 		return prefState{}, err
 	}
 	if known && sup.Suppressed {
 		st.decisions["marketing_email"] = "denied"
 	}
-	st.topicSuppressed, err = tx.Topics(ctx, c.Tenant, c.EmailHash)
+	st.topicSuppressed, err = tx.Topics(ctx, sub.tenant, sub.hash)
 	return st, err
 }
 
@@ -78,15 +78,14 @@ func (a *api) prefsForm(m *i18n.Catalog, c token.Claims, tok string, st prefStat
 // getPreferences shows the current choices. Like every public page it is authorised by
 // its signed token alone.
 func (a *api) getPreferences(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.verify(r)
+	c, sub, ok := a.link(w, r)
 	if !ok {
-		a.render(w, r, http.StatusBadRequest, invalid)
 		return
 	}
 	var st prefState
 	err := a.suppressor.store.InTx(r.Context(), func(tx *postgres.Tx) error {
 		var err error
-		st, err = a.loadPrefs(r.Context(), tx, c)
+		st, err = a.loadPrefs(r.Context(), tx, sub)
 		return err
 	})
 	if err != nil {
@@ -98,13 +97,15 @@ func (a *api) getPreferences(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, view{Title: "preferences.title", Action: r.URL.Path, Form: a.prefsForm(m, c, r.PathValue("token"), st)})
 }
 
-// postPreferences saves the choices. It emits one ConsentChanged (source
-// preference_center) holding only the purposes that changed, and a scope "topic"
-// suppression or lift per topic that changed; a second submit of the same form finds
-// nothing changed and emits nothing.
+// postPreferences saves the choices. Withdrawals take effect at once: one ConsentChanged
+// (source preference_center) holding the purposes denied, and a scope "topic"
+// suppression per topic unticked. Grants — a purpose allowed, a topic ticked again —
+// only ask: anyone holding a forwarded link could send them, so they are mailed to the
+// address for confirmation (double opt-in) and take effect from the confirmation link.
+// A second submit of the same form finds nothing changed and emits nothing.
 func (a *api) postPreferences(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.verify(r)
-	if !ok {
+	c, err := a.keys.Verify(r.PathValue("token"), a.now(), a.linkTTL)
+	if err != nil {
 		a.render(w, r, http.StatusBadRequest, invalid)
 		return
 	}
@@ -136,14 +137,26 @@ func (a *api) postPreferences(w http.ResponseWriter, r *http.Request) {
 			wantTopics[t] = r.PostForm.Get("topic."+t) == "on"
 		}
 	}
-	changed, err := a.savePrefs(r.Context(), c, want, wantTopics)
+	c, sub, ok := a.linkSubjectOf(w, r, c)
+	if !ok {
+		return
+	}
+	out, err := a.savePrefs(r.Context(), sub, want, wantTopics, false)
+	if err == nil && out.asks() && a.senderURL != "" {
+		err = a.sendConfirmation(r.Context(), c, sub, out)
+	}
 	if err != nil {
 		a.log.Error("saving preferences failed", "error", err)
 		a.render(w, r, http.StatusServiceUnavailable, view{Title: "retry.title", Message: "retry.message"})
 		return
 	}
 	msg := "preferences.saved.message"
-	if !changed {
+	switch {
+	case out.asks() && a.senderURL == "":
+		msg = "preferences.confirm_unavailable.message"
+	case out.asks():
+		msg = "preferences.confirm_sent.message"
+	case !out.changed:
 		msg = "preferences.unchanged.message"
 	}
 	a.render(w, r, http.StatusOK, view{Title: "preferences.saved.title", Message: msg, Link: r.URL.Path, LinkText: "preferences.saved.back"})
@@ -169,57 +182,76 @@ func (a *api) sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
-// savePrefs applies a submitted form in one transaction and reports whether anything
-// changed. The subject is locked first, so of two submits racing, the second sees the
-// first's result.
-func (a *api) savePrefs(ctx context.Context, c token.Claims, want map[string]string, wantTopics map[string]bool) (bool, error) {
+// saved is what a save did, and which grants it left for a confirmation.
+type saved struct {
+	changed        bool
+	grantPurposes  []string // purposes to allow once confirmed
+	resubscription []string // topics to receive again once confirmed
+}
+
+func (o saved) asks() bool { return len(o.grantPurposes)+len(o.resubscription) > 0 }
+
+// savePrefs applies a submitted form in one transaction and reports what changed. The
+// subject is locked first, so of two submits racing, the second sees the first's result.
+// Unless confirmed, a grant is not applied but returned for a confirmation mail.
+func (a *api) savePrefs(ctx context.Context, sub linkSubject, want map[string]string, wantTopics map[string]bool, confirmed bool) (saved, error) {
 	s := a.suppressor
-	changed := false
+	var out saved
 	err := s.store.InTx(ctx, func(tx *postgres.Tx) error {
-		changed = false
-		if err := tx.LockSubject(ctx, c.Tenant, c.SubjectKey); err != nil {
+		out = saved{}
+		if err := tx.LockSubject(ctx, sub.tenant, sub.subjectKey); err != nil {
 			return err
 		}
-		st, err := a.loadPrefs(ctx, tx, c)
+		st, err := a.loadPrefs(ctx, tx, sub)
 		if err != nil {
 			return err
 		}
 		diff := map[string]string{}
 		for p, v := range want {
-			if st.decisions[p] != v {
+			switch {
+			case st.decisions[p] == v:
+			case v == "granted" && !confirmed:
+				out.grantPurposes = append(out.grantPurposes, p)
+			default:
 				diff[p] = v
 			}
 		}
 		var topics []string
 		for t, subscribed := range wantTopics {
-			if st.topicSuppressed[t] == subscribed {
+			switch {
+			case st.topicSuppressed[t] != subscribed:
+			case subscribed && !confirmed:
+				out.resubscription = append(out.resubscription, t)
+			default:
 				topics = append(topics, t)
 			}
 		}
 		slices.Sort(topics)
+		slices.Sort(out.grantPurposes)
+		slices.Sort(out.resubscription)
 		if len(diff) == 0 && len(topics) == 0 {
 			return nil
 		}
-		changed = true
+		out.changed = true
 		id, err := eventid.New()
 		if err != nil {
 			return err
 		}
 		now := a.now().UTC()
-		cause := schemas.Header{EventID: id, Tenant: c.Tenant, SubjectKey: c.SubjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "preference_center", PolicyVersion: a.policyVersion, Identifiers: c.Sealed}
+		cause := schemas.Header{EventID: id, Tenant: sub.tenant, SubjectKey: sub.subjectKey, OccurredAt: now, RecordedAt: now,
+			Source: "preference_center", PolicyVersion: a.policyVersion, Identifiers: sub.sealed}
 		var msgs []kafka.Message
 		if len(diff) > 0 {
-			m, err := s.serde.EncodeMessage(s.topics.Consents, c.SubjectKey, &schemas.ConsentChanged{Header: cause, Purposes: diff})
+			m, err := s.serde.EncodeMessage(s.topics.Consents, sub.subjectKey, &schemas.ConsentChanged{Header: cause, Purposes: diff})
 			if err != nil {
 				return err
 			}
 			msgs = append(msgs, m)
-			if err := tx.RecordChoices(ctx, c.Tenant, c.SubjectKey, diff, now, id); err != nil {
+			if err := tx.RecordChoices(ctx, sub.tenant, sub.subjectKey, diff, now, id); err != nil {
 				return err
 			}
 			if d, ok := diff["marketing_email"]; ok {
-				ch := change{cause: cause, hash: c.EmailHash, suppress: d == "denied", reason: reasonOptOut}
+				ch := change{cause: cause, hash: sub.hash, suppress: d == "denied", reason: reasonOptOut}
 				if !ch.suppress {
 					ch.reason = reasonOptIn
 				}
@@ -235,7 +267,7 @@ func (a *api) savePrefs(ctx context.Context, c token.Claims, want map[string]str
 		// Topic changes alone publish no consent event (a topic is not a purpose); their
 		// suppressions name this save's id as their cause all the same.
 		for _, t := range topics {
-			m, err := s.applyTopic(ctx, tx, topicChange{cause: cause, hash: c.EmailHash, topic: t, suppress: !wantTopics[t]})
+			m, err := s.applyTopic(ctx, tx, topicChange{cause: cause, hash: sub.hash, topic: t, suppress: !wantTopics[t]})
 			if err != nil {
 				return err
 			}
@@ -245,5 +277,5 @@ func (a *api) savePrefs(ctx context.Context, c token.Claims, want map[string]str
 		}
 		return s.producer.Publish(ctx, msgs...)
 	})
-	return changed, err
+	return out, err
 }

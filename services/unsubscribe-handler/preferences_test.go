@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -76,7 +77,7 @@ func csrfOf(t *testing.T, page string) string {
 }
 
 func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
-	stack, svc := start(t)
+	stack, svc, box := startWithMailbox(t, nil)
 	key := stack.Pepper.SubjectKey("consumer", "u_pref")
 	// What consent-ingest published earlier: the page must show it.
 	testkit.Publish(t, stack, stack.Kafka.Topics.Consents, key, &schemas.ConsentChanged{Header: schemas.Header{
@@ -130,10 +131,18 @@ func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
 		// newsletter unticked: a per-topic opt-out
 	}
 	status, body := postPrefs(t, u, form)
-	if status != 200 || !strings.Contains(body, "Your choices are saved") {
+	if status != 200 || !strings.Contains(body, "we have sent you an email") {
 		t.Fatalf("saving: %d\n%s", status, body)
 	}
-	// A double submit changes nothing and says so.
+	// The grants wait for the mailed confirmation; the topic opt-out is at once.
+	mail := box.wait(t, 1)
+	if fmt.Sprint(mail["purposes"]) != "[analytics marketing_email]" || fmt.Sprint(mail["topics"]) != "[]" {
+		t.Errorf("confirmation mail %v", mail)
+	}
+	if s, _ := postForm(t, localURL(svc, mail["confirm_url"].(string)), "confirm=yes"); s != 200 {
+		t.Fatalf("confirming: %d", s)
+	}
+	// Confirmed, a double submit of the same form changes nothing and says so.
 	if status, body := postPrefs(t, u, form); status != 200 || !strings.Contains(body, "nothing needed to change") {
 		t.Fatalf("second submit: %d\n%s", status, body)
 	}
@@ -149,24 +158,31 @@ func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
 	}
 	sup := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 1, 20*time.Second)
 	s := sup[0].Event.(*schemas.SuppressionChanged)
-	hash := sup[0].Event.(*schemas.SuppressionChanged).EmailSHA256
-	if string(sup[0].Msg.Key) != hash+":newsletter" || s.Scope != "topic" || s.Topic != "newsletter" || s.SourceEventID != c.EventID {
+	hash := s.EmailSHA256
+	if string(sup[0].Msg.Key) != hash+":newsletter" || s.Scope != "topic" || s.Topic != "newsletter" || s.Source != "preference_center" {
 		t.Errorf("topic suppression %q %+v", sup[0].Msg.Key, s)
 	}
 
-	// Ticking the topic again lifts it with a tombstone under the same key.
+	// Ticking the topic again is a grant too: once confirmed, a tombstone under the same key.
+	_, page = get(t, u)
 	form.Set("topic.newsletter", "on")
 	form.Set("csrf", csrfOf(t, page))
-	if status, _ := postPrefs(t, u, form); status != 200 {
-		t.Fatalf("re-subscribing: %d", status)
+	if status, body := postPrefs(t, u, form); status != 200 || !strings.Contains(body, "we have sent you an email") {
+		t.Fatalf("re-subscribing: %d\n%s", status, body)
 	}
-	time.Sleep(time.Second)
-	all := testkit.ReadAll(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions)
+	mail = box.wait(t, 2)
+	if fmt.Sprint(mail["topics"]) != "[newsletter]" || fmt.Sprint(mail["purposes"]) != "[]" {
+		t.Errorf("second confirmation mail %v", mail)
+	}
+	if s, _ := postForm(t, localURL(svc, mail["confirm_url"].(string)), "confirm=yes"); s != 200 {
+		t.Fatalf("confirming: %d", s)
+	}
+	all := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 2, 20*time.Second)
 	if len(all) != 2 || all[1].Event != nil || string(all[1].Msg.Key) != hash+":newsletter" {
 		t.Errorf("after re-subscribing, %d suppression records; want the topic's suppression then its tombstone", len(all))
 	}
 	if n := len(testkit.ReadAll(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents)); n != 2 {
-		t.Errorf("%d consent events, want 2 (the cmp one and one save)", n)
+		t.Errorf("%d consent events, want 2 (the cmp one and one confirmed save)", n)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/consentry/consentry/platform/bootstrap"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
@@ -55,7 +56,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	a := &api{log: log, pepper: deps.Pepper, keys: cfg.LinkKeys, suppressor: s, publicURL: cfg.PublicURL, mailto: cfg.Mailto,
 		linkTTL: cfg.LinkTTL, policyVersion: cfg.PolicyVersion, now: time.Now,
 		catalogs: catalogs, csrf: csrf.New(cfg.LinkKeys.Derive("csrf"), 30*time.Minute), topics: cfg.EmailTopics,
-		limiter: ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000), trusted: cfg.TrustedProxies}
+		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
+		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
+		sender: webhooksig.Sender{KeyID: cfg.WebhookKeyID, Secret: []byte(cfg.WebhookSecret)}, senderURL: cfg.SenderURL,
+		confirmTTL: cfg.ConfirmTTL}
+	if len(cfg.TrustedProxies) == 0 {
+		// Behind an ingress the peer is the ingress, so every visitor would share one
+		// bucket of the public pages' rate limit and one busy client would lock out all.
+		log.Warn("NO TRUSTED PROXIES: CONSENTRY_TRUSTED_PROXIES is empty, so the public pages are rate-limited by peer address; "+
+			"behind an ingress or load balancer every visitor shares the proxy's one bucket. Set CONSENTRY_TRUSTED_PROXIES to its CIDRs",
+			"setting", "CONSENTRY_TRUSTED_PROXIES")
+	}
+	if cfg.SenderURL == "" {
+		log.Warn("CONSENTRY_VERIFICATION_SENDER_URL is not set: the preference center can withdraw consent but not grant it")
+	}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

@@ -27,8 +27,10 @@ const (
 
 // suppressor keeps the suppression state and publishes its changes on the compacted
 // suppression topic. Every message it publishes has an id derived from the event that
-// caused it, so the one-click handler and the consumer — which both react to a one-click
-// unsubscribe — publish the same suppression, and the audit log keeps it once.
+// caused it. The one-click handler and the consumer both see a one-click unsubscribe;
+// the handler publishes its suppression and the consumer, finding the row already caused
+// by that event, publishes nothing. Only when the handler's transaction did not commit
+// after publishing (a crash) does the consumer publish the same id again.
 type suppressor struct {
 	store    *postgres.Store
 	serde    *serde.Serde
@@ -56,6 +58,17 @@ func (s *suppressor) apply(ctx context.Context, tx *postgres.Tx, ch change) (*ka
 		ChangedAt: s.now().UTC(),
 	}
 	if ch.suppress {
+		current, known, err := tx.Get(ctx, ch.cause.Tenant, ch.hash)
+		if err != nil {
+			return nil, err
+		}
+		if known && current.Suppressed && current.SourceEventID == ch.cause.EventID {
+			// Already recorded, and published, for this very cause: the one-click handler
+			// suppresses in the transaction that publishes its consent event, and this
+			// consumer reads that event back. A second record would differ in
+			// recorded_at, so a tool would see one click twice.
+			return nil, nil
+		}
 		if err := tx.Put(ctx, row); err != nil {
 			return nil, err
 		}

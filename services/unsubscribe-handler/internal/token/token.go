@@ -1,16 +1,18 @@
 // Package token signs and verifies the links in promotional emails. A token is what
-// authorises a public page (docs/architecture.md, guarantee 6), so it carries everything the page needs
-// — tenant, subject key, the email's hash, the list — and is signed with HMAC-SHA256
+// authorises a public page (docs/architecture.md, guarantee 6), so it carries what the
+// page needs — tenant, subject key, the list, a link id — and is signed with HMAC-SHA256
 // under a key named inside it: the current key signs, older keys still verify, which is
 // how keys rotate without breaking links already sent.
 //
-// The email itself is never in a token in clear: it travels sealed under the subject's
-// data key, so that a one-click unsubscribe can still tell vendors whom to unsubscribe,
-// and an erased subject's old links reveal nothing.
+// Neither the email nor any hash of it is in a token (docs/adr/0006): the address
+// travels sealed under the subject's data key, and the server opens it to find the
+// suppression hash, so a link read by anyone reveals nothing about whose it is, and an
+// erased subject's old links reveal nothing even to the server.
 package token
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -36,10 +38,30 @@ type Claims struct {
 	KeyID      string          `json:"k"`
 	Tenant     string          `json:"t"`
 	SubjectKey string          `json:"s"`
-	EmailHash  string          `json:"h"`
+	LinkID     string          `json:"j,omitempty"` // names the link for revocation; empty on links issued before it existed
 	List       string          `json:"l,omitempty"` // an email topic; empty means all marketing email
 	IssuedAt   int64           `json:"i"`
 	Sealed     *schemas.Sealed `json:"e,omitempty"`
+	// LegacyEmailHash is the address's SHA-256 that links issued before docs/adr/0006
+	// carried. It is kept only so that those links still verify byte for byte; nothing
+	// reads it and nothing new sets it.
+	LegacyEmailHash string `json:"h,omitempty"`
+}
+
+// Grant is what a confirmation link proves: the person behind a preference link asked
+// to grant these purposes and resubscribe to these topics, and the confirmation mail
+// reached their mailbox. It is signed under another domain than Claims, so neither
+// kind of token can stand for the other.
+type Grant struct {
+	KeyID      string          `json:"k"`
+	Tenant     string          `json:"t"`
+	SubjectKey string          `json:"s"`
+	LinkID     string          `json:"j,omitempty"`
+	List       string          `json:"l,omitempty"`
+	Purposes   []string        `json:"p,omitempty"`
+	Topics     []string        `json:"o,omitempty"`
+	IssuedAt   int64           `json:"i"`
+	Sealed     *schemas.Sealed `json:"e"`
 }
 
 // Keys sign and verify tokens.
@@ -77,54 +99,105 @@ func ParseKeys(spec string) (*Keys, error) {
 
 var enc = base64.RawURLEncoding
 
+const (
+	linkDomain  = "consentry/unsubscribe/v1\x00"
+	grantDomain = "consentry/grant/v1\x00"
+)
+
 // Sign returns the token for c, signed with the current key (c.KeyID is set to it).
 func (k *Keys) Sign(c Claims) (string, error) {
 	c.KeyID = k.current
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	p := enc.EncodeToString(payload)
-	return p + "." + enc.EncodeToString(mac(k.secrets[c.KeyID], p)), nil
+	return k.sign(linkDomain, c.KeyID, c)
 }
 
 // Verify checks a token's signature and age and returns its claims.
 func (k *Keys) Verify(tok string, now time.Time, maxAge time.Duration) (Claims, error) {
+	var c Claims
+	if err := k.verify(linkDomain, tok, &c); err != nil {
+		return Claims{}, err
+	}
+	if err := fresh(c.IssuedAt, now, maxAge); err != nil {
+		return Claims{}, err
+	}
+	// Sealed is required: it is the only way the server learns the address's hash.
+	if c.Tenant == "" || c.SubjectKey == "" || c.Sealed == nil {
+		return Claims{}, ErrMalformed
+	}
+	return c, nil
+}
+
+// SignGrant returns the confirmation token for g, signed with the current key.
+func (k *Keys) SignGrant(g Grant) (string, error) {
+	g.KeyID = k.current
+	return k.sign(grantDomain, g.KeyID, g)
+}
+
+// VerifyGrant checks a confirmation token's signature and age and returns it.
+func (k *Keys) VerifyGrant(tok string, now time.Time, maxAge time.Duration) (Grant, error) {
+	var g Grant
+	if err := k.verify(grantDomain, tok, &g); err != nil {
+		return Grant{}, err
+	}
+	if err := fresh(g.IssuedAt, now, maxAge); err != nil {
+		return Grant{}, err
+	}
+	if g.Tenant == "" || g.SubjectKey == "" || g.Sealed == nil || len(g.Purposes)+len(g.Topics) == 0 {
+		return Grant{}, ErrMalformed
+	}
+	return g, nil
+}
+
+func (k *Keys) sign(domain, kid string, v any) (string, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	p := enc.EncodeToString(payload)
+	return p + "." + enc.EncodeToString(mac(k.secrets[kid], domain, p)), nil
+}
+
+func (k *Keys) verify(domain, tok string, into any) error {
 	p, sig, ok := strings.Cut(tok, ".")
 	if !ok || p == "" || sig == "" || len(tok) > 4096 {
-		return Claims{}, ErrMalformed
+		return ErrMalformed
 	}
 	rawSig, err := enc.DecodeString(sig)
 	// The decoder ignores the unused low bits of the last character and any CR or LF, so
 	// one signature has several spellings: only the one Sign writes is a token.
 	if err != nil || enc.EncodeToString(rawSig) != sig {
-		return Claims{}, ErrMalformed
+		return ErrMalformed
 	}
 	payload, err := enc.DecodeString(p)
 	if err != nil {
-		return Claims{}, ErrMalformed
+		return ErrMalformed
 	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return Claims{}, ErrMalformed
+	var kid struct {
+		K string `json:"k"`
 	}
-	secret, ok := k.secrets[c.KeyID]
+	if err := json.Unmarshal(payload, &kid); err != nil {
+		return ErrMalformed
+	}
+	secret, ok := k.secrets[kid.K]
 	if !ok {
-		return Claims{}, ErrUnknownKey
+		return ErrUnknownKey
 	}
-	// The claims were parsed before the signature was checked only to find the key;
-	// nothing in them is trusted until this comparison passes.
-	if !hmac.Equal(rawSig, mac(secret, p)) {
-		return Claims{}, ErrSignature
+	// The key id was read before the signature was checked only to find the key;
+	// nothing in the payload is trusted until this comparison passes.
+	if !hmac.Equal(rawSig, mac(secret, domain, p)) {
+		return ErrSignature
 	}
-	issued := time.Unix(c.IssuedAt, 0)
+	if err := json.Unmarshal(payload, into); err != nil {
+		return ErrMalformed
+	}
+	return nil
+}
+
+func fresh(issuedAt int64, now time.Time, maxAge time.Duration) error {
+	issued := time.Unix(issuedAt, 0)
 	if issued.After(now.Add(5*time.Minute)) || now.Sub(issued) > maxAge {
-		return Claims{}, ErrExpired
+		return ErrExpired
 	}
-	if c.Tenant == "" || c.SubjectKey == "" || c.EmailHash == "" {
-		return Claims{}, ErrMalformed
-	}
-	return c, nil
+	return nil
 }
 
 // Derive returns a secret for another use of the current key (label names the use), so a
@@ -136,9 +209,19 @@ func (k *Keys) Derive(label string) []byte {
 	return m.Sum(nil)
 }
 
-func mac(secret []byte, payload string) []byte {
+func mac(secret []byte, domain, payload string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("consentry/unsubscribe/v1\x00"))
+	m.Write([]byte(domain))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
+}
+
+// NewLinkID returns a fresh link id: 128 random bits, which name a link and say nothing
+// about whom it was sent to.
+func NewLinkID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return enc.EncodeToString(b), nil
 }

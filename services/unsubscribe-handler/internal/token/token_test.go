@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -17,7 +18,8 @@ func key(b byte) string {
 var now = time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
 
 func claims() token.Claims {
-	return token.Claims{Tenant: "consumer", SubjectKey: "sk", EmailHash: strings.Repeat("ab", 32), IssuedAt: now.Unix()}
+	return token.Claims{Tenant: "consumer", SubjectKey: "sk", LinkID: "bGluay1pZA", IssuedAt: now.Unix(),
+		Sealed: &schemas.Sealed{Scheme: "A256GCM-v1", Nonce: []byte("0123456789ab"), Ciphertext: []byte{0xde, 0xad}}}
 }
 
 func TestSignVerifyTamperExpiryRotation(t *testing.T) {
@@ -74,7 +76,7 @@ func TestSignVerifyTamperExpiryRotation(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
-			if err == nil && (got.Tenant != "consumer" || got.EmailHash != claims().EmailHash) {
+			if err == nil && (got.Tenant != "consumer" || got.LinkID != claims().LinkID) {
 				t.Errorf("claims %+v", got)
 			}
 		})
@@ -108,5 +110,41 @@ func TestParseKeysRejects(t *testing.T) {
 		if _, err := token.ParseKeys(spec); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A link token and a confirmation token are signed under different domains: neither
+// verifies as the other, so a link cannot confirm a grant by itself.
+func TestLinkAndGrantTokensDoNotStandForEachOther(t *testing.T) {
+	keys, _ := token.ParseKeys("k1:" + key('a'))
+	c := claims()
+	link, _ := keys.Sign(c)
+	grant, err := keys.SignGrant(token.Grant{Tenant: c.Tenant, SubjectKey: c.SubjectKey, LinkID: c.LinkID,
+		Purposes: []string{"analytics"}, IssuedAt: now.Unix(), Sealed: c.Sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.VerifyGrant(grant, now, time.Hour); err != nil {
+		t.Fatalf("a fresh grant: %v", err)
+	}
+	if _, err := keys.VerifyGrant(link, now, time.Hour); !errors.Is(err, token.ErrSignature) {
+		t.Errorf("a link verified as a grant: %v", err)
+	}
+	if _, err := keys.Verify(grant, now, time.Hour); !errors.Is(err, token.ErrSignature) {
+		t.Errorf("a grant verified as a link: %v", err)
+	}
+}
+
+// Links issued before docs/adr/0006 carried the address hash; they still verify (and
+// are never re-signed with it by the service).
+func TestLegacyLinkStillVerifies(t *testing.T) {
+	keys, _ := token.ParseKeys("k1:" + key('a'))
+	c := claims()
+	c.LinkID = ""
+	c.LegacyEmailHash = strings.Repeat("ab", 32)
+	tok, _ := keys.Sign(c)
+	got, err := keys.Verify(tok, now, time.Hour)
+	if err != nil || got.LinkID != "" || got.Sealed == nil {
+		t.Fatalf("legacy link: %+v %v", got, err)
 	}
 }
