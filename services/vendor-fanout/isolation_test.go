@@ -20,6 +20,7 @@ import (
 // call it every few hundred milliseconds. The bound is counted against the breaker's own
 // state changes, not against gaps between calls, so a slow machine cannot blur it.
 func TestBreakerOpensAndProbesSparingly(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "fullstory", Mode: "5xx"}); err != nil {
 		t.Fatal(err)
@@ -78,6 +79,7 @@ func (f *fixture) breakerChanges(vendor string) map[string]int {
 // account and token, here its own simulator) receives its subjects' actions and no one
 // else's; the shared HubSpot never sees the Customer's subjects.
 func TestTenantCredentialsReachOnlyThatTenant(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, testkit.NewStack(t))
 	acmeSim := vendorsim.New(vendorsim.Options{})
 	acmeSrv := httptest.NewServer(acmeSim.Handler())
@@ -110,7 +112,7 @@ func TestTenantCredentialsReachOnlyThatTenant(t *testing.T) {
 		sort.Strings(p)
 		return strings.Join(p, " ")
 	}
-	f.waitFor("both tenants' deliveries", 20*time.Second, func() bool {
+	f.waitFor("both tenants' deliveries", 60*time.Second, func() bool {
 		return len(f.sim.Calls()) == 1 && len(acmeSim.Calls()) == 2
 	})
 	if got := paths(f.sim); !strings.Contains(got, "c1@example.com") || strings.Contains(got, "acme.example") {
