@@ -195,7 +195,7 @@ func TestCommandsAgainstTheEmbeddedStack(t *testing.T) {
 		defer cancel()
 		done := make(chan int, 1)
 		go func() { done <- c.run(tctx, &tailOut, &tailErr, "tail", "consents", "--max", "1") }()
-		eventually(t, "the tail to start", 30*time.Second, func() bool { return strings.Contains(tailErr.String(), "tailing consent.events.v1") })
+		eventually(t, "the tail to start", 60*time.Second, func() bool { return strings.Contains(tailErr.String(), "tailing consent.events.v1") })
 
 		var sent struct {
 			EventIDs []string `json:"event_ids"`
@@ -235,7 +235,7 @@ func TestCommandsAgainstTheEmbeddedStack(t *testing.T) {
 
 	t.Run("subject history and proof", func(t *testing.T) {
 		c := ctl{t: t, env: c.env}
-		eventually(t, "the consent in the history", 30*time.Second, func() bool {
+		eventually(t, "the consent in the history", 60*time.Second, func() bool {
 			return strings.Contains(c.ok(nil, "subject", "history", "consumer", "u_ctl"), consentID)
 		})
 		var proof struct {
@@ -262,7 +262,7 @@ func TestCommandsAgainstTheEmbeddedStack(t *testing.T) {
 			Status     string `json:"status"`
 			DeadlineAt string `json:"deadline_at"`
 		}
-		eventually(t, "the request in audit-sink", 30*time.Second, func() bool {
+		eventually(t, "the request in audit-sink", 60*time.Second, func() bool {
 			var stdout, stderr syncBuffer
 			if c.run(context.Background(), &stdout, &stderr, "request", "status", requestID) != 0 {
 				return false

@@ -76,6 +76,10 @@ type Result struct {
 	Sustained *LatencyAt         `json:"sustained,omitempty"`
 	RSSMiBMax float64            `json:"rss_mib_max"`
 	RSSMiB    map[string]float64 `json:"rss_mib"`
+	// Settled is false when a phase's backlog had not drained before the next phase
+	// began (UnsettledPhases says which and how much): that phase's figures include it.
+	Settled         bool        `json:"settled"`
+	UnsettledPhases []Unsettled `json:"unsettled_phases,omitempty"`
 }
 
 // Run performs every phase and returns the figures.
@@ -103,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	log := cfg.Log
 	runs := func(phase string) bool { return len(cfg.Only) == 0 || slices.Contains(cfg.Only, phase) }
-	res := &Result{Machine: machine(), StartedAt: time.Now().UTC().Format(time.RFC3339), RSSMiB: map[string]float64{}}
+	res := &Result{Machine: machine(), StartedAt: time.Now().UTC().Format(time.RFC3339), RSSMiB: map[string]float64{}, Settled: true}
 
 	routes := filepath.Join(cfg.DataDir, "routing.json")
 	if err := os.WriteFile(routes, []byte(benchRouting), 0o644); err != nil {
@@ -164,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("ingest with idempotency keys: %w", err)
 		}
 		res.IngestRatio = ratio(res.IngestEPS, res.RawProduceEPS)
-		if err := settle(ctx, s, 5*time.Minute); err != nil {
+		if err := res.settle(ctx, s, "ingest", 5*time.Minute, log); err != nil {
 			return nil, err
 		}
 	}
@@ -175,13 +179,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if _, err := latencyPhase(ctx, s, cfg.SustainedRate, 5*time.Second, ""); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
-		if err := settle(ctx, s, 10*time.Minute); err != nil {
+		if err := res.settle(ctx, s, "warm-up", 10*time.Minute, log); err != nil {
 			return nil, err
 		}
 	}
 	if runs("e2e") || runs("isolation") {
 		log.Info("end-to-end latency and isolation", "rate", cfg.Rate, "seconds", cfg.Phase.Seconds())
-		at, err := latencyAndIsolation(ctx, s, cfg.Rate, cfg.Phase, runs("isolation"))
+		at, err := latencyAndIsolation(ctx, s, res, log, "e2e", cfg.Rate, cfg.Phase, runs("isolation"))
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if runs("sustained") {
 		log.Info("end-to-end latency and isolation below saturation", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
-		at, err := latencyAndIsolation(ctx, s, cfg.SustainedRate, cfg.Phase, true)
+		at, err := latencyAndIsolation(ctx, s, res, log, "sustained", cfg.SustainedRate, cfg.Phase, true)
 		if err != nil {
 			return nil, err
 		}
@@ -243,9 +247,26 @@ type LatencyAt struct {
 	P99MSByVendor map[string]float64 `json:"p99_ms_by_vendor"`
 }
 
+// settle waits for the stack to drain the backlog of the phase named after, at least
+// min, and records in r a wait that ran out.
+func (r *Result) settle(ctx context.Context, s *stack.Stack, after string, min time.Duration, log *slog.Logger) error {
+	u, err := settle(ctx, s, after, min)
+	if err != nil {
+		return fmt.Errorf("settling after %s: %w", after, err)
+	}
+	if u != nil {
+		log.Warn("the stack did not settle; going on", "after", after, "pending_deliveries", u.PendingDeliveries,
+			"consumer_lag", u.ConsumerLag, "waited_s", u.WaitedS, "reason", u.Reason)
+		r.Settled = false
+		r.UnsettledPhases = append(r.UnsettledPhases, *u)
+	}
+	return nil
+}
+
 // latencyAndIsolation measures the end-to-end latency at rate, then (withIsolation) the
-// same load with one vendor black-holed, settling the stack after each.
-func latencyAndIsolation(ctx context.Context, s *stack.Stack, rate float64, phase time.Duration, withIsolation bool) (LatencyAt, error) {
+// same load with one vendor black-holed, settling the stack after each (name labels
+// those waits in res).
+func latencyAndIsolation(ctx context.Context, s *stack.Stack, res *Result, log *slog.Logger, name string, rate float64, phase time.Duration, withIsolation bool) (LatencyAt, error) {
 	at := LatencyAt{RateEPS: rate}
 	base, err := latencyPhase(ctx, s, rate, phase, "")
 	if err != nil {
@@ -259,7 +280,7 @@ func latencyAndIsolation(ctx context.Context, s *stack.Stack, rate float64, phas
 	for v, d := range base.p99ByVendor {
 		at.P99MSByVendor[v] = ms(d)
 	}
-	if err := settle(ctx, s, 10*time.Minute); err != nil {
+	if err := res.settle(ctx, s, name, 10*time.Minute, log); err != nil {
 		return at, err
 	}
 	if !withIsolation {
@@ -273,7 +294,7 @@ func latencyAndIsolation(ctx context.Context, s *stack.Stack, rate float64, phas
 	at.IsolationP99MS, at.IsolationP99Ratio = ms(iso.p99), ratio(float64(iso.p99), float64(base.p99))
 	// The black-holed vendor's backlog drains now, so that the next phase measures what
 	// it is about rather than that drain.
-	return at, settle(ctx, s, 10*time.Minute)
+	return at, res.settle(ctx, s, name+" isolation", 10*time.Minute, log)
 }
 
 // ratio is 0 when the baseline was not measured in this run.

@@ -76,6 +76,10 @@ func Table(r *Result, command string) string {
 		fmt.Fprintf(&b, "| e2e at %.0f events/s × %d vendors (below saturation) | p50 %.0f ms, p99 %.0f ms; isolation %.2f | — | |\n",
 			s.RateEPS, r.Vendors, s.P50MS, s.P99MS, s.IsolationP99Ratio)
 	}
+	for _, u := range r.UnsettledPhases {
+		fmt.Fprintf(&b, "\nThe stack had not settled after %s (%d deliveries pending, consumer lag %d, after %.0f s): the next phase ran beside that backlog.\n",
+			u.After, u.PendingDeliveries, u.ConsumerLag, u.WaitedS)
+	}
 	return b.String()
 }
 

@@ -518,6 +518,9 @@ func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error
 	// Done is audit-sink's group having committed everything: it commits only after its
 	// rows are durable. Watching the group rather than counting rows keeps the
 	// measurement's own queries off the database being measured.
+	// A slower machine takes longer, which is the figure; only a group that stopped
+	// committing for minutes ends the phase.
+	least, progressAt := int64(-1), start
 	for {
 		lags, err := admin.Lag(ctx, "audit-sink", t.Receipts)
 		if err != nil {
@@ -530,8 +533,11 @@ func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error
 		if behind == 0 {
 			break
 		}
-		if time.Since(start) > 5*time.Minute {
-			return 0, fmt.Errorf("audit-sink is %d receipts behind after 5 minutes", behind)
+		if least < 0 || behind < least {
+			least, progressAt = behind, time.Now()
+		}
+		if time.Since(progressAt) > 2*time.Minute {
+			return 0, fmt.Errorf("audit-sink is %d receipts behind and committed nothing for 2 minutes", behind)
 		}
 		if !pause(ctx, 20*time.Millisecond) {
 			return 0, ctx.Err()
@@ -553,42 +559,141 @@ func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error
 	return rps, nil
 }
 
+// Unsettled is a wait for the stack to settle that ran out: what was still queued when
+// the bench went on to the next phase, whose figures it may have weighed on.
+type Unsettled struct {
+	// After is the phase whose backlog it was.
+	After string `json:"after"`
+	// PendingDeliveries and ConsumerLag are what remained.
+	PendingDeliveries int   `json:"pending_deliveries"`
+	ConsumerLag       int64 `json:"consumer_lag"`
+	// DrainPerSecond is the rate at which pending deliveries were going down.
+	DrainPerSecond float64 `json:"drain_per_second"`
+	WaitedS        float64 `json:"waited_s"`
+	Reason         string  `json:"reason"`
+}
+
+// settlePolicy bounds a settle wait by what the machine shows rather than by a fixed
+// clock: a slower machine drains the same backlog more slowly and is given the time to,
+// while a stack that has stopped draining does not hold the run.
+type settlePolicy struct {
+	// Min is what the wait is given before any drain has been measured.
+	Min time.Duration
+	// Factor and Slack turn the measured drain into a deadline, moved at every look
+	// while the backlog goes down: now + Factor × the time the pending deliveries
+	// need at the rate they have drained since their peak + Slack.
+	Factor float64
+	Slack  time.Duration
+	// Stall gives up when neither the pending deliveries nor the consumer lag went
+	// down for this long: the stack is stuck, not slow.
+	Stall time.Duration
+	// Max gives up whatever the drain: a trickle must not hold the run for hours.
+	Max time.Duration
+	// Poll is the interval between looks.
+	Poll time.Duration
+}
+
+func defaultSettle(min time.Duration) settlePolicy {
+	return settlePolicy{Min: min, Factor: 2, Slack: time.Minute, Stall: 5 * time.Minute, Max: 2 * time.Hour, Poll: time.Second}
+}
+
+// backlog is one look at what the stack still has to do.
+type backlog struct {
+	pending int
+	lag     int64
+}
+
 // settle waits until vendor-fanout has no pending deliveries and no consumer lags, so
-// one phase's backlog does not weigh on the next.
-func settle(ctx context.Context, s *stack.Stack, timeout time.Duration) error {
+// one phase's backlog does not weigh on the next. A wait that runs out is returned as an
+// Unsettled for the results, not as an error: the figures already measured stand, and
+// the report says what the next phase ran beside. The error is for a failed look or a
+// cancelled run.
+func settle(ctx context.Context, s *stack.Stack, after string, min time.Duration) (*Unsettled, error) {
 	admin := kafka.NewAdmin(s.Brokers(), nil)
 	defer admin.Close()
 	conn, err := pgx.Connect(ctx, s.PostgresURL())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close(ctx)
 	t := s.Topics()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		quiet := true
+	look := func() (backlog, error) {
+		var b backlog
 		for group, topics := range map[string][]string{"audit-sink": {t.Consents, t.Suppressions, t.Receipts},
 			"vendor-fanout": {t.Consents}, "unsubscribe-handler": {t.Consents}} {
 			lags, err := admin.Lag(ctx, group, topics...)
 			if err != nil {
-				return err
+				return b, err
 			}
 			for _, l := range lags {
-				quiet = quiet && l.Lag == 0
+				b.lag += l.Lag
 			}
 		}
-		var pending int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM fanout.deliveries WHERE state = 'pending'`).Scan(&pending); err != nil {
-			return err
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM fanout.deliveries WHERE state = 'pending'`).Scan(&b.pending)
+		return b, err
+	}
+	u, err := waitSettled(ctx, defaultSettle(min), time.Now, look)
+	if u != nil {
+		u.After = after
+	}
+	return u, err
+}
+
+// waitSettled looks until the backlog is empty, or until p gives up on it.
+func waitSettled(ctx context.Context, p settlePolicy, now func() time.Time, look func() (backlog, error)) (*Unsettled, error) {
+	start := now()
+	deadline := start.Add(p.Min)
+	var (
+		peak       int // the most pending deliveries seen, and when: the drain is measured from there
+		peakAt     = start
+		prev       = backlog{pending: -1, lag: -1}
+		progressAt = start
+		rate       float64
+	)
+	for {
+		b, err := look()
+		if err != nil {
+			return nil, err
 		}
-		if quiet && pending == 0 {
-			return nil
+		if b.pending == 0 && b.lag == 0 {
+			return nil, nil
 		}
-		if !pause(ctx, time.Second) {
-			return ctx.Err()
+		at := now()
+		if b.pending >= peak {
+			peak, peakAt = b.pending, at
+		} else if d := at.Sub(peakAt).Seconds(); d > 0 {
+			rate = float64(peak-b.pending) / d
+		}
+		// Pending deliveries rise only while vendor-fanout consumes the lag, so one of
+		// the two going down is the stack at work.
+		if (prev.pending >= 0 && b.pending < prev.pending) || (prev.lag >= 0 && b.lag < prev.lag) {
+			progressAt = at
+		}
+		prev = b
+		if rate > 0 && b.pending > 0 {
+			need := time.Duration(p.Factor * float64(b.pending) / rate * float64(time.Second))
+			if d := at.Add(need + p.Slack); d.After(deadline) && progressAt == at {
+				deadline = d
+			}
+		}
+		unsettled := func(reason string) *Unsettled {
+			return &Unsettled{PendingDeliveries: b.pending, ConsumerLag: b.lag, DrainPerSecond: rate,
+				WaitedS: at.Sub(start).Seconds(), Reason: reason}
+		}
+		switch {
+		case at.Sub(progressAt) >= p.Stall:
+			return unsettled(fmt.Sprintf("nothing drained for %v", p.Stall)), nil
+		case at.Sub(start) >= p.Max:
+			return unsettled(fmt.Sprintf("still draining after %v", p.Max)), nil
+		case at.After(deadline) && rate == 0:
+			return unsettled(fmt.Sprintf("nothing drained in %v", p.Min)), nil
+		case at.After(deadline):
+			return unsettled("the drain slowed past twice its measured pace"), nil
+		}
+		if !pause(ctx, p.Poll) {
+			return nil, ctx.Err()
 		}
 	}
-	return fmt.Errorf("the stack did not settle in %v", timeout)
 }
 
 // pause waits d, or less when ctx ends first (an interrupted run stops at once and takes

@@ -101,7 +101,7 @@ func TestKill9LosesNoAcceptedEvent(t *testing.T) {
 		if err := s.Kill(name); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, name+" to be restarted", 30*time.Second, func() bool { return s.PID(name) != 0 && s.PID(name) != pid })
+		eventually(t, name+" to be restarted", 60*time.Second, func() bool { return s.PID(name) != 0 && s.PID(name) != pid })
 	}
 	for i := 5; i < 10; i++ {
 		ids = append(ids, postConsent(t, s, fmt.Sprintf("k%d", i), fmt.Sprintf("k%d@example.com", i)))

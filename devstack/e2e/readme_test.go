@@ -68,7 +68,7 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	}
 	// What a person rerunning the read commands a moment later sees: the vendor calls,
 	// both events with every vendor's receipt, and the address suppressed.
-	eventually(t, "the walk-through's effects", 30*time.Second, func() bool {
+	eventually(t, "the walk-through's effects", 60*time.Second, func() bool {
 		calls := simCalls(t, s)
 		vendors := map[string]bool{}
 		var consent, request bool

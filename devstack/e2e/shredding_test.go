@@ -97,7 +97,7 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
 	}
 	hashA := pseudonym.EmailSHA256(a.email)
-	eventually(t, "A's address suppressed", 30*time.Second, func() bool {
+	eventually(t, "A's address suppressed", 60*time.Second, func() bool {
 		var sup struct {
 			Suppressed bool `json:"suppressed"`
 		}
@@ -111,7 +111,7 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 	_, erasure := submitRequest(t, s, key, fmt.Sprintf(`{"tenant": "consumer", "subject_id": %q, "identifiers": %s,
 		"type": "erasure", "reason": "user_request", "verified": true}`, a.subjectID, a.identifiers()))
 	completeTasks(t, s, erasure)
-	eventually(t, "the erased address suppressed for good", 30*time.Second, func() bool {
+	eventually(t, "the erased address suppressed for good", 60*time.Second, func() bool {
 		var sup struct {
 			Tenants []struct {
 				Erased bool `json:"erased"`

@@ -257,7 +257,7 @@ func CompleteTasks(t testing.TB, env Env, requestID string) []ManualTask {
 func VerificationLink(t testing.TB, env Env, id string) string {
 	t.Helper()
 	var link string
-	Eventually(t, "the verification link at the sender", 30*time.Second, func() bool {
+	Eventually(t, "the verification link at the sender", 60*time.Second, func() bool {
 		for _, body := range strings.Split(SimBodies(t, env, "/webhook/verification-sender"), "\n") {
 			var sent struct {
 				RequestID string `json:"request_id"`

@@ -61,7 +61,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 			Suppressed bool   `json:"suppressed"`
 			Reason     string `json:"reason"`
 		}
-		Eventually(t, "the erased address suppressed", 30*time.Second, func() bool {
+		Eventually(t, "the erased address suppressed", 60*time.Second, func() bool {
 			testkit.Call(t, "GET", s.URL("unsubscribe-handler")+"/v1/suppressions/"+pseudonym.EmailSHA256("era@example.com"), key, nil, &sup)
 			return sup.Suppressed
 		})
@@ -86,7 +86,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 				RequestID string `json:"request_id"`
 			} `json:"privacy_requests"`
 		}
-		Eventually(t, "the export to hold the consent", 30*time.Second, func() bool {
+		Eventually(t, "the export to hold the consent", 60*time.Second, func() bool {
 			code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", key, nil, &export)
 			return code == http.StatusOK && len(export.ConsentHistory) > 0
 		})
@@ -130,10 +130,10 @@ func PrivacyRequests(t *testing.T, s Env) {
 		if status != "forwarded_to_controller" {
 			t.Fatalf("status %s", status)
 		}
-		Eventually(t, "the forward at the Customer's endpoint", 30*time.Second, func() bool {
+		Eventually(t, "the forward at the Customer's endpoint", 60*time.Second, func() bool {
 			return strings.Contains(SimBodies(t, s, "/webhook/customer"), id)
 		})
-		WaitForRequest(t, s, id, "forwarded_to_controller", 30*time.Second)
+		WaitForRequest(t, s, id, "forwarded_to_controller", 60*time.Second)
 		approve := s.URL("consent-ingest") + "/v1/privacy-requests/" + id + "/approve"
 		if code := testkit.Call(t, "POST", approve, key, nil, nil); code != http.StatusForbidden {
 			t.Errorf("approval by a key that is not the Customer's: %d", code)
@@ -151,7 +151,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 				Mentions(t, s, "emp1@acme.example")
 		})
 		// The Customer sees its own request, and nobody else's.
-		Eventually(t, "the Customer's view of its approved request", 30*time.Second, func() bool {
+		Eventually(t, "the Customer's view of its approved request", 60*time.Second, func() bool {
 			code, v := ViewRequest(t, s, s.CustomerKey(), id)
 			return code == http.StatusOK && v.Status != "forwarded_to_controller"
 		})
@@ -205,7 +205,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 				DeadlineStatus string `json:"deadline_status"`
 			} `json:"requests"`
 		}
-		Eventually(t, "the unverified request listed", 30*time.Second, func() bool {
+		Eventually(t, "the unverified request listed", 60*time.Second, func() bool {
 			testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests?status=verifying", key, nil, &list)
 			return slices.ContainsFunc(list.Requests, func(r struct {
 				RequestID      string `json:"request_id"`

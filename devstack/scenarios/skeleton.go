@@ -34,7 +34,7 @@ func ConsentAndErasure(t *testing.T, env Env) {
 
 	hash := pseudonym.EmailSHA256("ada@example.com")
 	var found *schemas.SuppressionChanged
-	Eventually(t, "the suppression record", 30*time.Second, func() bool {
+	Eventually(t, "the suppression record", 60*time.Second, func() bool {
 		for _, d := range testkit.ReadAll(t, env.Brokers(), env.RegistryURL(), env.Topics().Suppressions) {
 			if e, ok := d.Event.(*schemas.SuppressionChanged); ok && string(d.Msg.Key) == hash && e.SourceEventID == consentID {
 				found = e

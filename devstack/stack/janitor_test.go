@@ -103,7 +103,7 @@ func TestJanitorEvictsMembersThatDiedJoining(t *testing.T) {
 	defer func() { stop(); <-done }()
 	waitStable := func(members int) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			state, ms, err := admin.DescribeGroup(ctx, group)
 			if err == nil && state == "Stable" && len(ms) == members {
@@ -141,7 +141,7 @@ func TestJanitorEvictsMembersThatDiedJoining(t *testing.T) {
 	if err := p.Publish(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
 		n := len(seen)

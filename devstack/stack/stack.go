@@ -165,7 +165,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	if err := s.waitReady(ctx, 90*time.Second); err != nil {
+	// Three minutes: a loaded machine starts four services, PostgreSQL and the broker
+	// slowly, and the wait only lasts that long when something is wrong.
+	if err := s.waitReady(ctx, 3*time.Minute); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -159,7 +159,9 @@ func TestFaultSlow(t *testing.T) {
 	}
 	// The handler must notice the client left instead of sleeping 30s; polling its
 	// record is the observable sign. srv.Close in cleanup would also hang otherwise.
-	deadline := time.Now().Add(5 * time.Second)
+	// The deadline stays under the fault's 30 s so that a handler that slept through it
+	// cannot pass.
+	deadline := time.Now().Add(20 * time.Second)
 	for len(e.sim.Calls()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -52,7 +52,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 	var consent struct {
 		Purposes map[string]proof `json:"purposes"`
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var h history
 		testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_gpc/history", testkit.APIKey, nil, &h)
 		if len(h.Events) == 4 {

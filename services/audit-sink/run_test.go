@@ -99,7 +99,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 	svc := testkit.StartService(t, run, stack.Env, nil)
 
 	var h history
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if s := testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/history", testkit.APIKey, nil, &h); s != http.StatusOK {
 			t.Fatalf("history: %d", s)
@@ -149,7 +149,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 	}
 
 	// The three poison records went to the dead-letter topic, and the partition moved on.
-	dlq := testkit.ReadRaw(t, stack.Kafka.Brokers, kafka.DeadLetterTopic(top.Consents), 3, 20*time.Second)
+	dlq := testkit.ReadRaw(t, stack.Kafka.Brokers, kafka.DeadLetterTopic(top.Consents), 3, 60*time.Second)
 	if len(dlq) != 3 {
 		t.Errorf("%d dead letters, want 3", len(dlq))
 	}

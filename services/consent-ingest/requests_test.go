@@ -51,7 +51,7 @@ func newReceiver(t *testing.T) *receiver {
 // waitFor returns the first body sent for requestID.
 func (rc *receiver) waitFor(t *testing.T, requestID string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		rc.mu.Lock()
 		for _, b := range rc.bodies {
@@ -92,7 +92,7 @@ type requestAnswerJSON struct {
 // consumer dedupes by event id.
 func statuses(t *testing.T, stack *testkit.Stack, id string, want ...string) []*schemas.PrivacyRequest {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var got []*schemas.PrivacyRequest
 		var names []string
@@ -487,7 +487,7 @@ func waitForStatus(t *testing.T, stack *testkit.Stack, id, status string) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var got string
 		if err := pool.QueryRow(t.Context(), `SELECT status FROM ingest.requests WHERE request_id = $1`, id).Scan(&got); err != nil {

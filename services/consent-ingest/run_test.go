@@ -55,7 +55,7 @@ func TestConsentIsSealedKeyedAndAcknowledged(t *testing.T) {
 		t.Fatalf("event_ids %v", got.EventIDs)
 	}
 	// 202 means Kafka already holds it: read it back.
-	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 20*time.Second)
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 60*time.Second)
 	e, ok := recs[0].Event.(*schemas.ConsentChanged)
 	if !ok {
 		t.Fatalf("topic holds %T", recs[0].Event)
@@ -108,7 +108,7 @@ func TestBatchAndPrivacyRequest(t *testing.T) {
 	if status != http.StatusAccepted || req.RequestID == "" || req.EventIDs[0] != req.RequestID {
 		t.Fatalf("privacy request: status %d %+v", status, req)
 	}
-	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Requests, 1, 20*time.Second)
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Requests, 1, 60*time.Second)
 	pr := recs[0].Event.(*schemas.PrivacyRequest)
 	if pr.RequestID != req.RequestID || pr.Type != "erasure" || pr.Reason != "user_request" || pr.Status != "received" ||
 		pr.Source != "api" || pr.PolicyVersion != "2025-04-09" {
@@ -238,7 +238,7 @@ func TestGPCHeaderIsRecordedAsItsOwnDenial(t *testing.T) {
 		t.Fatalf("a server-to-server consent with signal headers: status %d, signal events %v", status, server.SignalEventIDs)
 	}
 
-	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 3, 20*time.Second)
+	recs := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 3, 60*time.Second)
 	var cmpConsent, gpc *schemas.ConsentChanged
 	for _, r := range recs {
 		e := r.Event.(*schemas.ConsentChanged)
@@ -301,7 +301,7 @@ func TestErasedSubjectsEventsCarryNoIdentifiers(t *testing.T) {
 	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, designExample, &later); status != http.StatusAccepted {
 		t.Fatalf("consent after the erasure: %d", status)
 	}
-	for _, d := range testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 20*time.Second) {
+	for _, d := range testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 60*time.Second) {
 		e := d.Event.EventHeader()
 		if e.EventID == later.EventIDs[0] && e.Identifiers != nil {
 			t.Error("an erased subject's new event carries sealed identifiers")

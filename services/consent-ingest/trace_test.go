@@ -26,7 +26,7 @@ func TestTraceparentReachesTheEvent(t *testing.T) {
 	if status := testkit.Call(t, "POST", svc.URL+"/v1/consents", testkit.APIKey, untraced, nil); status != http.StatusAccepted {
 		t.Fatalf("status %d, want 202", status)
 	}
-	recs := testkit.ReadRaw(t, stack.Kafka.Brokers, stack.Kafka.Topics.Consents, 2, 20*time.Second)
+	recs := testkit.ReadRaw(t, stack.Kafka.Brokers, stack.Kafka.Topics.Consents, 2, 60*time.Second)
 	var traced, plain int
 	for _, m := range recs {
 		switch tp := kafka.Traceparent(m); {

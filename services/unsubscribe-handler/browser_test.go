@@ -122,7 +122,7 @@ func TestBrowserUnsubscribeThenPreferences(t *testing.T) {
 		t.Errorf("after confirming the page says %q", h)
 	}
 
-	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 20*time.Second)
+	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 60*time.Second)
 	var fromPage *schemas.ConsentChanged
 	for _, d := range consents {
 		if c := d.Event.(*schemas.ConsentChanged); c.Source == "preference_center" {
@@ -135,7 +135,7 @@ func TestBrowserUnsubscribeThenPreferences(t *testing.T) {
 	}
 	hash := pseudonym.EmailSHA256("browser@example.com")
 	var got []string
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		got = got[:0]
 		for _, r := range testkit.ReadAll(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions) {
 			s := r.Event.(*schemas.SuppressionChanged)

@@ -43,7 +43,7 @@ func TestBouncesAndComplaintsSuppress(t *testing.T) {
 		t.Fatalf("SendGrid redelivery: %d %+v", s, got)
 	}
 
-	records := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 4, 20*time.Second)
+	records := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 4, 60*time.Second)
 	time.Sleep(time.Second)
 	if n := len(testkit.ReadAll(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions)); n != 4 {
 		t.Errorf("%d suppression records, want 4", n)

@@ -87,7 +87,7 @@ func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
 	u := prefsURL(issueLink(t, svc, `{"tenant":"consumer","subject_id":"u_pref","email":"pref@example.com","list":"weekly_digest"}`))
 
 	var page string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var status int
 		status, page = get(t, u)
@@ -147,7 +147,7 @@ func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
 		t.Fatalf("second submit: %d\n%s", status, body)
 	}
 
-	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 20*time.Second)
+	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 60*time.Second)
 	c := consents[1].Event.(*schemas.ConsentChanged)
 	if c.Source != "preference_center" || c.SubjectKey != key || len(c.Purposes) != 2 ||
 		c.Purposes["analytics"] != "granted" || c.Purposes["marketing_email"] != "granted" {
@@ -156,7 +156,7 @@ func TestPreferenceCenterEmitsChangedPurposesOnly(t *testing.T) {
 	if ids := open(t, stack, c.Header); ids.Email != "pref@example.com" {
 		t.Errorf("the event's identifiers open to %+v", ids)
 	}
-	sup := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 1, 20*time.Second)
+	sup := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 1, 60*time.Second)
 	s := sup[0].Event.(*schemas.SuppressionChanged)
 	hash := s.EmailSHA256
 	if string(sup[0].Msg.Key) != hash+":newsletter" || s.Scope != "topic" || s.Topic != "newsletter" || s.Source != "preference_center" {

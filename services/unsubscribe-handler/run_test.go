@@ -83,7 +83,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 		t.Fatalf("second one-click: %d", s)
 	}
 
-	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 20*time.Second)
+	consents := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 60*time.Second)
 	c := consents[0].Event.(*schemas.ConsentChanged)
 	if c.Source != "email_link" || c.Purposes["marketing_email"] != "denied" || c.SubjectKey != stack.Pepper.SubjectKey("consumer", "u_8d41") {
 		t.Errorf("consent event %+v", c)
@@ -92,7 +92,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 		t.Errorf("the event's sealed identifiers open to %+v", ids)
 	}
 	hash := pseudonym.EmailSHA256("ada@example.com")
-	sup := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 1, 20*time.Second)
+	sup := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Suppressions, 1, 60*time.Second)
 	s := sup[0].Event.(*schemas.SuppressionChanged)
 	if string(sup[0].Msg.Key) != hash || s.EmailSHA256 != hash || s.Reason != "opt_out" || s.SourceEventID != c.EventID || s.Source != "email_link" {
 		t.Errorf("suppression %q %+v", sup[0].Msg.Key, s)
@@ -233,7 +233,7 @@ func TestConsumerSuppressesLiftsAndNeverLiftsAfterErasure(t *testing.T) {
 // topic are exactly want.
 func assertSuppressionLog(t *testing.T, stack *testkit.Stack, hash string, want []string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	var got []string
 	for time.Now().Before(deadline) {
 		got = got[:0]

@@ -54,13 +54,14 @@ func (f *fixture) sendgridCalls() []string {
 // in force and the erasures already requested — not an opt-out that was withdrawn — and
 // back-filling again has no second effect.
 func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, testkit.NewStack(t))
 	f.run(nil) // the default routing: no SendGrid
 	f.publish("still-out", "out@example.com", f.deny("marketing_email"))
 	f.publish("came-back", "back@example.com", f.deny("marketing_email"))
 	f.publish("came-back", "back@example.com", f.grant("marketing_email"))
 	erasedID := f.publish("erased", "gone@example.com", f.erase)
-	f.waitFor("the first run's deliveries", 30*time.Second, func() bool {
+	f.waitFor("the first run's deliveries", 60*time.Second, func() bool {
 		return f.successes("hubspot", "unsubscribe-all") == 2 && f.successes("hubspot", "gdpr-delete") == 1
 	})
 	if err := f.svc.Stop(); err != nil {
@@ -80,7 +81,7 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 			t.Log(f.svc.Logs.String())
 		}
 	}()
-	f.waitFor("the back-fill to reach sendgrid", 30*time.Second, func() bool {
+	f.waitFor("the back-fill to reach sendgrid", 60*time.Second, func() bool {
 		suppressed, deleted := 0, 0
 		for _, c := range f.sendgridCalls() {
 			if strings.HasSuffix(c, "/suppressions/global") {
@@ -98,6 +99,7 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 		}
 	}
 
+	f.idle("sendgrid")
 	before := len(f.sendgridCalls())
 	var resp struct {
 		Planned       int `json:"planned"`
@@ -109,7 +111,7 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 	if resp.Planned != 2 || resp.NewDeliveries != 0 {
 		t.Errorf("a second back-fill planned %d and added %d, want 2 and 0", resp.Planned, resp.NewDeliveries)
 	}
-	time.Sleep(time.Second)
+	f.idle("sendgrid")
 	if after := len(f.sendgridCalls()); after != before {
 		t.Errorf("a second back-fill made %d more sendgrid calls", after-before)
 	}

@@ -60,7 +60,7 @@ func (f *fixture) statuses(rid string) []*schemas.PrivacyRequest {
 func (f *fixture) completion(rid string) *schemas.PrivacyRequest {
 	f.t.Helper()
 	var got []*schemas.PrivacyRequest
-	f.waitFor("the request's completion", 30*time.Second, func() bool {
+	f.waitFor("the request's completion", 60*time.Second, func() bool {
 		got = f.statuses(rid)
 		return len(got) > 0
 	})
@@ -86,6 +86,7 @@ func (f *fixture) db() *pgxpool.Pool {
 // nothing new, and when every vendor is done one completed event follows, carrying the
 // request's header and its latest deadline.
 func TestRequestsAreActedOnOnceInProgress(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	db := f.db()
 	ctx := context.Background()
@@ -110,7 +111,7 @@ func TestRequestsAreActedOnOnceInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.publish("u_lc", "lc@example.com", f.privacyRequest(rid, "erasure", "", "in_progress", deadline))
-	f.waitFor("four deliveries under the request id", 20*time.Second, func() bool {
+	f.waitFor("four deliveries under the request id", 60*time.Second, func() bool {
 		_ = db.QueryRow(ctx, `SELECT count(*) FROM fanout.deliveries WHERE event_id = $1 AND request_id = $1`, rid).Scan(&planned)
 		return planned == 4
 	})
@@ -120,7 +121,7 @@ func TestRequestsAreActedOnOnceInProgress(t *testing.T) {
 		e.(*schemas.PrivacyRequest).Detail = "deadline_extended: complexity"
 		return topic, e
 	})
-	f.waitFor("the extended deadline", 20*time.Second, func() bool {
+	f.waitFor("the extended deadline", 60*time.Second, func() bool {
 		var at time.Time
 		_ = db.QueryRow(ctx, `SELECT deadline_at FROM fanout.decisions WHERE event_id = $1`, rid).Scan(&at)
 		return at.Equal(extended)
@@ -171,6 +172,7 @@ func TestRequestsAreActedOnOnceInProgress(t *testing.T) {
 // TestADeadLetteredVendorMakesTheRequestPartiallyCompleted: HubSpot rejects the erasure
 // for good; the others carry it out; the request is partially completed, naming HubSpot.
 func TestADeadLetteredVendorMakesTheRequestPartiallyCompleted(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "4xx"}); err != nil {
 		t.Fatal(err)
@@ -194,6 +196,7 @@ func TestADeadLetteredVendorMakesTheRequestPartiallyCompleted(t *testing.T) {
 // objection (carried out by the consent denials that follow it) and a restriction lift
 // in a table without one reach no vendor and complete as soon as they are in progress.
 func TestRequestsNoVendorServesCompleteAtOnce(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	for _, typ := range []string{"access", "portability", "objection"} {
 		rid := newRequestID(t)
@@ -210,6 +213,7 @@ func TestRequestsNoVendorServesCompleteAtOnce(t *testing.T) {
 // TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs: ZoomInfo has no API; its task
 // keeps the erasure open after HubSpot is done, until a person completes it.
 func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, testkit.NewStack(t))
 	routes := filepath.Join(t.TempDir(), "routing.json")
 	if err := os.WriteFile(routes, []byte(`{
@@ -228,7 +232,7 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 	rid := newRequestID(t)
 	f.publish("u_task", "task@example.com", f.privacyRequest(rid, "restriction", "apply", "in_progress", time.Now().Add(720*time.Hour)))
 	var tasks tasksResponse
-	f.waitFor("the open task and HubSpot's opt-out", 20*time.Second, func() bool {
+	f.waitFor("the open task and HubSpot's opt-out", 60*time.Second, func() bool {
 		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.APIKey, nil, &tasks)
 		return len(tasks.Tasks) == 1 && f.successes("hubspot", "unsubscribe-all") == 1
 	})

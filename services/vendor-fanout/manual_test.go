@@ -30,11 +30,12 @@ type tasksResponse struct {
 // for each prospecting vendor, with owner, deadline and instructions; completing one
 // produces its receipt; a task is seen only with a key of its tenant.
 func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
+	t.Parallel()
 	f := start(t, map[string]string{"CONSENTRY_ROUTING": "seed"})
 	eventID := f.publish("u_prospect", "pro@example.com", f.deny("sales_outreach"))
 
 	var tasks tasksResponse
-	f.waitFor("four open tasks", 20*time.Second, func() bool {
+	f.waitFor("four open tasks", 60*time.Second, func() bool {
 		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.APIKey, nil, &tasks)
 		return len(tasks.Tasks) == 4
 	})
@@ -51,7 +52,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 		t.Errorf("tasks for %v", vendors)
 	}
 	// Salesforce has an API but no record id for this person: a skipped receipt, not silence.
-	f.waitFor("an accepted receipt per task and salesforce's skip", 20*time.Second, func() bool {
+	f.waitFor("an accepted receipt per task and salesforce's skip", 60*time.Second, func() bool {
 		n, skipped := 0, false
 		for _, d := range testkit.ReadAll(t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts) {
 			r := d.Event.(*schemas.VendorReceipt)
@@ -97,7 +98,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 		t.Errorf("second complete: %d %+v", s, done)
 	}
 	vendor := tasks.Tasks[0].Vendor
-	f.waitFor("the completed receipt", 20*time.Second, func() bool {
+	f.waitFor("the completed receipt", 60*time.Second, func() bool {
 		for _, d := range testkit.ReadAll(t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts) {
 			if r := d.Event.(*schemas.VendorReceipt); r.Vendor == vendor && r.Outcome == "completed" {
 				return true

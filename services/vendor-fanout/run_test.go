@@ -195,11 +195,29 @@ func (f *fixture) waitFor(what string, timeout time.Duration, cond func() bool) 
 	}
 }
 
+// idle waits until vendor's lane has nothing left to call: no delivery pending (a
+// delivery stays pending until its call has been answered and recorded) nor awaiting a
+// vendor job. A check afterwards that no further call came is then exact, where a sleep
+// would only make it likely.
+func (f *fixture) idle(vendor string) {
+	f.t.Helper()
+	f.waitFor(vendor+"'s lane to have nothing left to call", 60*time.Second, func() bool {
+		var vs vendorsResponse
+		testkit.Call(f.t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
+		for _, v := range vs.Vendors {
+			if v.Name == vendor {
+				return v.QueueDepth == 0 && v.AwaitingJobs == 0
+			}
+		}
+		return false
+	})
+}
+
 // receipts reads at least want receipts, by vendor.
 func (f *fixture) receipts(want int) map[string][]*schemas.VendorReceipt {
 	f.t.Helper()
 	got := map[string][]*schemas.VendorReceipt{}
-	for _, d := range testkit.ReadTopic(f.t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts, want, 30*time.Second) {
+	for _, d := range testkit.ReadTopic(f.t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts, want, 60*time.Second) {
 		r := d.Event.(*schemas.VendorReceipt)
 		got[r.Vendor] = append(got[r.Vendor], r)
 	}
@@ -207,11 +225,12 @@ func (f *fixture) receipts(want int) map[string][]*schemas.VendorReceipt {
 }
 
 func TestDesignRoutingReachesEveryVendorWithReceipts(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	consentID := f.publish("u_8d41", "ada@example.com", f.deny("analytics", "advertising", "marketing_email"))
 	erasureID := f.publish("u_8d41", "ada@example.com", f.erase)
 
-	f.waitFor("every vendor call", 30*time.Second, func() bool {
+	f.waitFor("every vendor call", 60*time.Second, func() bool {
 		return f.successes("hubspot", "/unsubscribe-all") == 1 && f.successes("hubspot", "/gdpr-delete") == 1 &&
 			f.successes("amplitude", "/deletions/users") >= 2 && f.successes("posthog", "/bulk_delete") == 1 &&
 			f.deletes("fullstory") == 2
@@ -230,7 +249,7 @@ func TestDesignRoutingReachesEveryVendorWithReceipts(t *testing.T) {
 	// accepted too or answered "already done" — never lost. Accepted jobs are then
 	// verified: "completed".
 	var got map[string][]*schemas.VendorReceipt
-	f.waitFor("receipts for every delivery and verification", 30*time.Second, func() bool {
+	f.waitFor("receipts for every delivery and verification", 60*time.Second, func() bool {
 		got = map[string][]*schemas.VendorReceipt{}
 		for _, d := range testkit.ReadAll(t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts) {
 			r := d.Event.(*schemas.VendorReceipt)
@@ -289,6 +308,7 @@ type vendorsResponse struct {
 		Name           string     `json:"name"`
 		Breaker        string     `json:"breaker"`
 		QueueDepth     int        `json:"queue_depth"`
+		AwaitingJobs   int        `json:"awaiting_vendor_jobs"`
 		ThrottledUntil *time.Time `json:"throttled_until"`
 		LastError      string     `json:"last_error"`
 		Done           int        `json:"deliveries_done"`
@@ -299,6 +319,7 @@ type vendorsResponse struct {
 // complete while Amplitude's lane holds its backlog (and its breaker opens); once it
 // recovers, the backlog drains.
 func TestOneVendorDownDelaysNoOther(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: "down"}); err != nil {
 		t.Fatal(err)
@@ -307,12 +328,12 @@ func TestOneVendorDownDelaysNoOther(t *testing.T) {
 	for i := range subjects {
 		f.publish("s"+string(rune('a'+i)), "p"+string(rune('a'+i))+"@example.com", f.deny("analytics", "marketing_email"))
 	}
-	f.waitFor("the healthy vendors", 30*time.Second, func() bool {
+	f.waitFor("the healthy vendors", 60*time.Second, func() bool {
 		return f.successes("hubspot", "unsubscribe-all") == subjects && f.successes("posthog", "bulk_delete") == subjects &&
 			f.successes("fullstory", "/v2/users") >= subjects
 	})
 	var vs vendorsResponse
-	f.waitFor("amplitude's breaker to open", 20*time.Second, func() bool {
+	f.waitFor("amplitude's breaker to open", 60*time.Second, func() bool {
 		testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
 		for _, v := range vs.Vendors {
 			if v.Name == "amplitude" {
@@ -327,23 +348,24 @@ func TestOneVendorDownDelaysNoOther(t *testing.T) {
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFor("amplitude's backlog to drain", 30*time.Second, func() bool { return f.successes("amplitude", "/deletions/users") == subjects })
+	f.waitFor("amplitude's backlog to drain", 60*time.Second, func() bool { return f.successes("amplitude", "/deletions/users") == subjects })
 }
 
 // TestRetryAfterIsHonoured: after a 429 with Retry-After: 2, the simulator sees no call
 // to that vendor for two seconds.
 func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "429", RetryAfterS: 2}); err != nil {
 		t.Fatal(err)
 	}
 	f.publish("u1", "u1@example.com", f.deny("marketing_email"))
-	f.waitFor("the throttled call", 20*time.Second, func() bool { return len(f.hubspotCalls()) >= 1 })
+	f.waitFor("the throttled call", 60*time.Second, func() bool { return len(f.hubspotCalls()) >= 1 })
 	throttledAt := f.hubspotCalls()[0].At
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFor("the retry", 20*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
+	f.waitFor("the retry", 60*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
 	calls := f.hubspotCalls()
 	if calls[0].Status != http.StatusTooManyRequests {
 		t.Fatalf("first call answered %d", calls[0].Status)
@@ -366,6 +388,7 @@ func (f *fixture) hubspotCalls() []vendorsim.Call {
 // TestPermanentRejectionIsDeadLetteredAndReplayable: a 4xx is not retried; it is parked
 // with its reason and a dead_lettered receipt, and a replay (twice) delivers it once.
 func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil)
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "4xx"}); err != nil {
 		t.Fatal(err)
@@ -378,7 +401,7 @@ func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
 			LastError string `json:"last_error"`
 		} `json:"dead_letters"`
 	}
-	f.waitFor("the dead letter", 20*time.Second, func() bool {
+	f.waitFor("the dead letter", 60*time.Second, func() bool {
 		testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters", testkit.APIKey, nil, &dl)
 		return len(dl.DeadLetters) == 1
 	})
@@ -401,11 +424,11 @@ func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
 	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusAccepted {
 		t.Fatalf("replay: %d", s)
 	}
-	f.waitFor("the replayed delivery", 20*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
+	f.waitFor("the replayed delivery", 60*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
 	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusNotFound {
 		t.Errorf("second replay: %d, want 404 (nothing left to replay)", s)
 	}
-	time.Sleep(500 * time.Millisecond)
+	f.idle("hubspot")
 	if n := f.successes("hubspot", "unsubscribe-all"); n != 1 {
 		t.Errorf("delivered %d times after two replays, want 1", n)
 	}

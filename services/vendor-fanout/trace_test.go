@@ -56,7 +56,7 @@ func TestTraceReachesTheVendorAndTheReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f.waitFor("a traced call to every analytics vendor", 30*time.Second, func() bool {
+	f.waitFor("a traced call to every analytics vendor", 60*time.Second, func() bool {
 		traced := map[string]bool{}
 		for _, c := range f.sim.Calls() {
 			if strings.Contains(c.Traceparent, traceID) {
@@ -74,25 +74,30 @@ func TestTraceReachesTheVendorAndTheReceipt(t *testing.T) {
 		}
 	}
 
-	var callSpans int
-	for _, s := range rec.Ended() {
-		if strings.HasPrefix(s.Name(), "vendor ") && s.SpanContext().TraceID().String() == traceID {
-			callSpans++
-			if s.Parent().SpanID().String() != "00f067aa0ba902b7" {
-				t.Errorf("span %s has parent %s, want the producer's span", s.Name(), s.Parent().SpanID())
+	// The simulator records a call when it arrives; the lane ends its span only after the
+	// answer, so wait for the spans themselves to have ended.
+	var callSpans []sdktrace.ReadOnlySpan
+	f.waitFor("an ended vendor call span per analytics vendor", 60*time.Second, func() bool {
+		callSpans = callSpans[:0]
+		for _, s := range rec.Ended() {
+			if strings.HasPrefix(s.Name(), "vendor ") && s.SpanContext().TraceID().String() == traceID {
+				callSpans = append(callSpans, s)
 			}
-			for _, a := range s.Attributes() {
-				if v := a.Value.Emit(); strings.Contains(v, key) || strings.Contains(v, "u_trace") || strings.Contains(v, "example.com") {
-					t.Errorf("span attribute %s names the subject", a.Key)
-				}
+		}
+		return len(callSpans) >= 3
+	})
+	for _, s := range callSpans {
+		if s.Parent().SpanID().String() != "00f067aa0ba902b7" {
+			t.Errorf("span %s has parent %s, want the producer's span", s.Name(), s.Parent().SpanID())
+		}
+		for _, a := range s.Attributes() {
+			if v := a.Value.Emit(); strings.Contains(v, key) || strings.Contains(v, "u_trace") || strings.Contains(v, "example.com") {
+				t.Errorf("span attribute %s names the subject", a.Key)
 			}
 		}
 	}
-	if callSpans < 3 {
-		t.Errorf("%d vendor call spans in the trace, want one per analytics vendor", callSpans)
-	}
 
-	f.waitFor("traced receipts", 30*time.Second, func() bool {
+	f.waitFor("traced receipts", 60*time.Second, func() bool {
 		n := 0
 		for _, r := range testkit.ReadAll(t, f.stack.Kafka.Brokers, f.stack.RegistryURL, f.stack.Kafka.Topics.Receipts) {
 			if strings.Contains(kafka.Traceparent(r.Msg), traceID) {
@@ -102,16 +107,28 @@ func TestTraceReachesTheVendorAndTheReceipt(t *testing.T) {
 		return n >= 3
 	})
 
-	resp, err := http.Get(f.svc.URL + "/metrics")
+	// The lane counts a propagation after recording the result, which the relay may
+	// already have published as a receipt: wait for the count itself.
+	var metrics string
+	f.waitFor("amplitude's delivery in the propagation histogram", 60*time.Second, func() bool {
+		metrics = scrape(t, f.svc.URL+"/metrics")
+		return strings.Contains(metrics, `consentry_fanout_propagation_seconds_count{vendor="amplitude"} 1`)
+	})
+	if !strings.Contains(metrics, `consentry_fanout_throttled_until_seconds{vendor="amplitude"} 0`) {
+		t.Error("the throttled-until gauge has no series for amplitude")
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(body), `consentry_fanout_propagation_seconds_count{vendor="amplitude"} 1`) {
-		t.Error("the propagation histogram did not count amplitude's delivery")
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(body), `consentry_fanout_throttled_until_seconds{vendor="amplitude"} 0`) {
-		t.Error("the throttled-until gauge has no series for amplitude")
-	}
+	return string(body)
 }

@@ -116,7 +116,7 @@ func TestConsumeInKeyOrderAndCommit(t *testing.T) {
 
 	var got seen
 	stop := startConsumer(t, ctx, env, "order", func(_ context.Context, b []kafka.Record[string]) error { got.add(b); return nil })
-	waitFor(t, "200 records", 30*time.Second, func() bool { return got.count() >= 200 })
+	waitFor(t, "200 records", 60*time.Second, func() bool { return got.count() >= 200 })
 	stop()
 
 	next := map[string]int{}
@@ -160,7 +160,7 @@ func TestFailedBatchIsRetriedNotCommitted(t *testing.T) {
 		got.add(b)
 		return nil
 	})
-	waitFor(t, "10 records after retries", 30*time.Second, func() bool { return got.count() >= 10 })
+	waitFor(t, "10 records after retries", 60*time.Second, func() bool { return got.count() >= 10 })
 	stop()
 	if failures != 3 {
 		t.Errorf("handler failed %d times, want 3", failures)
@@ -201,14 +201,14 @@ func TestCrashBeforeCommitRedelivers(t *testing.T) {
 	runCtx, stop1 := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); c1.Run(runCtx) }()
-	waitFor(t, "first consumer to see the batch", 30*time.Second, func() bool { return first.count() > 0 })
+	waitFor(t, "first consumer to see the batch", 60*time.Second, func() bool { return first.count() > 0 })
 	stop1()
 	<-done
 
 	var second seen
 	stop2 := startConsumer(t, ctx, env, "crash", func(_ context.Context, b []kafka.Record[string]) error { second.add(b); return nil })
 	defer stop2()
-	waitFor(t, "redelivery of all 5 records", 30*time.Second, func() bool { return second.count() >= 5 })
+	waitFor(t, "redelivery of all 5 records", 60*time.Second, func() bool { return second.count() >= 5 })
 }
 
 // TestGracefulStopCommitsWhatWasHandled: a shutdown while batches are in hand — one being
@@ -252,7 +252,7 @@ func TestGracefulStopCommitsWhatWasHandled(t *testing.T) {
 	var second seen
 	stop2 := startConsumer(t, ctx, env, "graceful", func(_ context.Context, b []kafka.Record[string]) error { second.add(b); return nil })
 	defer stop2()
-	waitFor(t, "the rest of the records", 30*time.Second, func() bool { return handled+second.count() >= 20 })
+	waitFor(t, "the rest of the records", 60*time.Second, func() bool { return handled+second.count() >= 20 })
 	time.Sleep(500 * time.Millisecond) // a redelivery would arrive now
 	values := map[string]int{}
 	for _, m := range append(first.snapshot(), second.snapshot()...) {
@@ -281,7 +281,7 @@ func TestPoisonGoesToDeadLetterTopicAndPartitionMovesOn(t *testing.T) {
 	}
 	var got seen
 	stop := startConsumer(t, ctx, env, "poison", func(_ context.Context, b []kafka.Record[string]) error { got.add(b); return nil })
-	waitFor(t, "the records around the poison", 30*time.Second, func() bool { return got.count() >= 2 })
+	waitFor(t, "the records around the poison", 60*time.Second, func() bool { return got.count() >= 2 })
 	stop()
 	if vals := fmt.Sprint(values(got.snapshot())); vals != "[before after]" {
 		t.Errorf("handled %s, want [before after]", vals)
@@ -319,7 +319,7 @@ func TestProducerSurvivesBrokerRestart(t *testing.T) {
 	defer restarted.Close()
 
 	// The writer's pooled connection died with the broker; Publish must reconnect.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := p.Publish(ctx, kafka.Message{Topic: env.Topics.Consents, Key: []byte("subject-0"), Value: []byte("3")})
 		if err == nil {
@@ -368,7 +368,7 @@ func readAll(t *testing.T, ctx context.Context, brokers []string, topic string, 
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(runCtx) }()
-	waitFor(t, fmt.Sprintf("%d records on %s", want, topic), 30*time.Second, func() bool { return got.count() >= want })
+	waitFor(t, fmt.Sprintf("%d records on %s", want, topic), 60*time.Second, func() bool { return got.count() >= want })
 	cancel()
 	<-done
 	return got.snapshot()
@@ -399,7 +399,7 @@ func TestRecordTheHandlerRejectsIsIsolated(t *testing.T) {
 		got.add(b)
 		return nil
 	})
-	waitFor(t, "the two good records", 30*time.Second, func() bool { return got.count() >= 2 })
+	waitFor(t, "the two good records", 60*time.Second, func() bool { return got.count() >= 2 })
 	stop()
 	if vals := fmt.Sprint(values(got.snapshot())); vals != "[a c]" {
 		t.Errorf("handled %s, want [a c]", vals)

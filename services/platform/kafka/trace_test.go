@@ -80,8 +80,8 @@ func TestConsumerReportsItsGroupLag(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(runCtx) }()
 	defer func() { stop(); <-done }()
-	waitFor(t, "all records", 30*time.Second, func() bool { return s.count() == 10 })
-	waitFor(t, "lag series at zero", 30*time.Second, func() bool {
+	waitFor(t, "all records", 60*time.Second, func() bool { return s.count() == 10 })
+	waitFor(t, "lag series at zero", 60*time.Second, func() bool {
 		n, err := testutil.GatherAndCount(reg, "consentry_kafka_consumer_lag")
 		return err == nil && n > 0 && lagTotal(t, reg) == 0
 	})

@@ -67,7 +67,7 @@ func TestReadinessHealthAndMetrics(t *testing.T) {
 	}
 	// A failing dependency makes the service unready once the cached result (1 s) ages.
 	dbErr = failing
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for status("/readyz") != 503 {
 		if time.Now().After(deadline) {
 			t.Fatal("readyz stayed 200 with a failing dependency")

@@ -261,7 +261,7 @@ func TestSlowRecordsDoNotHoldCallSlots(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- l.Run(ctx) }()
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for a.calls.Load() < n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
