@@ -257,6 +257,9 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
 	default:
+		if fault.Mode == ModePartial {
+			r = r.WithContext(context.WithValue(r.Context(), partialKey{}, true))
+		}
 		serveMux(s.routes, resp, r, spec.fail)
 	}
 	call.Status = resp.statusCode()
