@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		env[k] = v
 	}
 	s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 6,
-		SimulatorJobDelay: time.Second, ServiceEnv: env, DebugPortBase: cfg.DebugPortBase, Log: cfg.StackLog,
+		SimulatorJobDelay: time.Second, SimulatorNoRateLimits: true, ServiceEnv: env, DebugPortBase: cfg.DebugPortBase, Log: cfg.StackLog,
 		PostgresSettings: cfg.PostgresSettings})
 	if err != nil {
 		return nil, err

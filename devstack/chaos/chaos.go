@@ -177,7 +177,7 @@ func startStack(ctx context.Context, cfg Config, env map[string]string, log *slo
 			return nil, err
 		}
 		s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 4,
-			SimulatorJobDelay: 300 * time.Millisecond, ServiceEnv: env, RestartBackoffMax: 2 * time.Second, TraceGroups: true, Log: log})
+			SimulatorJobDelay: 300 * time.Millisecond, SimulatorNoRateLimits: true, ServiceEnv: env, RestartBackoffMax: 2 * time.Second, TraceGroups: true, Log: log})
 		if err == nil {
 			return s, nil
 		}

@@ -77,6 +77,9 @@ type Config struct {
 	Partitions int
 	// SimulatorJobDelay is how long the simulator's async vendor jobs take. Default 2 s.
 	SimulatorJobDelay time.Duration
+	// SimulatorNoRateLimits lets the simulator take calls faster than the vendors allow
+	// (Amplitude: one a second), for load runs whose routing does so on purpose.
+	SimulatorNoRateLimits bool
 	// ServiceEnv is added to every service's environment (e.g. a faster retry policy).
 	ServiceEnv map[string]string
 	// RestartBackoffMax caps the wait before restarting a service that keeps dying.
@@ -272,6 +275,7 @@ func writeHeavy() []string {
 func (s *Stack) startSimulator() error {
 	s.Simulator = vendorsim.New(vendorsim.Options{
 		JobDelay:       s.cfg.SimulatorJobDelay,
+		NoRateLimits:   s.cfg.SimulatorNoRateLimits,
 		WebhookSecrets: map[string][]byte{"dev": []byte(s.secrets.WebhookSecret)},
 		Logger:         s.log,
 	})

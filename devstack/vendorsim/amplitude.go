@@ -15,13 +15,22 @@ const (
 	// amplitudeLeadDays is how far out a new batch is scheduled; Amplitude says
 	// 10–13 days after the first request in the batch (docs/vendors/amplitude.md).
 	amplitudeLeadDays = 10
-	amplitudeMaxIDs   = 100
+	// amplitudeMaxIDs and the one request a second of amplitudeAdmit are the endpoint's
+	// documented limits (docs/vendors/amplitude.md, "Documented contract").
+	amplitudeMaxIDs = 100
+	// amplitudeSpacing is the least time between two admitted requests of a project.
+	// Amplitude documents "1 HTTP request per second" without saying how it measures it;
+	// 0.9 s lets a client that keeps to 1/s through transit jitter pass, and stops one
+	// that does not.
+	amplitudeSpacing = 900 * time.Millisecond
 )
 
 // amplitudeState holds deletion jobs. There is no job ID: a job is a project
 // plus its scheduled day, and requests join the project's batch while it is staging.
 type amplitudeState struct {
 	jobs []*amplitudeJob
+	// admitted is when each project's last request within the rate limit arrived.
+	admitted map[int]time.Time
 }
 
 type amplitudeJob struct {
@@ -68,14 +77,36 @@ func amplitudeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // amplitudeApp returns the project id for the request's key pair, or writes a 401.
-// Projects are told apart by api key so two adapters' jobs do not mix.
-func amplitudeApp(w http.ResponseWriter, r *http.Request) (int, bool) {
+// Projects are told apart by api key so two adapters' jobs do not mix. It then applies
+// the endpoint's limit of one request a second, which POST and GET share (the limit is
+// the path's), answering 429 beyond it. Amplitude documents neither the 429 nor a
+// Retry-After for this endpoint, so none is sent.
+func (s *Simulator) amplitudeApp(w http.ResponseWriter, r *http.Request) (int, bool) {
 	key, secret, ok := r.BasicAuth()
 	if !ok || key == "" || secret == "" {
 		amplitudeError(w, http.StatusUnauthorized, "Invalid API key or secret key")
 		return 0, false
 	}
-	return 100000 + int(stableUint(key)%900000), true
+	app := 100000 + int(stableUint(key)%900000)
+	if s.noRateLimits {
+		return app, true
+	}
+	now := s.now()
+	s.mu.Lock()
+	last, seen := s.state.amplitude.admitted[app]
+	admit := !seen || now.Sub(last) >= amplitudeSpacing
+	if admit {
+		if s.state.amplitude.admitted == nil {
+			s.state.amplitude.admitted = map[int]time.Time{}
+		}
+		s.state.amplitude.admitted[app] = now
+	}
+	s.mu.Unlock()
+	if !admit {
+		amplitudeError(w, http.StatusTooManyRequests, "Too many requests: the limit is 1 request per second")
+		return 0, false
+	}
+	return app, true
 }
 
 // amplitudeIDFor derives the amplitude_id Amplitude would have assigned a user_id.
@@ -90,7 +121,7 @@ func stableUint(parts ...string) uint64 {
 }
 
 func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
-	app, ok := amplitudeApp(w, r)
+	app, ok := s.amplitudeApp(w, r)
 	if !ok {
 		return
 	}
@@ -116,6 +147,7 @@ func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
 	// delete_from_org forces ignoring invalid ids.
 	ignoreInvalid := req.IgnoreInvalidID || req.DeleteFromOrg
 	var ids []int64
+	invalid := []any{} // [] rather than null, as a list Amplitude always sends
 	for _, id := range req.AmplitudeIDs {
 		if id <= 0 {
 			if ignoreInvalid {
@@ -127,17 +159,26 @@ func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, id)
 	}
 	for _, uid := range req.UserIDs {
-		if strings.TrimSpace(uid) == "" {
+		if strings.TrimSpace(uid) == "" || s.unknownAmplitudeUsers[uid] {
+			// "With true, the response is a 200 success that includes a list of
+			// invalid_ids" (docs/vendors/amplitude.md).
 			if ignoreInvalid {
+				invalid = append(invalid, uid)
 				continue
 			}
-			amplitudeError(w, http.StatusBadRequest, "user_ids holds an empty id")
+			amplitudeError(w, http.StatusBadRequest, "user_ids holds an id not found in the project")
 			return
 		}
 		ids = append(ids, amplitudeIDFor(uid))
 	}
 	if len(ids) == 0 {
-		amplitudeError(w, http.StatusBadRequest, "no valid ids to delete")
+		if len(invalid) == 0 {
+			amplitudeError(w, http.StatusBadRequest, "no valid ids to delete")
+			return
+		}
+		// Nothing to schedule: the docs do not say what such an answer holds besides
+		// invalid_ids, so the simulator joins no batch and names no day.
+		writeJSON(w, http.StatusOK, map[string]any{"amplitude_ids": []any{}, "invalid_ids": invalid})
 		return
 	}
 
@@ -152,7 +193,10 @@ func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	view := job.view(now, s.jobDelay)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, view)
+	writeJSON(w, http.StatusOK, struct {
+		amplitudeJobJSON
+		InvalidIDs []any `json:"invalid_ids"`
+	}{view, invalid})
 }
 
 // openJob returns the project's staging batch, or schedules a new one after the
@@ -176,7 +220,7 @@ func (st *amplitudeState) openJob(app int, now time.Time, delay time.Duration) *
 }
 
 func (s *Simulator) amplitudeList(w http.ResponseWriter, r *http.Request) {
-	app, ok := amplitudeApp(w, r)
+	app, ok := s.amplitudeApp(w, r)
 	if !ok {
 		return
 	}
@@ -203,7 +247,12 @@ func (s *Simulator) amplitudeList(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	for _, j := range s.state.amplitude.jobs {
 		if j.app == app && from <= j.day && j.day <= to {
-			out = append(out, j.view(now, s.jobDelay))
+			v := j.view(now, s.jobDelay)
+			// The GET's field table writes the statuses capitalised (Staging, Submitted,
+			// Done) where the examples write them lower-case; the simulator answers the
+			// listing as the table does, so clients compare without case.
+			v.Status = strings.ToUpper(v.Status[:1]) + v.Status[1:]
+			out = append(out, v)
 		}
 	}
 	s.mu.Unlock()

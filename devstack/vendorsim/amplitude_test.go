@@ -26,7 +26,8 @@ func basic(user, pass string) []string {
 }
 
 func TestAmplitude(t *testing.T) {
-	e := start(t, vendorsim.Options{JobDelay: time.Hour})
+	// The rate limit has its own test; here requests come faster than one a second.
+	e := start(t, vendorsim.Options{JobDelay: time.Hour, NoRateLimits: true})
 	auth := basic("api-key", "secret-key")
 	const path = "/amplitude/api/2/deletions/users"
 	today := e.clock.Now().UTC().Format("2006-01-02")
@@ -75,9 +76,9 @@ func TestAmplitude(t *testing.T) {
 					t.Errorf("job = %s, want the same batch with u1 once as %d", r.body, uid1)
 				}
 			}},
-		{name: "staging", method: "GET", path: list, header: auth, want: 200, check: jobStatus("staging", 1)},
-		{name: "submitted", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("submitted", 1)},
-		{name: "done", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("done", 1)},
+		{name: "staging", method: "GET", path: list, header: auth, want: 200, check: jobStatus("Staging", 1)},
+		{name: "submitted", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("Submitted", 1)},
+		{name: "done", method: "GET", path: list, header: auth, advance: 30 * time.Minute, want: 200, check: jobStatus("Done", 1)},
 		{name: "a closed batch starts the next day", method: "POST", path: path, header: auth, body: `{"user_ids":["u2"]}`,
 			want: 200, check: func(t *testing.T, r resp) {
 				next := e.clock.Now().UTC().AddDate(0, 0, 11).Format("2006-01-02")
@@ -85,7 +86,7 @@ func TestAmplitude(t *testing.T) {
 					t.Errorf("job = %s, want staging on %s", r.body, next)
 				}
 			}},
-		{name: "both jobs listed by day", method: "GET", path: list, header: auth, want: 200, check: jobStatus("done", 2)},
+		{name: "both jobs listed by day", method: "GET", path: list, header: auth, want: 200, check: jobStatus("Done", 2)},
 		{name: "other project sees none", method: "GET", path: list, header: basic("other", "s"), want: 200, check: func(t *testing.T, r resp) {
 			jsonEqual(t, r.body, `[]`)
 		}},
@@ -96,5 +97,56 @@ func TestAmplitude(t *testing.T) {
 		{name: "end before start", method: "GET", path: path + "?start_day=2026-03-02&end_day=2026-03-01", header: auth, want: 400},
 		{name: "over six months", method: "GET", path: path + "?start_day=2026-01-01&end_day=2026-08-01", header: auth, want: 400},
 		{name: "list no auth", method: "GET", path: list, want: 401},
+	})
+}
+
+// TestAmplitudeRateLimit: one request a second per project, POST and GET together; 429
+// beyond, in Amplitude's error shape.
+func TestAmplitudeRateLimit(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	auth := basic("api-key", "secret-key")
+	const path = "/amplitude/api/2/deletions/users"
+	day := e.clock.Now().UTC().Format("2006-01-02")
+	list := path + "?start_day=" + day + "&end_day=" + day
+	run(t, e, []step{
+		{name: "first", method: "POST", path: path, body: `{"user_ids":["u1"]}`, header: auth, want: 200},
+		{name: "a poll in the same second", method: "GET", path: list, header: auth, advance: 500 * time.Millisecond, want: 429,
+			check: func(t *testing.T, r resp) {
+				if b := decode[map[string]any](t, r.body); b["code"] != float64(429) || b["error"] == "" {
+					t.Errorf("body = %s, want Amplitude's error shape", r.body)
+				}
+				if r.header.Get("Retry-After") != "" {
+					t.Error("Retry-After sent; Amplitude documents none here")
+				}
+			}},
+		{name: "another project is not limited", method: "POST", path: path, body: `{"user_ids":["u1"]}`, header: basic("other", "s"), want: 200},
+		{name: "a second later", method: "GET", path: list, header: auth, advance: 500 * time.Millisecond, want: 200},
+		{name: "then a deletion again too soon", method: "POST", path: path, body: `{"user_ids":["u2"]}`, header: auth, want: 429},
+		{name: "and after a second", method: "POST", path: path, body: `{"user_ids":["u2"]}`, header: auth, advance: time.Second, want: 200},
+	})
+}
+
+// TestAmplitudeInvalidIDs: with ignore_invalid_id, a user the project never saw comes
+// back in invalid_ids; without it, the request is refused.
+func TestAmplitudeInvalidIDs(t *testing.T) {
+	e := start(t, vendorsim.Options{AmplitudeUnknownUsers: []string{"ghost"}, NoRateLimits: true})
+	auth := basic("api-key", "secret-key")
+	const path = "/amplitude/api/2/deletions/users"
+	run(t, e, []step{
+		{name: "refused without ignore_invalid_id", method: "POST", path: path, body: `{"user_ids":["ghost"]}`, header: auth, want: 400},
+		{name: "only unknown ids", method: "POST", path: path, body: `{"user_ids":["ghost"],"ignore_invalid_id":true}`, header: auth, want: 200,
+			check: func(t *testing.T, r resp) {
+				jsonEqual(t, r.body, `{"amplitude_ids":[],"invalid_ids":["ghost"]}`)
+			}},
+		{name: "known and unknown", method: "POST", path: path, body: `{"user_ids":["u1","ghost"],"ignore_invalid_id":true}`, header: auth, want: 200,
+			check: func(t *testing.T, r resp) {
+				b := decode[struct {
+					amplitudeJob
+					InvalidIDs []string `json:"invalid_ids"`
+				}](t, r.body)
+				if b.Day == "" || len(b.AmplitudeIDs) != 1 || len(b.InvalidIDs) != 1 || b.InvalidIDs[0] != "ghost" {
+					t.Errorf("body = %s, want a job with u1 and ghost in invalid_ids", r.body)
+				}
+			}},
 	})
 }

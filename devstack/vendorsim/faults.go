@@ -17,7 +17,14 @@ const (
 	Mode5xx  = "5xx"  // 503 in the vendor's error shape: retryable
 	Mode429  = "429"  // the vendor's own throttling signal (403 for Salesforce): retry later
 	Mode4xx  = "4xx"  // 400 in the vendor's error shape: permanent, dead-letter
+	// ModePartial answers the call with success but reports an item of it failed, as
+	// vendors that take batches do: a LinkedIn element status 400, PostHog
+	// deletion_errors. Only vendors with such an answer accept it (partialVendors).
+	ModePartial = "partial"
 )
+
+// partialVendors are the vendors whose success answer can report a failed item.
+var partialVendors = map[string]bool{"linkedin": true, "posthog": true}
 
 // Fault makes a share of one vendor's calls fail.
 type Fault struct {
@@ -50,8 +57,12 @@ func (s *Simulator) SetFault(f Fault) error {
 	}
 	switch f.Mode {
 	case ModeOK, ModeDown, ModeSlow, Mode5xx, Mode429, Mode4xx:
+	case ModePartial:
+		if !partialVendors[f.Vendor] {
+			return &fieldError{"mode", fmt.Sprintf("vendor %q has no partial-failure answer; mode partial is for linkedin and posthog", f.Vendor)}
+		}
 	default:
-		return &fieldError{"mode", fmt.Sprintf("unknown mode %q; want ok, down, slow, 5xx, 429 or 4xx", f.Mode)}
+		return &fieldError{"mode", fmt.Sprintf("unknown mode %q; want ok, down, slow, 5xx, 429, 4xx or partial", f.Mode)}
 	}
 	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
 		return &fieldError{"rate", "must be between 0 and 1"}
@@ -98,6 +109,14 @@ func (s *Simulator) drawFault(vendor string) Fault {
 		return Fault{}
 	}
 	return f
+}
+
+type partialKey struct{}
+
+// partial reports whether the call's fault asks its handler for a partial failure.
+func partial(r *http.Request) bool {
+	on, _ := r.Context().Value(partialKey{}).(bool)
+	return on
 }
 
 // retryAfter sets Retry-After per the Fault.RetryAfterS contract.

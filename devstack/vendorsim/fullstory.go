@@ -2,6 +2,7 @@ package vendorsim
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -89,6 +90,10 @@ func (s *Simulator) fullstoryDelete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
+// fullstoryGet reads a user. By FullStory id (GET /v2/users/{id}, GetUser) it answers
+// the user, 404 once gone; by uid (GET /v2/users?uid=, ListUsers in FullStory's spec) it
+// answers the list shape, with no results once the user is gone
+// (docs/vendors/fullstory.md).
 func (s *Simulator) fullstoryGet(w http.ResponseWriter, r *http.Request) {
 	id, uid, ok := s.fullstoryUser(w, r)
 	if !ok {
@@ -98,9 +103,20 @@ func (s *Simulator) fullstoryGet(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	deleting, gone := s.fullstoryPhase(id, now)
 	s.mu.Unlock()
-	if gone {
-		fullstoryError(w, http.StatusNotFound, "user not found")
+	user := map[string]any{"id": id, "uid": uid, "is_being_deleted": deleting}
+	if r.PathValue("id") != "" {
+		if gone {
+			fullstoryError(w, http.StatusNotFound, "user not found")
+			return
+		}
+		writeJSON(w, http.StatusOK, user)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "uid": uid, "is_being_deleted": deleting})
+	results := []any{}
+	if !gone {
+		results = append(results, user)
+	}
+	// total_records is a string: the spec types it as int64, which proto3 JSON writes
+	// as a string.
+	writeJSON(w, http.StatusOK, map[string]any{"results": results, "total_records": strconv.Itoa(len(results)), "next_page_token": ""})
 }

@@ -12,9 +12,17 @@ func TestFullStory(t *testing.T) {
 	auth := []string{"Authorization", "Basic na1.raw-api-key"}
 	const byUID = "/fullstory/v2/users?uid=u-1"
 	var id string
+	// GET /v2/users?uid= is ListUsers: the user is the one result.
 	user := func(wantDeleting bool) func(*testing.T, resp) {
 		return func(t *testing.T, r resp) {
-			b := decode[map[string]any](t, r.body)
+			list := decode[struct {
+				Results      []map[string]any `json:"results"`
+				TotalRecords string           `json:"total_records"`
+			}](t, r.body)
+			if len(list.Results) != 1 || list.TotalRecords != "1" {
+				t.Fatalf("list = %s, want one result and total_records \"1\"", r.body)
+			}
+			b := list.Results[0]
 			if b["uid"] != "u-1" || b["is_being_deleted"] != wantDeleting || b["id"] == "" {
 				t.Errorf("user = %s, want uid u-1 with is_being_deleted %v", r.body, wantDeleting)
 			}
@@ -49,7 +57,9 @@ func TestFullStory(t *testing.T) {
 		}},
 		{name: "being deleted", method: "GET", path: byUID, header: auth, want: 200, check: user(true)},
 		{name: "delete while deleting", method: "DELETE", path: byUID, header: auth, advance: 5 * time.Second, want: 200},
-		{name: "gone", method: "GET", path: byUID, header: auth, advance: 5 * time.Second, want: 404, check: notFound},
+		{name: "gone", method: "GET", path: byUID, header: auth, advance: 5 * time.Second, want: 200, check: func(t *testing.T, r resp) {
+			jsonEqual(t, r.body, `{"results":[],"total_records":"0","next_page_token":""}`)
+		}},
 		{name: "delete again: already gone", method: "DELETE", path: byUID, header: auth, want: 404, check: notFound},
 		{name: "delete by id", method: "DELETE", path: "/fullstory/v2/users/1234567", header: auth, want: 200},
 		{name: "by id being deleted", method: "GET", path: "/fullstory/v2/users/1234567", header: auth, want: 200,
@@ -60,7 +70,13 @@ func TestFullStory(t *testing.T) {
 	t.Run("read by id names the uid", func(t *testing.T) {
 		e := start(t, vendorsim.Options{})
 		first := e.do(t, "GET", byUID, "", auth...)
-		id, _ := decode[map[string]any](t, first.body)["id"].(string)
+		list := decode[struct {
+			Results []map[string]any `json:"results"`
+		}](t, first.body)
+		if len(list.Results) != 1 {
+			t.Fatalf("list = %s, want one result", first.body)
+		}
+		id, _ := list.Results[0]["id"].(string)
 		r := e.do(t, "GET", "/fullstory/v2/users/"+id, "", auth...)
 		jsonEqual(t, r.body, `{"id":"`+id+`","uid":"u-1","is_being_deleted":false}`)
 	})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // linkedinMaxElements bounds one BATCH_CREATE; LinkedIn's DMP streaming limit.
@@ -30,9 +31,31 @@ func linkedinError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"status": status, "code": code, "message": msg})
 }
 
+// linkedinSunsets are the sunset dates LinkedIn's migrations page publishes
+// (docs/vendors/linkedin.md, "Versioning"); other versions are served a year from the
+// first of their month, the documented minimum.
+var linkedinSunsets = map[string]time.Time{
+	"202511": time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC),
+	"202601": time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
+	"202603": time.Date(2027, 3, 16, 0, 0, 0, 0, time.UTC),
+}
+
+// linkedinRetired reports whether LinkedIn no longer serves version (YYYYMM) at now.
+func linkedinRetired(version string, now time.Time) bool {
+	sunset, ok := linkedinSunsets[version]
+	if !ok {
+		released, err := time.Parse("200601", version)
+		if err != nil {
+			return false
+		}
+		sunset = released.AddDate(1, 0, 0)
+	}
+	return !now.Before(sunset)
+}
+
 // linkedinSegmentUsers adds or removes hashed members of a DMP segment (docs/vendors/linkedin.md).
-// Nothing is stored: the answer does not depend on membership, and LinkedIn does not
-// document what removing a non-member does.
+// Nothing is stored: LinkedIn answers 201 for an element whether or not the member was
+// in the segment ("remove an already deleted ID … by design", docs/vendors/linkedin.md).
 func (s *Simulator) linkedinSegmentUsers(w http.ResponseWriter, r *http.Request) {
 	if authToken(r, "Bearer") == "" {
 		linkedinError(w, http.StatusUnauthorized, "Invalid access token")
@@ -40,6 +63,14 @@ func (s *Simulator) linkedinSegmentUsers(w http.ResponseWriter, r *http.Request)
 	}
 	if msg := linkedinHeaderProblem(r.Header); msg != "" {
 		linkedinError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if v := r.Header.Get("LinkedIn-Version"); linkedinRetired(v, s.now()) {
+		// What LinkedIn answers a sunset version, as integrators report it (426,
+		// NONEXISTENT_VERSION, the version as YYYYMMDD); its docs show no body.
+		writeJSON(w, http.StatusUpgradeRequired, map[string]any{
+			"status": http.StatusUpgradeRequired, "code": "NONEXISTENT_VERSION",
+			"message": "Requested version " + v + "01 is not active"})
 		return
 	}
 	if _, err := strconv.ParseUint(r.PathValue("segment"), 10, 64); err != nil {
@@ -79,7 +110,17 @@ func (s *Simulator) linkedinSegmentUsers(w http.ResponseWriter, r *http.Request)
 			}
 		}
 	}
-	w.WriteHeader(http.StatusNoContent)
+	// BATCH_CREATE answers 200 with a status per element; the partial fault fails the
+	// first one, as LinkedIn does an element it cannot take.
+	elements := make([]map[string]any, len(req.Elements))
+	for i := range elements {
+		elements[i] = map[string]any{"status": http.StatusCreated}
+	}
+	if partial(r) {
+		elements[0] = map[string]any{"status": http.StatusBadRequest,
+			"error": map[string]any{"status": http.StatusBadRequest, "code": "ILLEGAL_ARGUMENT", "message": "simulated element rejection"}}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"elements": elements})
 }
 
 // linkedinHeaderProblem checks the Rest.li headers LinkedIn requires on this call.

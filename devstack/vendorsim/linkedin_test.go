@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devstack/vendorsim"
 )
@@ -20,7 +21,7 @@ func TestLinkedIn(t *testing.T) {
 		"Authorization", "Bearer AQX-token",
 		"X-RestLi-Method", "BATCH_CREATE",
 		"X-Restli-Protocol-Version", "2.0.0",
-		"LinkedIn-Version", "202406",
+		"LinkedIn-Version", "202601",
 	}
 	// without returns good minus one header.
 	without := func(name string) []string {
@@ -40,9 +41,11 @@ func TestLinkedIn(t *testing.T) {
 		header []string
 		want   int
 	}{
-		{"remove", path, body("REMOVE", "SHA256_EMAIL", hash), good, 204},
-		{"add", path, body("ADD", "SHA256_EMAIL", hash), good, 204},
-		{"sha512", path, body("REMOVE", "SHA512_EMAIL", strings.Repeat("ab", 64)), good, 204},
+		{"remove", path, body("REMOVE", "SHA256_EMAIL", hash), good, 200},
+		{"add", path, body("ADD", "SHA256_EMAIL", hash), good, 200},
+		{"sha512", path, body("REMOVE", "SHA512_EMAIL", strings.Repeat("ab", 64)), good, 200},
+		// The clock is 14 March 2026: a version from February 2025 has had its year.
+		{"sunset version", path, body("REMOVE", "SHA256_EMAIL", hash), with("LinkedIn-Version", "202502"), 426},
 		{"no auth", path, body("REMOVE", "SHA256_EMAIL", hash), without("Authorization"), 401},
 		{"no method header", path, body("REMOVE", "SHA256_EMAIL", hash), without("X-RestLi-Method"), 400},
 		{"wrong method header", path, body("REMOVE", "SHA256_EMAIL", hash), with("X-RestLi-Method", "CREATE"), 400},
@@ -67,8 +70,11 @@ func TestLinkedIn(t *testing.T) {
 			if r.status != tc.want {
 				t.Fatalf("status = %d, want %d; body %s", r.status, tc.want, r.body)
 			}
-			if tc.want == 204 {
-				emptyBody(t, r)
+			if tc.want == 200 {
+				b := decode[map[string][]map[string]any](t, r.body)
+				if len(b["elements"]) != 1 || b["elements"][0]["status"] != float64(201) {
+					t.Errorf("body = %s, want one element status 201", r.body)
+				}
 				return
 			}
 			b := decode[map[string]any](t, r.body)
@@ -76,5 +82,41 @@ func TestLinkedIn(t *testing.T) {
 				t.Errorf("error body = %s, want LinkedIn's shape", r.body)
 			}
 		})
+	}
+}
+
+// TestLinkedInVersionSunset: LinkedIn stops serving a version on its published sunset
+// date (202511: 16 November 2026), answering 426 NONEXISTENT_VERSION.
+func TestLinkedInVersionSunset(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	sum := sha256.Sum256([]byte("ann@example.com"))
+	body := `{"elements":[{"action":"REMOVE","userIds":[{"idType":"SHA256_EMAIL","idValue":"` + hex.EncodeToString(sum[:]) + `"}]}]}`
+	call := func() resp {
+		return e.do(t, "POST", "/linkedin/rest/dmpSegments/123456/users", body, "Authorization", "Bearer t",
+			"X-RestLi-Method", "BATCH_CREATE", "X-Restli-Protocol-Version", "2.0.0", "LinkedIn-Version", "202511")
+	}
+	e.clock.Set(time.Date(2026, 11, 15, 23, 59, 0, 0, time.UTC))
+	if r := call(); r.status != 200 {
+		t.Fatalf("the day before sunset: status %d, want 200", r.status)
+	}
+	e.clock.Set(time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC))
+	r := call()
+	b := decode[map[string]any](t, r.body)
+	if r.status != 426 || b["status"] != float64(426) || b["code"] != "NONEXISTENT_VERSION" || !strings.Contains(b["message"].(string), "20251101") {
+		t.Errorf("on the sunset day: %d %s, want 426 NONEXISTENT_VERSION naming the version", r.status, r.body)
+	}
+}
+
+// TestLinkedInPartial: the partial fault answers 200 with the element failed.
+func TestLinkedInPartial(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	e.setFault(t, `{"vendor":"linkedin","mode":"partial"}`)
+	sum := sha256.Sum256([]byte("ann@example.com"))
+	body := `{"elements":[{"action":"REMOVE","userIds":[{"idType":"SHA256_EMAIL","idValue":"` + hex.EncodeToString(sum[:]) + `"}]}]}`
+	r := e.do(t, "POST", "/linkedin/rest/dmpSegments/123456/users", body, "Authorization", "Bearer t",
+		"X-RestLi-Method", "BATCH_CREATE", "X-Restli-Protocol-Version", "2.0.0", "LinkedIn-Version", "202601")
+	b := decode[map[string][]map[string]any](t, r.body)
+	if r.status != 200 || len(b["elements"]) != 1 || b["elements"][0]["status"] != float64(400) {
+		t.Errorf("got %d %s, want 200 with element status 400", r.status, r.body)
 	}
 }

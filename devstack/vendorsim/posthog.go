@@ -110,31 +110,36 @@ func (s *Simulator) posthogBulkDelete(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := s.now()
-	found := 0
+	found, deleted := 0, 0
+	failed := []map[string]any{}
 	s.mu.Lock()
 	for _, u := range persons {
 		if s.state.posthog.deleted[project+"/"+u] {
 			continue // already gone: the repeat reports persons_found 0
 		}
 		found++
+		if partial(r) && len(failed) == 0 {
+			// "Persons that could not be deleted" (docs/vendors/posthog.md): the person
+			// stays, nothing of theirs is queued.
+			failed = append(failed, map[string]any{"person_uuid": u, "step": "delete_person"})
+			continue
+		}
 		if !req.KeepPerson {
 			s.state.posthog.deleted[project+"/"+u] = true
+			deleted++
 		}
 		if req.DeleteEvents {
 			s.state.posthog.queue(project, u, named[u], now)
 		}
 	}
 	s.mu.Unlock()
-	deleted := found
-	if req.KeepPerson {
-		deleted = 0
-	}
+	queued := found > len(failed)
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"persons_found":                  found,
 		"persons_deleted":                deleted,
-		"events_queued_for_deletion":     req.DeleteEvents && found > 0,
-		"recordings_queued_for_deletion": req.DeleteRecordings && found > 0,
-		"deletion_errors":                []any{},
+		"events_queued_for_deletion":     req.DeleteEvents && queued,
+		"recordings_queued_for_deletion": req.DeleteRecordings && queued,
+		"deletion_errors":                failed,
 	})
 }
 
@@ -173,15 +178,16 @@ func (st *posthogState) queue(project, personUUID string, distinctIDs []string, 
 }
 
 type posthogDeletionJSON struct {
-	PersonUUID  string   `json:"person_uuid"`
-	DistinctIDs []string `json:"distinct_ids,omitempty"`
-	Status      string   `json:"status"`
-	CreatedAt   string   `json:"created_at"`
-	CompletedAt *string  `json:"completed_at"`
+	PersonUUID       string   `json:"person_uuid"`
+	DistinctIDs      []string `json:"distinct_ids,omitempty"`
+	Status           string   `json:"status"`
+	CreatedAt        string   `json:"created_at"`
+	DeleteVerifiedAt *string  `json:"delete_verified_at"`
 }
 
-// posthogDeletionStatus lists queued event deletions; each completes JobDelay after
-// it was queued, standing in for PostHog's weekly batch.
+// posthogDeletionStatus lists queued event deletions. A row appears PostHogStatusLag
+// after its deletion was queued (newer PostHog queues before any row exists) and
+// completes JobDelay later, standing in for PostHog's weekly batch.
 func (s *Simulator) posthogDeletionStatus(w http.ResponseWriter, r *http.Request) {
 	if !posthogAuthorized(w, r) {
 		return
@@ -212,17 +218,21 @@ func (s *Simulator) posthogDeletionStatus(w http.ResponseWriter, r *http.Request
 		if d.project != project {
 			continue
 		}
-		row := posthogDeletionJSON{PersonUUID: d.personUUID, DistinctIDs: slices.Clone(d.distinctIDs), Status: "pending", CreatedAt: stamp(d.created)}
-		if done := d.created.Add(s.jobDelay); !now.Before(done) {
+		appears := d.created.Add(s.posthogStatusLag)
+		if now.Before(appears) {
+			continue
+		}
+		row := posthogDeletionJSON{PersonUUID: d.personUUID, DistinctIDs: slices.Clone(d.distinctIDs), Status: "pending", CreatedAt: stamp(appears)}
+		if done := appears.Add(s.jobDelay); !now.Before(done) {
 			at := stamp(done)
-			row.Status, row.CompletedAt = "completed", &at
+			row.Status, row.DeleteVerifiedAt = "completed", &at
 		}
 		if want == "all" || want == row.Status {
 			results = append(results, row)
 		}
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"next": nil, "previous": nil, "results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(results), "next": nil, "previous": nil, "results": results})
 }
 
 // posthogPersons lists persons, filtered by ?distinct_id= as integrations look a person

@@ -3,6 +3,7 @@ package vendorsim_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devstack/vendorsim"
 )
@@ -15,7 +16,8 @@ type posthogStatus struct {
 		DistinctIDs []string `json:"distinct_ids"`
 		Status      string   `json:"status"`
 		CreatedAt   string   `json:"created_at"`
-		CompletedAt *string  `json:"completed_at"`
+		// delete_verified_at is the field docs/vendors/posthog.md names on a row.
+		DeleteVerifiedAt *string `json:"delete_verified_at"`
 	} `json:"results"`
 }
 
@@ -34,8 +36,8 @@ func TestPostHog(t *testing.T) {
 			var got []string
 			for _, row := range b.Results {
 				got = append(got, row.Status)
-				if (row.Status == "completed") != (row.CompletedAt != nil) || row.CreatedAt == "" || row.PersonUUID == "" {
-					t.Errorf("row = %+v: completed_at must be set exactly when completed", row)
+				if (row.Status == "completed") != (row.DeleteVerifiedAt != nil) || row.CreatedAt == "" || row.PersonUUID == "" {
+					t.Errorf("row = %+v: delete_verified_at must be set exactly when completed", row)
 				}
 			}
 			if strings.Join(got, ",") != strings.Join(want, ",") || b.Next != nil || b.Previous != nil {
@@ -133,4 +135,46 @@ func TestPostHogPersonsLookup(t *testing.T) {
 	if r := e.do(t, "GET", "/posthog/api/projects/7/persons/?distinct_id=d-1", ""); r.status != 401 {
 		t.Errorf("lookup without a key: %d", r.status)
 	}
+}
+
+// TestPostHogStatusRowAppearsLate: with PostHogStatusLag, a queued deletion has no
+// deletion_status row at first; it appears after the lag and completes JobDelay later.
+func TestPostHogStatusRowAppearsLate(t *testing.T) {
+	e := start(t, vendorsim.Options{JobDelay: time.Hour, PostHogStatusLag: 2 * time.Hour})
+	auth := []string{"Authorization", "Bearer phx_key"}
+	person := "0190f1e2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"
+	status := "/posthog/api/projects/7/persons/deletion_status/?status=all&person_uuid=" + person
+	rows := func(want string) func(*testing.T, resp) {
+		return func(t *testing.T, r resp) {
+			var got []string
+			for _, row := range decode[posthogStatus](t, r.body).Results {
+				got = append(got, row.Status)
+			}
+			if strings.Join(got, ",") != want {
+				t.Errorf("rows = %v, want %q; body %s", got, want, r.body)
+			}
+		}
+	}
+	run(t, e, []step{
+		{name: "queue", method: "POST", path: "/posthog/api/projects/7/persons/bulk_delete/", header: auth,
+			body: `{"ids":["` + person + `"],"delete_events":true,"delete_recordings":true}`, want: 202},
+		{name: "no row yet", method: "GET", path: status, header: auth, advance: 2*time.Hour - time.Second, want: 200, check: rows("")},
+		{name: "row pending", method: "GET", path: status, header: auth, advance: time.Second, want: 200, check: rows("pending")},
+		{name: "row completed", method: "GET", path: status, header: auth, advance: time.Hour, want: 200, check: rows("completed")},
+	})
+}
+
+// TestPostHogPartial: the partial fault answers bulk_delete 202 with the person in
+// deletion_errors, not deleted and nothing queued.
+func TestPostHogPartial(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	e.setFault(t, `{"vendor":"posthog","mode":"partial"}`)
+	person := "0190f1e2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"
+	r := e.do(t, "POST", "/posthog/api/projects/7/persons/bulk_delete/", `{"ids":["`+person+`"],"delete_events":true,"delete_recordings":true}`,
+		"Authorization", "Bearer phx_key")
+	if r.status != 202 {
+		t.Fatalf("status %d, want 202", r.status)
+	}
+	jsonEqual(t, r.body, `{"persons_found":1,"persons_deleted":0,"events_queued_for_deletion":false,"recordings_queued_for_deletion":false,
+		"deletion_errors":[{"person_uuid":"`+person+`","step":"delete_person"}]}`)
 }

@@ -48,6 +48,16 @@ type Options struct {
 	// Logger receives one line per vendor call. Default: discard. Only vendor, method
 	// and status are logged: paths and bodies hold emails and ids.
 	Logger *slog.Logger
+	// NoRateLimits turns off the vendors' documented rate limits (Amplitude's one
+	// request a second), for load tools that drive the pipeline far beyond them.
+	NoRateLimits bool
+	// AmplitudeUnknownUsers are user ids Amplitude's project has never seen: a deletion
+	// lists them in invalid_ids (or answers 400 without ignore_invalid_id).
+	AmplitudeUnknownUsers []string
+	// PostHogStatusLag is how long after a deletion is queued its deletion_status row
+	// appears: newer PostHog queues a deletion before any row exists. The row then
+	// completes JobDelay later.
+	PostHogStatusLag time.Duration
 	// Random draws in [0, 1) to decide whether a fault with rate < 1 hits a call. It is
 	// called under the simulator's lock, so it need not be safe for concurrent use.
 	// Default: a PCG with a fixed seed, so a run's fault pattern repeats exactly.
@@ -60,10 +70,15 @@ type Simulator struct {
 	now      func() time.Time
 	jobDelay time.Duration
 	secrets  map[string][]byte
-	log      *slog.Logger
-	vendors  map[string]vendorSpec
-	routes   *http.ServeMux // vendor endpoints
-	admin    *http.ServeMux // /_sim endpoints, never recorded or faulted
+
+	noRateLimits          bool
+	unknownAmplitudeUsers map[string]bool
+	posthogStatusLag      time.Duration
+
+	log     *slog.Logger
+	vendors map[string]vendorSpec
+	routes  *http.ServeMux // vendor endpoints
+	admin   *http.ServeMux // /_sim endpoints, never recorded or faulted
 
 	mu     sync.Mutex
 	random func() float64
@@ -116,6 +131,13 @@ func New(opts Options) *Simulator {
 		secrets:  make(map[string][]byte, len(opts.WebhookSecrets)),
 		faults:   map[string]Fault{},
 		state:    newState(),
+
+		noRateLimits:          opts.NoRateLimits,
+		unknownAmplitudeUsers: map[string]bool{},
+		posthogStatusLag:      max(opts.PostHogStatusLag, 0),
+	}
+	for _, u := range opts.AmplitudeUnknownUsers {
+		s.unknownAmplitudeUsers[u] = true
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -256,6 +278,9 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
 	default:
+		if fault.Mode == ModePartial {
+			r = r.WithContext(context.WithValue(r.Context(), partialKey{}, true))
+		}
 		serveMux(s.routes, resp, r, spec.fail)
 	}
 	call.Status = resp.statusCode()

@@ -43,6 +43,12 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 type env struct {
 	sim   *vendorsim.Simulator
 	srv   *httptest.Server

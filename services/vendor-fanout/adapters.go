@@ -79,8 +79,15 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 			a, err = salesforce.New(salesforce.Config{BaseURL: base, AccessToken: e.secret("access_token"),
 				APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client})
 		case "linkedin":
+			var sunset time.Time
+			if v := e.setting("version_sunset"); v != "" {
+				if sunset, err = time.Parse(time.DateOnly, v); err != nil {
+					err = fmt.Errorf("%s: want YYYY-MM-DD: %w", e.name("version_sunset"), err)
+					break
+				}
+			}
 			a, err = linkedin.New(linkedin.Config{BaseURL: base, AccessToken: e.secret("access_token"),
-				SegmentID: e.setting("segment_id"), Version: e.setting("version"), HTTP: client})
+				SegmentID: e.setting("segment_id"), Version: e.setting("version"), VersionSunset: sunset, HTTP: client})
 		case "sendgrid":
 			a, err = sendgrid.New(sendgrid.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
 		case "webhook":

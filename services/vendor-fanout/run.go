@@ -19,7 +19,12 @@ import (
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
+
+// versionSunsetWarning is how early start-up warns of an API version's sunset: the
+// ConsentryVendorAPIVersionSunset alert's threshold, two months to move to a newer one.
+const versionSunsetWarning = 60 * 24 * time.Hour
 
 func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
 	cfg, err := loadConfig(args, getenv, stderr)
@@ -70,6 +75,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		}
 		if !ok {
 			continue
+		}
+		if v, ok := adapter.(vendor.Versioned); ok {
+			version, sunset := v.APIVersion()
+			metrics.APIVersionSunset(in.Type, in.Name, sunset)
+			if left := time.Until(sunset); left < versionSunsetWarning {
+				log.Warn("the vendor API version this instance uses is near or past its sunset; configure a current one",
+					"vendor", in.Name, "version", version, "sunset", sunset.Format(time.DateOnly))
+			}
 		}
 		lanes[in.Name] = dispatch.NewLane(dispatch.LaneConfig{
 			Instance: in.Name, Adapter: adapter, RatePerSecond: in.RatePerSecond, Burst: in.Burst,

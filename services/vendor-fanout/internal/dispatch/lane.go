@@ -388,8 +388,15 @@ func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request
 	if l.poller == nil {
 		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Accepted, Reference: d.Reference}, "accepted")
 	}
+	// A poll is a vendor call like a delivery (Amplitude counts its GETs against the
+	// same one request a second): it takes the lane's token and honours its Retry-After.
+	// Either way it stays a poll: retry would make it pending, a second delivery.
 	if err := l.limiter.Wait(ctx); err != nil {
-		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
+		return postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(l.cfg.Policy.PollInterval),
+			LastError: "rate limiter: " + err.Error()}
+	}
+	if until := l.throttledUntil.Load(); until > l.deps.Now().UnixNano() {
+		return postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
 	}
 	var done bool
 	_, err := l.breaker.Execute(func() (vendor.Result, error) {

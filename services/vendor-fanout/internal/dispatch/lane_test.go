@@ -280,3 +280,47 @@ func TestSlowRecordsDoNotHoldCallSlots(t *testing.T) {
 		t.Errorf("%d of %d results recorded after shutdown", got, n)
 	}
 }
+
+// Polls are vendor calls like deliveries: Amplitude counts its job GETs against the
+// same one request a second as its deletions. A poll takes the lane's limiter token,
+// and one claimed before the vendor said 429 waits for its Retry-After too.
+func TestPollsShareTheLanesLimiterAndRetryAfter(t *testing.T) {
+	polls := 0
+	a := &scripted{
+		deliver: func() (vendor.Result, error) { return vendor.Result{Outcome: vendor.Accepted, Reference: "job:1"}, nil },
+		poll:    func() (bool, error) { polls++; return false, nil },
+	}
+	polling := delivery()
+	polling.State, polling.Reference = postgres.Polling, "job:1"
+
+	t.Run("limiter", func(t *testing.T) {
+		l := lane(a)
+		// One token per 100 s: the delivery takes it, so the poll would wait for the next.
+		l.limiter.SetLimit(0.01)
+		l.limiter.SetBurst(1)
+		l.attempt(context.Background(), delivery())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r := l.attempt(ctx, polling)
+		if polls != 0 {
+			t.Errorf("the poll called the vendor without a token of the lane's limiter")
+		}
+		if r.State != postgres.Polling || r.CountAttempt {
+			t.Errorf("result %+v, want still polling (not pending: a second delivery), no attempt counted", r)
+		}
+	})
+
+	t.Run("retry-after", func(t *testing.T) {
+		polls = 0
+		l := lane(a)
+		a.deliver = fail(&vendor.Error{Kind: vendor.Throttled, HTTPStatus: 429, RetryAfter: time.Hour})
+		l.attempt(context.Background(), delivery())
+		r := l.attempt(context.Background(), polling)
+		if polls != 0 {
+			t.Error("a poll called the vendor inside its Retry-After")
+		}
+		if r.State != postgres.Polling || r.NextAttemptAt.Sub(now) < 59*time.Minute || r.CountAttempt {
+			t.Errorf("result %+v, want still polling, not before the Retry-After, no attempt counted", r)
+		}
+	})
+}

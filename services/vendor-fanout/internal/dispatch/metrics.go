@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,7 @@ type Metrics struct {
 	TasksOverdue *prometheus.GaugeVec
 	propagation  *prometheus.HistogramVec
 	throttledTo  *prometheus.GaugeVec
+	sunsets      *sunsetCollector
 }
 
 // NewMetrics registers the dispatch metrics.
@@ -57,10 +59,47 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		throttledTo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "consentry_fanout_throttled_until_seconds",
 			Help: "Unix time until which the vendor asked not to be called (Retry-After); in the past when not throttled."}, []string{"vendor"}),
+		sunsets: &sunsetCollector{now: time.Now, desc: prometheus.NewDesc("consentry_vendor_api_version_sunset_seconds",
+			"Seconds until the vendor stops serving the API version this instance is configured with; negative once past.",
+			[]string{"vendor", "instance"}, nil)},
 	}
 	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters, m.TasksOpen, m.TasksOverdue,
-		m.propagation, m.throttledTo)
+		m.propagation, m.throttledTo, m.sunsets)
 	return m
+}
+
+// APIVersionSunset exports, for an instance of vendorType pinned to an API version, the
+// time left until the vendor retires that version (vendor.Versioned).
+func (m *Metrics) APIVersionSunset(vendorType, instance string, sunset time.Time) {
+	if m == nil {
+		return
+	}
+	m.sunsets.mu.Lock()
+	defer m.sunsets.mu.Unlock()
+	if m.sunsets.at == nil {
+		m.sunsets.at = map[[2]string]time.Time{}
+	}
+	m.sunsets.at[[2]string{vendorType, instance}] = sunset
+}
+
+// sunsetCollector computes the time left at scrape time: a gauge set once at start-up
+// would stand still while the sunset comes closer.
+type sunsetCollector struct {
+	desc *prometheus.Desc
+	now  func() time.Time
+	mu   sync.Mutex
+	at   map[[2]string]time.Time // {vendor type, instance} → sunset
+}
+
+func (c *sunsetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *sunsetCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for k, sunset := range c.at {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, sunset.Sub(now).Seconds(), k[0], k[1])
+	}
 }
 
 func (m *Metrics) outcome(vendor string, r postgres.Result) {

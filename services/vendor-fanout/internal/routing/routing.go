@@ -55,11 +55,16 @@ type Instance struct {
 	// Tenants that use this instance; "*" means every tenant without an instance of the
 	// same type of its own.
 	Tenants []string `json:"tenants"`
-	// RatePerSecond and Burst come from the vendor's documented limits (docs/vendors/README.md).
+	// RatePerSecond and Burst come from the vendor's documented limits
+	// (docs/vendors/<type>.md). Job polls take the same tokens as deliveries.
 	RatePerSecond float64 `json:"rate_per_second"`
 	Burst         int     `json:"burst"`
 	// Concurrency is how many calls may be in flight to this instance at once.
 	Concurrency int `json:"concurrency"`
+	// LimitsSource cites where rate_per_second, burst and concurrency come from: the
+	// section of docs/vendors/<type>.md with the vendor's documented limits. JSON has no
+	// comments, so the citation is a field; the built-in tables must carry it.
+	LimitsSource string `json:"limits_source,omitempty"`
 	// Settings are the non-secret settings of the adapter (base_url, project_id, ...);
 	// each may be overridden by CONSENTRY_VENDOR_<NAME>_<KEY>. Secrets come only from
 	// the environment.

@@ -122,6 +122,13 @@ type Patient interface {
 	Patient() bool
 }
 
+// Versioned is implemented by adapters that pin a vendor API version the vendor
+// retires on a date: once past it, every call fails alike. The core exports the time
+// left as consentry_vendor_api_version_sunset_seconds.
+type Versioned interface {
+	APIVersion() (version string, sunset time.Time)
+}
+
 // Kind classifies a failed delivery.
 type Kind string
 

@@ -120,9 +120,20 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	if !resp.OK() {
 		return vendor.Result{}, resp.Error("", a.client.Now())
 	}
-	var j job
+	var j struct {
+		job
+		// InvalidIDs are the ids the project does not know, returned with 200 because we
+		// send ignore_invalid_id (docs/vendors/amplitude.md): Amplitude holds nothing of
+		// them, and may schedule no job for them.
+		InvalidIDs []any `json:"invalid_ids"`
+	}
 	if err := resp.Decode(&j); err != nil {
 		return vendor.Result{}, err
+	}
+	for _, id := range j.InvalidIDs {
+		if s, ok := id.(string); ok && s == uid {
+			return vendor.Result{Outcome: vendor.AlreadyDone, HTTPStatus: resp.StatusCode, Detail: "Amplitude holds no data of this user id"}, nil
+		}
 	}
 	if _, err := time.Parse(dayLayout, j.Day); err != nil {
 		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "answer holds no job day"}
@@ -131,7 +142,8 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 }
 
 // Poll lists the jobs scheduled on the reference's day and reports done once the job
-// is "done".
+// is "done", in any case: the docs write it "Done" in the field table and "done" in the
+// examples.
 //
 // Matching rule: a project has one batch per scheduled day (its API key names the
 // project), so the job whose day equals the reference's day is the one our request
@@ -205,7 +217,7 @@ func (a *Adapter) pollDay(ctx context.Context, day string) (bool, error) {
 			continue
 		}
 		found = true
-		if j.Status != "done" {
+		if !strings.EqualFold(j.Status, "done") {
 			return false, nil
 		}
 	}

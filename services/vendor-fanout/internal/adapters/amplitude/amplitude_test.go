@@ -23,7 +23,9 @@ const (
 
 func start(t *testing.T) (*vendortest.Sim, *amplitude.Adapter) {
 	t.Helper()
-	sim := vendortest.Start(t, vendorsim.Options{JobDelay: time.Minute})
+	// The simulator keeps Amplitude's one request a second: tests advance the clock by
+	// a second between calls.
+	sim := vendortest.Start(t, vendorsim.Options{JobDelay: time.Minute, AmplitudeUnknownUsers: []string{"never-seen"}})
 	a, err := amplitude.New(amplitude.Config{BaseURL: sim.BaseURL("amplitude"), APIKey: "key", SecretKey: "secret", Now: sim.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -103,8 +105,9 @@ func TestDeleteUser(t *testing.T) {
 // A repeat joins the same staging batch, so it names the same day: Amplitude has no
 // "already done" reply to tell it apart (idempotency is undocumented).
 func TestRepeatJoinsTheSameJob(t *testing.T) {
-	_, a := start(t)
+	sim, a := start(t)
 	for i := range 2 {
+		sim.Clock.Advance(time.Second)
 		res, err := a.Deliver(t.Context(), request())
 		if err != nil || res.Reference != "day:"+day {
 			t.Fatalf("call %d: %+v, %v", i+1, res, err)
@@ -119,11 +122,12 @@ func TestPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// JobDelay is a minute: staging for the first half, submitted, then done.
+	// JobDelay is a minute: staging for the first half, submitted, then done. The
+	// listing writes the status "Done", as Amplitude's field table does.
 	for _, step := range []struct {
 		advance time.Duration
 		done    bool
-	}{{0, false}, {30 * time.Second, false}, {30 * time.Second, true}} {
+	}{{time.Second, false}, {30 * time.Second, false}, {30 * time.Second, true}} {
 		sim.Clock.Advance(step.advance)
 		done, err := a.Poll(t.Context(), req, res.Reference)
 		if err != nil || done != step.done {
@@ -145,6 +149,7 @@ func TestPollsOfOneDayShareRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(sim.Calls())
+	sim.Clock.Advance(time.Second)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -217,4 +222,36 @@ func TestCancel(t *testing.T) {
 		_, err := a.Deliver(ctx, request())
 		return err
 	})
+}
+
+// TestUnknownUserIsAlreadyDone: a user id the project never saw comes back in
+// invalid_ids (we send ignore_invalid_id), with no job to wait for: nothing is held.
+func TestUnknownUserIsAlreadyDone(t *testing.T) {
+	sim, a := start(t)
+	req := request()
+	req.IDs.VendorIDs = map[string]string{"amplitude": "never-seen"}
+	res, err := a.Deliver(t.Context(), req)
+	if err != nil || res.Outcome != vendor.AlreadyDone || res.HTTPStatus != 200 {
+		t.Fatalf("Deliver = %+v, %v; want already done (200)", res, err)
+	}
+	if strings.Contains(res.Detail, "never-seen") {
+		t.Errorf("detail %q holds the user id", res.Detail)
+	}
+	vendortest.CheckCall(t, sim.OnlyCall(t), vendortest.Want{Method: "POST", Status: 200})
+}
+
+// TestOverTheRateLimitIsThrottled: Amplitude takes one request a second; a second call
+// within it is throttled, not failed.
+func TestOverTheRateLimitIsThrottled(t *testing.T) {
+	sim, a := start(t)
+	res, err := a.Deliver(t.Context(), request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Poll(t.Context(), request(), res.Reference)
+	vendortest.WantError(t, err, vendor.Throttled, 429, 0)
+	sim.Clock.Advance(time.Second)
+	if _, err := a.Poll(t.Context(), request(), res.Reference); err != nil {
+		t.Errorf("Poll a second later = %v", err)
+	}
 }

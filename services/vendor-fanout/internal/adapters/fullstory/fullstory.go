@@ -20,7 +20,7 @@ var (
 
 // Reference is what an accepted deletion is tracked by. FullStory returns no job id
 // and the uid is a personal identifier, so Poll re-derives the uid from the request
-// and reads the user's is_being_deleted flag.
+// and lists the users with that uid (docs/vendors/fullstory.md).
 const Reference = "is_being_deleted"
 
 // Config configures the FullStory adapter.
@@ -82,8 +82,12 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	return vendor.Result{}, resp.Error(errorCode(resp), a.client.Now())
 }
 
-// Poll reports done once FullStory no longer knows the user (404) or says it is not
-// being deleted.
+// Poll reports done once FullStory lists no user with the uid. GET /v2/users?uid= is
+// ListUsers, answering {"results":[...],"total_records":"N","next_page_token"}
+// (docs/vendors/fullstory.md): no result means the user is gone; a result with
+// is_being_deleted means deletion is still running. A listed user not being deleted is
+// also not done, but an error, so that the delivery's last error tells an operator the
+// deletion may not have taken.
 func (a *Adapter) Poll(ctx context.Context, req vendor.Request, reference string) (bool, error) {
 	if reference != Reference {
 		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "reference is not " + Reference}
@@ -98,20 +102,42 @@ func (a *Adapter) Poll(ctx context.Context, req vendor.Request, reference string
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
+		// The spec gives the list no 404; read one as "no such user" all the same.
 		return true, nil
 	case !resp.OK():
 		return false, resp.Error(errorCode(resp), a.client.Now())
 	}
-	var user struct {
-		IsBeingDeleted *bool `json:"is_being_deleted"`
+	var list struct {
+		Results *[]struct {
+			UID            string `json:"uid"`
+			IsBeingDeleted bool   `json:"is_being_deleted"`
+		} `json:"results"`
 	}
-	if err := resp.Decode(&user); err != nil {
+	if err := resp.Decode(&list); err != nil {
 		return false, err
 	}
-	if user.IsBeingDeleted == nil {
-		return false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "answer holds no is_being_deleted"}
+	if list.Results == nil {
+		return false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "answer holds no results"}
 	}
-	return !*user.IsBeingDeleted, nil
+	listed := false
+	for _, u := range *list.Results {
+		if u.UID != uid {
+			continue // the filter is by uid; anyone else is not our subject
+		}
+		if u.IsBeingDeleted {
+			return false, nil
+		}
+		listed = true
+	}
+	if listed {
+		return false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "the user is listed and not being deleted"}
+	}
+	if len(*list.Results) > 0 {
+		// Users listed, none with our uid: the filter was not applied, so the answer
+		// says nothing of our user.
+		return false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "the listed users do not carry the uid asked for"}
+	}
+	return true, nil
 }
 
 func (a *Adapter) userURL(uid string) string {

@@ -140,3 +140,19 @@ func TestCancel(t *testing.T) {
 		return err
 	})
 }
+
+// TestPollUserNotBeingDeleted: a user FullStory still lists and is not deleting is not
+// done; the error says why, for the delivery's last error.
+func TestPollUserNotBeingDeleted(t *testing.T) {
+	sim, a := start(t)
+	done, err := a.Poll(t.Context(), request(), fullstory.Reference)
+	if done {
+		t.Fatal("Poll = done for a user FullStory lists and is not deleting")
+	}
+	ve := vendortest.WantError(t, err, vendor.Transient, 200, 0)
+	if !strings.Contains(ve.Msg, "not being deleted") {
+		t.Errorf("error %q does not say the user is not being deleted", ve.Msg)
+	}
+	vendortest.NoPII(t, err, uid, "fs user", "fs+user")
+	vendortest.CheckCall(t, sim.OnlyCall(t), vendortest.Want{Method: "GET", Path: "/fullstory/v2/users", Query: url.Values{"uid": {uid}}.Encode(), Status: 200})
+}

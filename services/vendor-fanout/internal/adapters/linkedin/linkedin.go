@@ -6,6 +6,7 @@ package linkedin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,9 +18,44 @@ import (
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
-var _ vendor.Adapter = (*Adapter)(nil)
+var (
+	_ vendor.Adapter   = (*Adapter)(nil)
+	_ vendor.Versioned = (*Adapter)(nil)
+)
 
 var versionRE = regexp.MustCompile(`^\d{4}(0[1-9]|1[0-2])$`)
+
+// DefaultVersion is the LinkedIn-Version sent when an instance configures none: the
+// newest version in the material read for docs/vendors/linkedin.md ("Versioning"),
+// sunset on 16 March 2027. Move it forward before consentry_vendor_api_version_sunset_seconds
+// runs out (docs/runbooks/ConsentryVendorAPIVersionSunset.md).
+const DefaultVersion = "202603"
+
+// knownSunsets are the sunset dates LinkedIn's migrations page publishes
+// (docs/vendors/linkedin.md, "Versioning"). A version not listed is taken to live the
+// documented minimum of a year, counted from the first of its month: LinkedIn has so
+// far retired versions in the middle of that month, so the estimate errs early.
+var knownSunsets = map[string]time.Time{
+	"202511": time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC),
+	"202601": time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
+	"202603": time.Date(2027, 3, 16, 0, 0, 0, 0, time.UTC),
+}
+
+// Sunset is when LinkedIn stops serving version (YYYYMM): the published date when
+// known, else a year after the first of its month. ok is false for a malformed version.
+func Sunset(version string) (sunset time.Time, ok bool) {
+	if !versionRE.MatchString(version) {
+		return time.Time{}, false
+	}
+	if t, ok := knownSunsets[version]; ok {
+		return t, true
+	}
+	released, err := time.Parse("200601", version)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return released.AddDate(1, 0, 0), true
+}
 
 // Config configures the LinkedIn adapter.
 type Config struct {
@@ -29,8 +65,11 @@ type Config struct {
 	AccessToken string
 	// SegmentID is the DMP segment subjects are removed from.
 	SegmentID string
-	// Version is the LinkedIn-Version header, YYYYMM; default "202511".
+	// Version is the LinkedIn-Version header, YYYYMM; default DefaultVersion.
 	Version string
+	// VersionSunset overrides when Version stops being served, for a version whose
+	// published date differs from Sunset's estimate; zero means Sunset(Version).
+	VersionSunset time.Time
 	// HTTP is the client to use; nil means one with a 10 s timeout.
 	HTTP *http.Client
 	// Now is the clock for Retry-After arithmetic; nil means time.Now.
@@ -41,20 +80,25 @@ type Config struct {
 type Adapter struct {
 	usersURL string
 	version  string
+	sunset   time.Time
 	client   *vendorhttp.Client
 }
 
 // New validates cfg and returns an adapter; the error names every field at fault.
 func New(cfg Config) (*Adapter, error) {
 	if cfg.Version == "" {
-		cfg.Version = "202511"
+		cfg.Version = DefaultVersion
 	}
 	base, err := vendorhttp.BaseURL("linkedin: BaseURL", cfg.BaseURL)
 	err = errors.Join(err,
 		vendorhttp.Required("linkedin: AccessToken", cfg.AccessToken),
 		vendorhttp.Required("linkedin: SegmentID", cfg.SegmentID))
-	if !versionRE.MatchString(cfg.Version) {
+	sunset, ok := Sunset(cfg.Version)
+	if !ok {
 		err = errors.Join(err, errors.New("linkedin: Version must be YYYYMM"))
+	}
+	if !cfg.VersionSunset.IsZero() {
+		sunset = cfg.VersionSunset.UTC()
 	}
 	if err != nil {
 		return nil, err
@@ -63,6 +107,7 @@ func New(cfg Config) (*Adapter, error) {
 	return &Adapter{
 		usersURL: base + "/rest/dmpSegments/" + url.PathEscape(cfg.SegmentID) + "/users",
 		version:  cfg.Version,
+		sunset:   sunset,
 		client:   vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
 	}, nil
 }
@@ -72,8 +117,13 @@ func (a *Adapter) Supports(action vendor.Action) bool {
 	return action == vendor.OptOut || action == vendor.DeleteUser
 }
 
-// Deliver removes the subject from the segment. LinkedIn does not document what
-// removing a non-member does, so there is no "already done" reply.
+// APIVersion reports the LinkedIn-Version sent and when LinkedIn stops serving it, for
+// consentry_vendor_api_version_sunset_seconds.
+func (a *Adapter) APIVersion() (string, time.Time) { return a.version, a.sunset }
+
+// Deliver removes the subject from the segment. LinkedIn answers 201 for an element
+// that removes an id no longer in the segment, "by design" (docs/vendors/linkedin.md),
+// so a repeat is safe but cannot be told apart as "already done".
 func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Result, error) {
 	if !a.Supports(req.Action) {
 		return vendor.Result{}, vendorhttp.Unsupported(req.Action)
@@ -104,7 +154,49 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 			Code string `json:"code"`
 		}
 		_ = resp.Decode(&e) // an unreadable error body leaves the status to speak
-		return vendor.Result{}, resp.Error(e.Code, a.client.Now())
+		ve := resp.Error(e.Code, a.client.Now())
+		if resp.StatusCode == http.StatusUpgradeRequired || e.Code == "NONEXISTENT_VERSION" {
+			// A retired version fails every call alike: say which one, so the dead letter
+			// points at the configuration rather than at the subject.
+			ve.Kind = vendor.Permanent
+			ve.Msg = fmt.Sprintf("%s: LinkedIn-Version %s is not served (sunset %s); configure a current version",
+				ve.Msg, a.version, a.sunset.Format(time.DateOnly))
+		}
+		return vendor.Result{}, ve
+	}
+	return a.elements(resp, 1)
+}
+
+// elements reads BATCH_CREATE's answer: HTTP 200 with one status per element sent
+// (docs/vendors/linkedin.md). The call succeeding says nothing of each removal, so
+// the element's own status decides the delivery.
+func (a *Adapter) elements(resp *vendorhttp.Response, sent int) (vendor.Result, error) {
+	var batch struct {
+		Elements []struct {
+			Status int `json:"status"`
+		} `json:"elements"`
+	}
+	if err := resp.Decode(&batch); err != nil {
+		return vendor.Result{}, err
+	}
+	if len(batch.Elements) != sent {
+		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode,
+			Msg: fmt.Sprintf("answer holds %d element statuses for %d elements sent", len(batch.Elements), sent)}
+	}
+	for _, el := range batch.Elements {
+		switch {
+		case el.Status >= 200 && el.Status < 300:
+			continue
+		case el.Status == 0:
+			return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "an element answer holds no status"}
+		}
+		e := vendor.FromResponse(&http.Response{StatusCode: el.Status, Header: http.Header{}}, fmt.Sprintf("element status %d", el.Status), a.client.Now())
+		// The call itself succeeded: what the element says is about this removal, and a
+		// rejected credential would have failed the whole call.
+		if e.Kind == vendor.Auth {
+			e.Kind = vendor.Permanent
+		}
+		return vendor.Result{}, e
 	}
 	return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
 }

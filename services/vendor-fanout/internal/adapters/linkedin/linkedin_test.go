@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/linkedin"
@@ -71,12 +72,12 @@ func TestRemove(t *testing.T) {
 			sim, a := start(t)
 			req := request(action)
 			res, err := a.Deliver(t.Context(), req)
-			if err != nil || res.Outcome != vendor.Delivered || res.HTTPStatus != 204 {
-				t.Fatalf("Deliver = %+v, %v; want delivered 204", res, err)
+			if err != nil || res.Outcome != vendor.Delivered || res.HTTPStatus != 200 {
+				t.Fatalf("Deliver = %+v, %v; want delivered 200", res, err)
 			}
 			call := sim.OnlyCall(t)
 			vendortest.CheckCall(t, call, vendortest.Want{
-				Method: "POST", Path: "/linkedin/rest/dmpSegments/123456/users", IdempotencyKey: req.IdempotencyKey, Status: 204,
+				Method: "POST", Path: "/linkedin/rest/dmpSegments/123456/users", IdempotencyKey: req.IdempotencyKey, Status: 200,
 			})
 			var body struct {
 				Elements []struct {
@@ -128,4 +129,76 @@ func TestCancel(t *testing.T) {
 		_, err := a.Deliver(ctx, request(vendor.OptOut))
 		return err
 	})
+}
+
+// today is when docs/vendors/linkedin.md was written: 202511 had been sunset for
+// eighteen days.
+var today = time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+
+// TestDefaultVersionIsServed: an instance that configures no version must still reach
+// LinkedIn; the old default (202511) was refused by every call from 16 November 2026.
+func TestDefaultVersionIsServed(t *testing.T) {
+	sim, a := start(t)
+	sim.Clock.Set(today)
+	res, err := a.Deliver(t.Context(), request(vendor.OptOut))
+	if err != nil || res.Outcome != vendor.Delivered {
+		t.Fatalf("Deliver with the default version = %+v, %v; want delivered", res, err)
+	}
+	if version, sunset := a.APIVersion(); version != linkedin.DefaultVersion || !sunset.After(today) {
+		t.Errorf("APIVersion() = %s, %v; want the default, sunset after %v", version, sunset, today)
+	}
+}
+
+// TestRetiredVersionIsPermanent: a version LinkedIn no longer serves fails every call
+// alike, so the delivery is dead-lettered with a reason naming the version.
+func TestRetiredVersionIsPermanent(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{})
+	sim.Clock.Set(today)
+	a, err := linkedin.New(linkedin.Config{BaseURL: sim.BaseURL("linkedin"), AccessToken: "AQX-token", SegmentID: "123456",
+		Version: "202511", Now: sim.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Deliver(t.Context(), request(vendor.OptOut))
+	ve := vendortest.WantError(t, err, vendor.Permanent, 426, 0)
+	if !strings.Contains(ve.Msg, "202511") || !strings.Contains(ve.Msg, "2026-11-16") {
+		t.Errorf("error %q does not name the version and its sunset", ve.Msg)
+	}
+	vendortest.NoPII(t, err, "lovelace", emailHash)
+}
+
+// TestElementStatusDecides: BATCH_CREATE answers 200 with a status per element; an
+// element LinkedIn rejected is not delivered, whatever the call's status.
+func TestElementStatusDecides(t *testing.T) {
+	sim, a := start(t)
+	sim.MustFault(t, vendorsim.Fault{Vendor: "linkedin", Mode: vendorsim.ModePartial})
+	res, err := a.Deliver(t.Context(), request(vendor.DeleteUser))
+	vendortest.WantError(t, err, vendor.Permanent, 400, 0)
+	if res.Outcome == vendor.Delivered {
+		t.Errorf("result %+v: a rejected element was taken as delivered", res)
+	}
+	vendortest.CheckCall(t, sim.OnlyCall(t), vendortest.Want{Status: 200})
+}
+
+func TestSunset(t *testing.T) {
+	for version, want := range map[string]time.Time{
+		"202511": time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC), // published
+		"202603": time.Date(2027, 3, 16, 0, 0, 0, 0, time.UTC),  // published
+		"202606": time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC),   // a year from its month
+	} {
+		if got, ok := linkedin.Sunset(version); !ok || !got.Equal(want) {
+			t.Errorf("Sunset(%s) = %v, %v; want %v", version, got, ok, want)
+		}
+	}
+	if _, ok := linkedin.Sunset("2026-06"); ok {
+		t.Error("Sunset accepted a malformed version")
+	}
+	override := time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC)
+	a, err := linkedin.New(linkedin.Config{BaseURL: "https://api.linkedin.com", AccessToken: "t", SegmentID: "1", Version: "202606", VersionSunset: override})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, s := a.APIVersion(); v != "202606" || !s.Equal(override) {
+		t.Errorf("APIVersion() = %s, %v; want 202606 with the configured sunset %v", v, s, override)
+	}
 }

@@ -17,7 +17,12 @@ func TestClassifyBulk(t *testing.T) {
 		want     vendor.Outcome
 		wantKind vendor.Kind
 	}{
-		{name: "deleted", status: 202, body: `{"persons_found":1,"persons_deleted":1,"deletion_errors":[]}`, want: vendor.Accepted},
+		{name: "deleted", status: 202, body: `{"persons_found":1,"persons_deleted":1,"events_queued_for_deletion":true,"recordings_queued_for_deletion":true,"deletion_errors":[]}`, want: vendor.Accepted},
+		{name: "queued, not yet deleted", status: 202, body: `{"persons_found":1,"persons_deleted":0,"persons_queued_for_deletion":1,"events_queued_for_deletion":true,"recordings_queued_for_deletion":true,"deletion_errors":[]}`, want: vendor.Accepted},
+		{name: "found but neither deleted nor queued", status: 202, body: `{"persons_found":1,"persons_deleted":0,"events_queued_for_deletion":true,"recordings_queued_for_deletion":true,"deletion_errors":[]}`, wantKind: vendor.Transient},
+		{name: "events not queued", status: 202, body: `{"persons_found":1,"persons_deleted":1,"events_queued_for_deletion":false,"recordings_queued_for_deletion":true,"deletion_errors":[]}`, wantKind: vendor.Transient},
+		{name: "recordings not said", status: 202, body: `{"persons_found":1,"persons_deleted":1,"events_queued_for_deletion":true,"deletion_errors":[]}`, wantKind: vendor.Transient},
+		{name: "older PostHog: empty 202", status: 202, body: ``, want: vendor.Accepted},
 		{name: "already gone", status: 202, body: `{"persons_found":0,"persons_deleted":0,"deletion_errors":[]}`, want: vendor.AlreadyDone},
 		{name: "deletion errors", status: 202, body: `{"persons_found":1,"persons_deleted":0,"deletion_errors":[{"person_uuid":"0190f1e2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"}]}`, wantKind: vendor.Transient},
 		{name: "no summary", status: 202, body: `{}`, wantKind: vendor.Transient},

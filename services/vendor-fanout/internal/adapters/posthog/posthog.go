@@ -31,6 +31,10 @@ var (
 // Queued is the Detail of an Accepted deletion.
 const Queued = "person deleted; events and recordings queued for PostHog's batch deletion"
 
+// QueuedUnconfirmed is the Detail of a deletion an older PostHog accepted with an empty
+// 202: nothing in the answer confirms what was queued.
+const QueuedUnconfirmed = "accepted with no summary (older PostHog); events and recordings queued as requested"
+
 // referencePrefix marks a reference holding the PostHog person UUID to poll by.
 const referencePrefix = "person:"
 
@@ -128,10 +132,11 @@ func (a *Adapter) lookup(ctx context.Context, distinctID string) (string, bool, 
 		_ = resp.Decode(&e)
 		return "", false, resp.Error(e.Code, a.client.Now())
 	}
+	// Only uuid: PostHog's id is the numeric person id (docs/vendors/posthog.md), which
+	// bulk_delete's ids and deletion_status do not take.
 	var list struct {
 		Results []struct {
 			UUID string `json:"uuid"`
-			ID   any    `json:"id"`
 		} `json:"results"`
 	}
 	if err := resp.Decode(&list); err != nil {
@@ -141,16 +146,18 @@ func (a *Adapter) lookup(ctx context.Context, distinctID string) (string, bool, 
 		return "", false, nil
 	}
 	uuid := list.Results[0].UUID
-	if id, ok := list.Results[0].ID.(string); uuid == "" && ok {
-		uuid = id // newer API versions name the UUID "id"
-	}
 	if uuid == "" {
 		return "", false, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "person answer holds no uuid"}
 	}
 	return uuid, true, nil
 }
 
-// Poll reports whether every event deletion queued for the person has completed.
+// Poll reports done only once PostHog says the person's queued event deletion has
+// completed: at least one deletion_status row for the person, every one "completed" or
+// verified (delete_verified_at). No row is not done: newer PostHog queues a deletion
+// before any row exists, and a row may be late or on another page
+// (docs/vendors/posthog.md). The lane keeps polling until the delivery's deadline and
+// then reports the job unverifiable.
 func (a *Adapter) Poll(ctx context.Context, _ vendor.Request, reference string) (bool, error) {
 	person, ok := strings.CutPrefix(reference, referencePrefix)
 	if !ok || person == "" {
@@ -172,23 +179,32 @@ func (a *Adapter) Poll(ctx context.Context, _ vendor.Request, reference string) 
 	}
 	var status struct {
 		Results []struct {
-			Status string `json:"status"`
+			PersonUUID       string  `json:"person_uuid"`
+			Status           string  `json:"status"`
+			DeleteVerifiedAt *string `json:"delete_verified_at"`
 		} `json:"results"`
 	}
 	if err := resp.Decode(&status); err != nil {
 		return false, err
 	}
-	// No row means nothing was queued (a person without events): nothing to wait for.
+	rows := 0
 	for _, row := range status.Results {
-		if row.Status != "completed" {
+		if row.PersonUUID != "" && !strings.EqualFold(row.PersonUUID, person) {
+			continue // filtered by person; another's row says nothing of ours
+		}
+		rows++
+		verified := row.DeleteVerifiedAt != nil && *row.DeleteVerifiedAt != ""
+		if row.Status != "completed" && !verified {
 			return false, nil
 		}
 	}
-	return true, nil
+	return rows > 0, nil
 }
 
-// classifyBulk reads a bulk_delete answer. Failures come back in deletion_errors
-// with a 202, not as an error status.
+// classifyBulk reads a bulk_delete answer. Failures come back in deletion_errors with a
+// 202, not as an error status, so the counts decide (docs/vendors/posthog.md): Accepted
+// only when nothing failed, every person found was deleted (or queued for it), and
+// their events and recordings were queued.
 func classifyBulk(resp *vendorhttp.Response, now time.Time) (vendor.Result, error) {
 	if !resp.OK() {
 		var e struct {
@@ -197,23 +213,44 @@ func classifyBulk(resp *vendorhttp.Response, now time.Time) (vendor.Result, erro
 		_ = resp.Decode(&e) // an unreadable error body leaves the status to speak
 		return vendor.Result{}, resp.Error(e.Code, now)
 	}
+	if len(strings.TrimSpace(string(resp.Body))) == 0 {
+		// Older PostHog answered 202 with no body, having queued the deletion as asked;
+		// nothing to read, and asking again would get the same.
+		return vendor.Result{Outcome: vendor.Accepted, HTTPStatus: resp.StatusCode, Detail: QueuedUnconfirmed}, nil
+	}
 	var summary struct {
-		PersonsFound   *int  `json:"persons_found"`
-		DeletionErrors []any `json:"deletion_errors"`
+		PersonsFound     *int  `json:"persons_found"`
+		PersonsDeleted   *int  `json:"persons_deleted"`
+		PersonsQueued    int   `json:"persons_queued_for_deletion"`
+		EventsQueued     *bool `json:"events_queued_for_deletion"`
+		RecordingsQueued *bool `json:"recordings_queued_for_deletion"`
+		DeletionErrors   []any `json:"deletion_errors"`
 	}
 	if err := resp.Decode(&summary); err != nil {
 		return vendor.Result{}, err
 	}
+	transient := func(msg string) (vendor.Result, error) {
+		// Counts only: the rows of deletion_errors name person UUIDs.
+		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: msg}
+	}
 	switch {
 	case summary.PersonsFound == nil:
-		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "answer holds no persons_found"}
+		return transient("answer holds no persons_found")
 	case len(summary.DeletionErrors) > 0:
-		// The rows name person UUIDs; only their count goes in the message.
-		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode,
-			Msg: fmt.Sprintf("deletion_errors: %d", len(summary.DeletionErrors))}
+		return transient(fmt.Sprintf("deletion_errors: %d", len(summary.DeletionErrors)))
 	case *summary.PersonsFound == 0:
 		// The person is already gone; a repeat queues no second event deletion.
 		return vendor.Result{Outcome: vendor.AlreadyDone, HTTPStatus: resp.StatusCode}, nil
+	case summary.PersonsDeleted == nil || *summary.PersonsDeleted+summary.PersonsQueued != *summary.PersonsFound:
+		deleted := 0
+		if summary.PersonsDeleted != nil {
+			deleted = *summary.PersonsDeleted
+		}
+		return transient(fmt.Sprintf("persons found %d, deleted %d, queued %d", *summary.PersonsFound, deleted, summary.PersonsQueued))
+	case summary.EventsQueued == nil || !*summary.EventsQueued:
+		return transient("events not queued for deletion")
+	case summary.RecordingsQueued == nil || !*summary.RecordingsQueued:
+		return transient("recordings not queued for deletion")
 	}
 	return vendor.Result{Outcome: vendor.Accepted, HTTPStatus: resp.StatusCode, Detail: Queued}, nil
 }

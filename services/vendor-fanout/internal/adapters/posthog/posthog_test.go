@@ -142,3 +142,41 @@ func TestCancel(t *testing.T) {
 		return err
 	})
 }
+
+// TestNoStatusRowIsNotDone: newer PostHog queues a deletion before any deletion_status
+// row exists. Until the row appears and completes the erasure is not done; the lane
+// keeps polling until the delivery's deadline.
+func TestNoStatusRowIsNotDone(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{JobDelay: time.Minute, PostHogStatusLag: time.Hour})
+	a, err := posthog.New(posthog.Config{BaseURL: sim.BaseURL("posthog"), APIKey: "phx_test", ProjectID: "7", Now: sim.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Deliver(t.Context(), request())
+	if err != nil || res.Outcome != vendor.Accepted {
+		t.Fatalf("Deliver = %+v, %v; want accepted", res, err)
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		done    bool
+	}{{0, false}, {59 * time.Minute, false}, {time.Minute, false}, {time.Minute, true}} {
+		sim.Clock.Advance(step.advance)
+		done, err := a.Poll(t.Context(), request(), res.Reference)
+		if err != nil || done != step.done {
+			t.Fatalf("after %v more: Poll = %v, %v; want %v", step.advance, done, err, step.done)
+		}
+	}
+}
+
+// TestDeletionErrorsAreNotAccepted: bulk_delete answers 202 even when the person could
+// not be deleted; deletion_errors says so, and the delivery is retried.
+func TestDeletionErrorsAreNotAccepted(t *testing.T) {
+	sim, a := start(t)
+	sim.MustFault(t, vendorsim.Fault{Vendor: "posthog", Mode: vendorsim.ModePartial})
+	res, err := a.Deliver(t.Context(), request())
+	ve := vendortest.WantError(t, err, vendor.Transient, 202, 0)
+	if !strings.Contains(ve.Msg, "deletion_errors: 1") || res.Outcome != "" {
+		t.Errorf("Deliver = %+v, %v; want a transient error counting the deletion errors", res, err)
+	}
+	vendortest.NoPII(t, err, distinctID)
+}

@@ -45,6 +45,14 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// Set moves the clock to t, for behaviour tied to a calendar date (an API version's
+// sunset).
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 // Sim is a running simulator.
 type Sim struct {
 	*vendorsim.Simulator
