@@ -11,6 +11,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
@@ -126,7 +127,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a delivery id"}}))
 		return
 	}
-	err = a.store.Replay(r.Context(), id, a.now().Add(defaultDeadline))
+	err = a.store.Replay(r.Context(), id, a.now().Add(fanout.DefaultDeadline))
 	switch {
 	case errors.Is(err, postgres.ErrNotDead):
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no dead-lettered delivery has that id"))
@@ -150,7 +151,7 @@ func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no vendor has that name"))
 		return
 	}
-	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(defaultDeadline))
+	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(fanout.DefaultDeadline))
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
 		return
