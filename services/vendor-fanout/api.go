@@ -42,7 +42,7 @@ type vendorStatus struct {
 // getVendors reports each vendor lane: breaker, backlog, throttling, last error, totals.
 // Operator view: it needs an all-tenant key.
 func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -118,7 +118,7 @@ func (a *api) getDeadLetters(w http.ResponseWriter, r *http.Request) {
 // replayDeadLetter puts one dead delivery back in its lane; a second replay of the same
 // delivery finds nothing to do.
 func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -142,7 +142,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 
 // replayVendor replays every dead delivery of one vendor.
 func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -164,11 +164,4 @@ func (a *api) wakeAll() {
 	for _, l := range a.lanes {
 		l.Wake()
 	}
-}
-
-func requireOperator(r *http.Request) error {
-	if k, ok := apikey.FromContext(r.Context()); !ok || !k.AllTenants() {
-		return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant)")
-	}
-	return nil
 }

@@ -160,7 +160,7 @@ type backfillRequest struct {
 // postBackfill replays the past opt-outs and erasures to one vendor (all the tenants it
 // serves, or the ones named). Idempotent: a second run plans nothing new.
 func (a *api) postBackfill(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
