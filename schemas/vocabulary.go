@@ -21,6 +21,25 @@ const (
 var RequestTypes = []string{RequestErasure, RequestAccess, RequestRectification, RequestRestriction,
 	RequestPortability, RequestObjection}
 
+// Reasons a privacy request gives (PrivacyRequest.reason).
+const (
+	ReasonUserRequest    = "user_request"
+	ReasonChildUnder16   = "child_under_16"
+	ReasonAccountClosure = "account_closure"
+)
+
+// RequestReasons are the reasons a privacy request may be submitted with.
+var RequestReasons = []string{ReasonUserRequest, ReasonChildUnder16, ReasonAccountClosure}
+
+// Scopes narrow a request type (PrivacyRequest.scope): what an objection objects to,
+// whether a restriction is applied or lifted.
+const (
+	ScopeDirectMarketing    = "direct_marketing"
+	ScopeLegitimateInterest = "legitimate_interest"
+	ScopeApply              = "apply"
+	ScopeLift               = "lift"
+)
+
 // Statuses of a privacy request (PrivacyRequest.status, docs/privacy-requests.md).
 // Completed and partially_completed are vendor-fanout's to announce.
 const (
