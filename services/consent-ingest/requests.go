@@ -50,13 +50,13 @@ type flow struct {
 func (f *flow) publish(ctx context.Context, r lifecycle.Request, detail string, at time.Time) error {
 	var events []schemas.Event
 	if !r.Announced {
-		received, err := r.Event(lifecycle.Received, "", r.ReceivedAt)
+		received, err := r.Event(schemas.StatusReceived, "", r.ReceivedAt)
 		if err != nil {
 			return err
 		}
 		events = append(events, received)
 	}
-	if r.Status != lifecycle.Received {
+	if r.Status != schemas.StatusReceived {
 		current, err := r.Event(r.Status, detail, at)
 		if err != nil {
 			return err
@@ -65,7 +65,7 @@ func (f *flow) publish(ctx context.Context, r lifecycle.Request, detail string, 
 	}
 	var err error
 	// An extension repeats the status: its follow-ups went out with the move itself.
-	if r.Status == lifecycle.InProgress && !lifecycle.IsExtension(detail) {
+	if r.Status == schemas.StatusInProgress && !lifecycle.IsExtension(detail) {
 		more, err := r.FollowUps(at, f.legitimateInterest(r.Tenant))
 		if err != nil {
 			return err
@@ -117,8 +117,8 @@ func (f *flow) submit(ctx context.Context, n ingest.Normalized, id, subjectKey s
 	}
 	r := lifecycle.Request{ID: id, Tenant: n.Tenant, SubjectKey: subjectKey, Type: n.Type, Reason: n.Reason, Scope: n.Scope,
 		Jurisdiction: n.Jurisdiction, PolicyVersion: n.PolicyVersion, Status: next, Sealed: sealed, OccurredAt: n.OccurredAt,
-		ReceivedAt: recordedAt, DeadlineAt: due, NotificationQueued: next == lifecycle.Verifying || next == lifecycle.Forwarded}
-	if next == lifecycle.Verifying {
+		ReceivedAt: recordedAt, DeadlineAt: due, NotificationQueued: next == schemas.StatusVerifying || next == schemas.StatusForwardedToController}
+	if next == schemas.StatusVerifying {
 		r.VerifyExpiresAt = recordedAt.Add(f.cfg.VerifyTTL)
 	}
 	stored, err := f.store.CreateRequest(ctx, r)
@@ -131,7 +131,7 @@ func (f *flow) submit(ctx context.Context, n ingest.Normalized, id, subjectKey s
 // move takes r from its status to next and publishes the move.
 func (f *flow) move(ctx context.Context, r lifecycle.Request, next, detail string) (lifecycle.Request, error) {
 	from := r.Status
-	moved, err := f.store.Move(ctx, r, from, next, detail, next == lifecycle.Forwarded)
+	moved, err := f.store.Move(ctx, r, from, next, detail, next == schemas.StatusForwardedToController)
 	if err != nil {
 		if errors.Is(err, postgres.ErrMoved) {
 			return r, apierror.New(apierror.StateConflict, "the request is no longer "+from+"; fetch its status and try again")
@@ -171,7 +171,7 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := lifecycle.AfterSubmission(n.Tenant, lifecycle.Submitter{AssertsVerified: n.Verified, Controller: key.Can(apikey.Controller)})
-	if next == lifecycle.Verifying && a.flow.cfg.SenderURL == "" {
+	if next == schemas.StatusVerifying && a.flow.cfg.SenderURL == "" {
 		a.writeError(w, apierror.Fields([]apierror.FieldError{{Field: "verified",
 			Message: "must be true: this deployment sends no verification links (CONSENTRY_VERIFICATION_SENDER_URL is not set), so the submitter must have verified the person"}}))
 		return
@@ -270,11 +270,11 @@ func (a *api) reason(w http.ResponseWriter, r *http.Request, required bool) (str
 
 func (a *api) postApprove(w http.ResponseWriter, r *http.Request) {
 	req, err := a.ownRequest(r)
-	if err == nil && req.Status != lifecycle.Forwarded {
+	if err == nil && req.Status != schemas.StatusForwardedToController {
 		err = apierror.New(apierror.StateConflict, "only a request forwarded to the controller can be approved; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.move(r.Context(), req, lifecycle.InProgress, "approved by the controller")
+		req, err = a.flow.move(r.Context(), req, schemas.StatusInProgress, "approved by the controller")
 	}
 	a.answerMove(w, req, err)
 }
@@ -285,11 +285,11 @@ func (a *api) postReject(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		reason, err = a.reason(w, r, true)
 	}
-	if err == nil && req.Status != lifecycle.Verifying && req.Status != lifecycle.Forwarded && req.Status != lifecycle.Received {
+	if err == nil && req.Status != schemas.StatusVerifying && req.Status != schemas.StatusForwardedToController && req.Status != schemas.StatusReceived {
 		err = apierror.New(apierror.StateConflict, "a request can be rejected only before work on it starts; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.move(r.Context(), req, lifecycle.Rejected, "rejected: "+reason)
+		req, err = a.flow.move(r.Context(), req, schemas.StatusRejected, "rejected: "+reason)
 	}
 	a.answerMove(w, req, err)
 }
@@ -351,7 +351,7 @@ func (a *api) postVerify(w http.ResponseWriter, r *http.Request) {
 		a.verifyPage(w, http.StatusBadRequest, pageBadLink, "")
 		return
 	}
-	if req.Status == lifecycle.Verifying {
+	if req.Status == schemas.StatusVerifying {
 		_, err = a.flow.move(r.Context(), req, lifecycle.AfterVerification(req.Tenant), "verified by the person's link")
 	}
 	var ae *apierror.Error
@@ -425,9 +425,9 @@ func (f *flow) notify(ctx context.Context) {
 	for _, r := range rows {
 		var err error
 		switch r.Status {
-		case lifecycle.Verifying:
+		case schemas.StatusVerifying:
 			err = f.sendLink(ctx, r)
-		case lifecycle.Forwarded:
+		case schemas.StatusForwardedToController:
 			err = f.forward(ctx, r)
 		}
 		if err == nil {
@@ -448,7 +448,7 @@ func (f *flow) expire(ctx context.Context) {
 	}
 	for _, r := range rows {
 		detail := fmt.Sprintf("rejected: verification_expired: the person did not confirm within %s", f.cfg.VerifyTTL)
-		if _, err := f.move(ctx, r, lifecycle.Rejected, detail); err != nil && !isConflict(err) {
+		if _, err := f.move(ctx, r, schemas.StatusRejected, detail); err != nil && !isConflict(err) {
 			f.warn(ctx, "rejecting an expired request failed", err)
 			return
 		}

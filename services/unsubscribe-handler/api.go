@@ -161,8 +161,8 @@ func (a *api) unsubscribe(r *http.Request, c token.Claims) error {
 		}
 		now := a.now().UTC()
 		consent := &schemas.ConsentChanged{Header: schemas.Header{EventID: id, Tenant: c.Tenant, SubjectKey: c.SubjectKey,
-			OccurredAt: now, RecordedAt: now, Source: "email_link", PolicyVersion: a.policyVersion, Identifiers: c.Sealed},
-			Purposes: map[string]string{"marketing_email": "denied"}}
+			OccurredAt: now, RecordedAt: now, Source: schemas.SourceEmailLink, PolicyVersion: a.policyVersion, Identifiers: c.Sealed},
+			Purposes: map[string]string{schemas.PurposeMarketingEmail: schemas.Denied}}
 		consentMsg, err := s.serde.EncodeMessage(s.topics.Consents, c.SubjectKey, consent)
 		if err != nil {
 			return err

@@ -18,7 +18,8 @@ import (
 // purposes are the choices the preference center offers, in the order it shows them.
 // essential cannot be refused and sale_share is not a choice the policy offers here (the
 // company sells no personal information), so neither is shown.
-var purposes = []string{"analytics", "advertising", "personalization", "marketing_email", "sales_outreach"}
+var purposes = []string{schemas.PurposeAnalytics, schemas.PurposeAdvertising, schemas.PurposePersonalization,
+	schemas.PurposeMarketingEmail, schemas.PurposeSalesOutreach}
 
 // prefState is what the preference center shows for one link.
 type prefState struct {
@@ -43,7 +44,7 @@ func (a *api) loadPrefs(ctx context.Context, tx *postgres.Tx, c token.Claims) (p
 		return prefState{}, err
 	}
 	if known && sup.Suppressed {
-		st.decisions["marketing_email"] = "denied"
+		st.decisions[schemas.PurposeMarketingEmail] = schemas.Denied
 	}
 	st.topicSuppressed, err = tx.Topics(ctx, c.Tenant, c.EmailHash)
 	return st, err
@@ -121,7 +122,7 @@ func (a *api) postPreferences(w http.ResponseWriter, r *http.Request) {
 	want := map[string]string{}
 	for _, p := range purposes {
 		switch v := r.PostForm.Get("purpose." + p); v {
-		case "granted", "denied":
+		case schemas.Granted, schemas.Denied:
 			want[p] = v
 		case "": // no choice made: leave it as it is
 		default:
@@ -207,7 +208,7 @@ func (a *api) savePrefs(ctx context.Context, c token.Claims, want map[string]str
 		}
 		now := a.now().UTC()
 		cause := schemas.Header{EventID: id, Tenant: c.Tenant, SubjectKey: c.SubjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "preference_center", PolicyVersion: a.policyVersion, Identifiers: c.Sealed}
+			Source: schemas.SourcePreferenceCenter, PolicyVersion: a.policyVersion, Identifiers: c.Sealed}
 		var msgs []kafka.Message
 		if len(diff) > 0 {
 			m, err := s.serde.EncodeMessage(s.topics.Consents, c.SubjectKey, &schemas.ConsentChanged{Header: cause, Purposes: diff})
@@ -218,8 +219,8 @@ func (a *api) savePrefs(ctx context.Context, c token.Claims, want map[string]str
 			if err := tx.RecordChoices(ctx, c.Tenant, c.SubjectKey, diff, now, id); err != nil {
 				return err
 			}
-			if d, ok := diff["marketing_email"]; ok {
-				ch := change{cause: cause, hash: c.EmailHash, suppress: d == "denied", reason: reasonOptOut}
+			if d, ok := diff[schemas.PurposeMarketingEmail]; ok {
+				ch := change{cause: cause, hash: c.EmailHash, suppress: d == schemas.Denied, reason: reasonOptOut}
 				if !ch.suppress {
 					ch.reason = reasonOptIn
 				}
