@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/schemas"
 )
 
 // repeated is a flag that may be given more than once.
@@ -138,8 +139,8 @@ func consentSend(fs *flag.FlagSet) func(*env, []string) error {
 func requestSend(fs *flag.FlagSet) func(*env, []string) error {
 	var s subjectFlags
 	s.register(fs, "")
-	typ := fs.String("type", "", "erasure, access, rectification, restriction, portability or objection")
-	reason := fs.String("reason", "user_request", "user_request, child_under_16, account_closure, ...")
+	typ := fs.String("type", "", strings.Join(schemas.RequestTypes, ", "))
+	reason := fs.String("reason", schemas.ReasonUserRequest, strings.Join(schemas.RequestReasons, ", ")+", ...")
 	scope := fs.String("scope", "", "objection: direct_marketing or legitimate_interest; restriction: apply or lift")
 	verified := fs.Bool("verified", false, "the product already verified the person (the key needs the verify permission)")
 	return func(e *env, args []string) error {

@@ -69,7 +69,7 @@ func Validate(e Event) error {
 		}
 		for p, d := range e.Purposes {
 			v.required("purposes[].purpose", p)
-			if d != "granted" && d != "denied" {
+			if d != Granted && d != Denied {
 				v.fail("purposes[].decision", `is not "granted" or "denied"`)
 			}
 		}

@@ -167,8 +167,8 @@ func consent(subject int, at time.Time) map[string]any {
 	return map[string]any{
 		"tenant": "consumer", "subject_id": id,
 		"identifiers": map[string]any{"email": id + "@bench.example", "vendor_ids": map[string]string{"salesforce": "003" + id}},
-		"occurred_at": at.UTC().Format(time.RFC3339Nano), "source": "cmp", "policy_version": "2025-04-09",
-		"purposes": map[string]string{"analytics": "denied", "advertising": "denied", "marketing_email": "denied"},
+		"occurred_at": at.UTC().Format(time.RFC3339Nano), "source": schemas.SourceCMP, "policy_version": "2025-04-09",
+		"purposes": map[string]string{schemas.PurposeAnalytics: schemas.Denied, schemas.PurposeAdvertising: schemas.Denied, schemas.PurposeMarketingEmail: schemas.Denied},
 	}
 }
 
@@ -458,11 +458,11 @@ func plannedAt(ctx context.Context, s *stack.Stack, events []sent) (map[string]t
 func actionOf(vendor string) string {
 	switch vendor {
 	case "amplitude", "amplitude-eu", "posthog", "fullstory":
-		return "delete_user"
+		return schemas.ActionDeleteUser
 	case "sendgrid":
-		return "suppress_email"
+		return schemas.ActionSuppressEmail
 	}
-	return "opt_out"
+	return schemas.ActionOptOut
 }
 
 // blackholeSimVendor is the simulator prefix serving an instance.
@@ -497,7 +497,7 @@ func auditThroughput(ctx context.Context, s *stack.Stack, n int) (float64, error
 		if msgs[i], err = sd.EncodeMessage(t.Receipts, key, &schemas.VendorReceipt{
 			Header: schemas.Header{EventID: id, Tenant: "consumer", SubjectKey: key, OccurredAt: now, RecordedAt: now,
 				Source: "bench", PolicyVersion: "2025-04-09"},
-			SourceEventID: src, Vendor: "hubspot", Action: "opt_out", Outcome: "delivered", Attempts: 1, HTTPStatus: 200,
+			SourceEventID: src, Vendor: "hubspot", Action: schemas.ActionOptOut, Outcome: "delivered", Attempts: 1, HTTPStatus: 200,
 		}); err != nil {
 			return 0, err
 		}

@@ -494,7 +494,7 @@ func recordID(ctx context.Context, sd *serde.Serde, m kafka.Message) (id, fanout
 	}
 	id = e.EventHeader().EventID
 	if pr, ok := e.(*schemas.PrivacyRequest); ok {
-		if pr.Status != "in_progress" {
+		if pr.Status != schemas.StatusInProgress {
 			return id, ""
 		}
 		return id, pr.RequestID

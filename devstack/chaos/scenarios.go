@@ -11,6 +11,7 @@ import (
 	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/schemas"
 )
 
 // routingJSON is the routing the chaos runs use: the default policy (docs/architecture.md,
@@ -42,10 +43,10 @@ func expected(a Accepted) []delivery {
 		return []delivery{{"hubspot", "delete_user"}, {"amplitude", "delete_user"}, {"posthog", "delete_user"}, {"fullstory", "delete_user"}}
 	}
 	var out []delivery
-	if a.Purposes["analytics"] == "denied" {
+	if a.Purposes[schemas.PurposeAnalytics] == schemas.Denied {
 		out = append(out, delivery{"amplitude", "delete_user"}, delivery{"posthog", "delete_user"}, delivery{"fullstory", "delete_user"})
 	}
-	if a.Purposes["marketing_email"] == "denied" {
+	if a.Purposes[schemas.PurposeMarketingEmail] == schemas.Denied {
 		out = append(out, delivery{"hubspot", "opt_out"})
 	}
 	return out

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // Accepted is an event Consentry answered 202 for: the ground truth the invariants are
@@ -45,7 +47,7 @@ func newWorkload(url, apiKey string) *workload {
 	return &workload{url: url, apiKey: apiKey, client: &http.Client{Timeout: 10 * time.Second}, seq: map[string]int{}}
 }
 
-var purposes = []string{"analytics", "marketing_email", "advertising", "sales_outreach"}
+var purposes = []string{schemas.PurposeAnalytics, schemas.PurposeMarketingEmail, schemas.PurposeAdvertising, schemas.PurposeSalesOutreach}
 
 // run sends about rate events per second over subjects until ctx ends. Senders own
 // disjoint subjects; each draws from its own generator seeded from seed.
@@ -89,21 +91,21 @@ func (w *workload) send(ctx context.Context, rng *rand.Rand, subject string, las
 	var body map[string]any
 	if rng.IntN(20) == 0 {
 		a.Kind, path = "erasure", "/v1/privacy-requests"
-		body = map[string]any{"tenant": "consumer", "subject_id": subject, "identifiers": ids, "type": "erasure",
-			"reason": "user_request", "occurred_at": at.Format(time.RFC3339Nano), "verified": true}
+		body = map[string]any{"tenant": "consumer", "subject_id": subject, "identifiers": ids, "type": schemas.RequestErasure,
+			"reason": schemas.ReasonUserRequest, "occurred_at": at.Format(time.RFC3339Nano), "verified": true}
 	} else {
 		a.Kind, path = "consent", "/v1/consents"
 		a.Purposes = map[string]string{}
 		for _, p := range purposes {
 			if rng.IntN(2) == 0 {
-				a.Purposes[p] = []string{"granted", "denied"}[rng.IntN(2)]
+				a.Purposes[p] = []string{schemas.Granted, schemas.Denied}[rng.IntN(2)]
 			}
 		}
 		if len(a.Purposes) == 0 {
-			a.Purposes["analytics"] = "denied"
+			a.Purposes[schemas.PurposeAnalytics] = schemas.Denied
 		}
 		body = map[string]any{"tenant": "consumer", "subject_id": subject, "identifiers": ids, "occurred_at": at.Format(time.RFC3339Nano),
-			"source": "cmp", "policy_version": "2025-04-09", "purposes": a.Purposes}
+			"source": schemas.SourceCMP, "policy_version": "2025-04-09", "purposes": a.Purposes}
 	}
 	raw, _ := json.Marshal(body)
 	key := uuid.NewString()

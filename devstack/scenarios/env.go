@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
 )
 
 // Env is a running Consentry: the four services, the Kafka and schema registry they use,
@@ -244,7 +245,7 @@ func CompleteTasks(t testing.TB, env Env, requestID string) []ManualTask {
 			closed = append(closed, task)
 		}
 		_, last = ViewRequest(t, env, env.APIKey(), requestID)
-		return last.Status == "completed"
+		return last.Status == schemas.StatusCompleted
 	})
 	if len(closed) == 0 {
 		t.Errorf("request %s had no manual task", requestID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
 )
 
 // PrivacyRequests sends each type of privacy request over HTTP and checks what the
@@ -26,12 +27,12 @@ func PrivacyRequests(t *testing.T, s Env) {
 				HasCall(c, "posthog", "POST", "/persons/bulk_delete/") && HasCall(c, "fullstory", "DELETE", "/v2/users")
 		})
 		// Vendors without an API hold it open until their tasks are done.
-		if _, v := ViewRequest(t, s, key, id); v.Status != "in_progress" {
+		if _, v := ViewRequest(t, s, key, id); v.Status != schemas.StatusInProgress {
 			t.Errorf("with manual tasks open: %s", v.Status)
 		}
 		tasks := CompleteTasks(t, s, id)
 		_, v := ViewRequest(t, s, key, id)
-		if !slices.Equal(v.Steps(), []string{"received", "in_progress", "completed"}) || v.DeadlineAt == "" {
+		if !slices.Equal(v.Steps(), []string{schemas.StatusReceived, schemas.StatusInProgress, schemas.StatusCompleted}) || v.DeadlineAt == "" {
 			t.Errorf("transitions %v, deadline %q", v.Steps(), v.DeadlineAt)
 		}
 		// Consentry's own copies are shredded with the completion: the subject's key is gone.
@@ -39,7 +40,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 			t.Errorf("completion detail %q", d)
 		}
 		_, access := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_era","type":"access","reason":"user_request","verified":true}`)
-		WaitForRequest(t, s, access, "completed", 60*time.Second)
+		WaitForRequest(t, s, access, schemas.StatusCompleted, 60*time.Second)
 		var export struct {
 			IdentifiersStatus string `json:"identifiers_status"`
 		}
@@ -71,7 +72,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 		consentID := PostConsent(t, s, "u_acc", "acc@example.com")
 		_, id := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_acc","identifiers":{"email":"acc@example.com"},"type":"access","reason":"user_request","verified":true}`)
 		// An access request asks nothing of vendors.
-		if v := WaitForRequest(t, s, id, "completed", 60*time.Second); len(v.Vendors) != 0 {
+		if v := WaitForRequest(t, s, id, schemas.StatusCompleted, 60*time.Second); len(v.Vendors) != 0 {
 			t.Errorf("vendors acted on an access request: %+v", v.Vendors)
 		}
 		var export struct {
@@ -104,7 +105,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 		// The link goes only to an address on file for the person: their consent's.
 		PostConsent(t, s, "u_link", "link@example.com")
 		status, id := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_link","identifiers":{"email":"link@example.com"},"type":"portability","reason":"user_request"}`)
-		if status != "verifying" {
+		if status != schemas.StatusVerifying {
 			t.Fatalf("status %s, want verifying", status)
 		}
 		link := VerificationLink(t, s, id)
@@ -119,21 +120,21 @@ func PrivacyRequests(t *testing.T, s Env) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("confirming: %d", resp.StatusCode)
 		}
-		v := WaitForRequest(t, s, id, "completed", 60*time.Second)
-		if !slices.Equal(v.Steps(), []string{"received", "verifying", "in_progress", "completed"}) {
+		v := WaitForRequest(t, s, id, schemas.StatusCompleted, 60*time.Second)
+		if !slices.Equal(v.Steps(), []string{schemas.StatusReceived, schemas.StatusVerifying, schemas.StatusInProgress, schemas.StatusCompleted}) {
 			t.Errorf("transitions %v", v.Steps())
 		}
 	})
 
 	t.Run("enterprise request waits for the Customer", func(t *testing.T) {
 		status, id := SubmitRequest(t, s, key, `{"tenant":"acme","subject_id":"emp_1","identifiers":{"email":"emp1@acme.example"},"type":"erasure","reason":"user_request","verified":true}`)
-		if status != "forwarded_to_controller" {
+		if status != schemas.StatusForwardedToController {
 			t.Fatalf("status %s", status)
 		}
 		Eventually(t, "the forward at the Customer's endpoint", 60*time.Second, func() bool {
 			return strings.Contains(SimBodies(t, s, "/webhook/customer"), id)
 		})
-		WaitForRequest(t, s, id, "forwarded_to_controller", 60*time.Second)
+		WaitForRequest(t, s, id, schemas.StatusForwardedToController, 60*time.Second)
 		approve := s.URL("consent-ingest") + "/v1/privacy-requests/" + id + "/approve"
 		if code := testkit.Call(t, "POST", approve, key, nil, nil); code != http.StatusForbidden {
 			t.Errorf("approval by a key that is not the Customer's: %d", code)
@@ -153,7 +154,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 		// The Customer sees its own request, and nobody else's.
 		Eventually(t, "the Customer's view of its approved request", 60*time.Second, func() bool {
 			code, v := ViewRequest(t, s, s.CustomerKey(), id)
-			return code == http.StatusOK && v.Status != "forwarded_to_controller"
+			return code == http.StatusOK && v.Status != schemas.StatusForwardedToController
 		})
 		_, consumerID := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_other","type":"access","reason":"user_request","verified":true}`)
 		if code, _ := ViewRequest(t, s, s.CustomerKey(), consumerID); code != http.StatusNotFound {
@@ -166,14 +167,14 @@ func PrivacyRequests(t *testing.T, s Env) {
 		Eventually(t, "the unsubscribe at HubSpot", 60*time.Second, func() bool {
 			return HasCall(SimCalls(t, s), "hubspot", "POST", "obj@example.com/unsubscribe-all")
 		})
-		WaitForRequest(t, s, id, "completed", 60*time.Second)
+		WaitForRequest(t, s, id, schemas.StatusCompleted, 60*time.Second)
 		var consent struct {
 			Purposes map[string]struct {
 				Decision string `json:"decision"`
 			} `json:"purposes"`
 		}
 		testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/subjects/consumer/u_obj/consent", key, nil, &consent)
-		if consent.Purposes["marketing_email"].Decision != "denied" || consent.Purposes["sales_outreach"].Decision != "denied" {
+		if consent.Purposes[schemas.PurposeMarketingEmail].Decision != schemas.Denied || consent.Purposes[schemas.PurposeSalesOutreach].Decision != schemas.Denied {
 			t.Errorf("consent after the objection: %+v", consent.Purposes)
 		}
 	})
@@ -186,12 +187,12 @@ func PrivacyRequests(t *testing.T, s Env) {
 		CompleteTasks(t, s, restrict)
 
 		_, lift := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_res","identifiers":{"email":"res@example.com"},"type":"restriction","scope":"lift","reason":"user_request","verified":true}`)
-		if tasks := CompleteTasks(t, s, lift); !slices.ContainsFunc(tasks, func(m ManualTask) bool { return m.Action == "lift_restriction" }) {
+		if tasks := CompleteTasks(t, s, lift); !slices.ContainsFunc(tasks, func(m ManualTask) bool { return m.Action == schemas.ActionLiftRestriction }) {
 			t.Errorf("lift tasks %+v", tasks)
 		}
 
 		_, rectify := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_res","identifiers":{"email":"res.new@example.com"},"type":"rectification","reason":"user_request","verified":true}`)
-		if tasks := CompleteTasks(t, s, rectify); !slices.ContainsFunc(tasks, func(m ManualTask) bool { return m.Action == "rectify" }) {
+		if tasks := CompleteTasks(t, s, rectify); !slices.ContainsFunc(tasks, func(m ManualTask) bool { return m.Action == schemas.ActionRectify }) {
 			t.Errorf("rectification tasks %+v", tasks)
 		}
 	})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -24,20 +23,12 @@ type headView struct {
 	At    time.Time `json:"at"`
 }
 
-// requireOperator admits only a key that may act for every tenant: a chain interleaves
-// the events of every tenant of its partition.
-func requireOperator(ctx context.Context) error {
-	if k, ok := apikey.FromContext(ctx); ok && k.AllTenants() {
-		return nil
-	}
-	return apierror.New(apierror.Forbidden, "only an operator key (every tenant) may read the audit chains")
-}
-
 // getVerify answers GET /v1/audit/verify: every chain recomputed from the stored rows,
 // with the first break of each. A broken chain is still a 200: the check ran, and its
 // answer is "ok": false.
 func (a *api) getVerify(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r.Context()); err != nil {
+	// A chain interleaves the events of every tenant of its partition.
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -68,7 +59,7 @@ func (a *api) getVerify(w http.ResponseWriter, r *http.Request) {
 // timestamped outside the database. A later verification against an anchored head
 // shows the log was not rewritten up to it.
 func (a *api) getHeads(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r.Context()); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}

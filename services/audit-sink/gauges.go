@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
 	"github.com/consentry/consentry/services/audit-sink/internal/postgres"
 )
@@ -47,7 +48,7 @@ func (g *requestGauges) Collect(ch chan<- prometheus.Metric) {
 	for tenant, t := range g.snap {
 		ch <- prometheus.MustNewConstMetric(g.atRisk, prometheus.GaugeValue, float64(t.AtRisk), tenant)
 		ch <- prometheus.MustNewConstMetric(g.overdue, prometheus.GaugeValue, float64(t.Overdue), tenant)
-		for _, status := range audit.Statuses {
+		for _, status := range schemas.Statuses {
 			if !audit.Closed(status) {
 				ch <- prometheus.MustNewConstMetric(g.open, prometheus.GaugeValue, float64(t.Open[status]), tenant, status)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/eventid"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
 	"github.com/consentry/consentry/services/audit-sink/internal/postgres"
 )
@@ -81,7 +82,7 @@ func listQuery(r *http.Request) (postgres.ListQuery, error) {
 	var bad []apierror.FieldError
 	if !audit.ValidFilter(q.Filter) {
 		bad = append(bad, apierror.FieldError{Field: "status",
-			Message: "must be one of " + strings.Join(audit.Statuses, ", ") + ", at_risk, overdue"})
+			Message: "must be one of " + strings.Join(schemas.Statuses, ", ") + ", at_risk, overdue"})
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -7,7 +7,6 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/schemas"
-	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
 )
 
@@ -32,7 +31,7 @@ func (c *closures) decode(ctx context.Context, m kafka.Message) (closure, error)
 		return closure{}, err
 	}
 	pr, ok := e.(*schemas.PrivacyRequest)
-	if err != nil || !ok || (pr.Status != lifecycle.Completed && pr.Status != lifecycle.PartiallyCompleted) {
+	if err != nil || !ok || (pr.Status != schemas.StatusCompleted && pr.Status != schemas.StatusPartiallyCompleted) {
 		return closure{}, nil
 	}
 	return closure{pr.RequestID, pr.Status}, nil

@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // deadline zones must resolve in a minimal image with no zoneinfo
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
@@ -150,7 +151,7 @@ func (r *requestsConfig) parse(httpAddr string) []error {
 	}
 	for tenant, list := range r.parsedLI {
 		for _, p := range strings.Split(list, "|") {
-			if !slices.Contains(ingest.Purposes, p) || p == "essential" {
+			if !slices.Contains(schemas.Purposes, p) || p == schemas.PurposeEssential {
 				errs = append(errs, fmt.Errorf("CONSENTRY_LEGITIMATE_INTEREST_PURPOSES: %s: %q is not a purpose that can be denied", tenant, p))
 			}
 		}

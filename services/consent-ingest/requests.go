@@ -12,6 +12,7 @@ import (
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 )
@@ -48,13 +49,13 @@ func (a *api) postPrivacyRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := lifecycle.AfterSubmission(n.Tenant, lifecycle.Submitter{AssertsVerified: n.Verified, Controller: key.Can(apikey.Controller)})
-	if next == lifecycle.Verifying && a.requestCfg.SenderURL == "" {
+	if next == schemas.StatusVerifying && a.requestCfg.SenderURL == "" {
 		a.writeError(w, apierror.Fields([]apierror.FieldError{{Field: "verified",
 			Message: "must be true: this deployment sends no verification links (CONSENTRY_VERIFICATION_SENDER_URL is not set), so the submitter must have verified the person"}}))
 		return
 	}
 	subjectKey := a.pepper.SubjectKey(n.Tenant, n.SubjectID)
-	if next == lifecycle.Verifying {
+	if next == schemas.StatusVerifying {
 		addr, err := a.linkAddress(ctx, n, subjectKey)
 		if err != nil {
 			a.writeError(w, err)
@@ -175,11 +176,11 @@ func (a *api) reason(w http.ResponseWriter, r *http.Request, required bool) (str
 
 func (a *api) postApprove(w http.ResponseWriter, r *http.Request) {
 	req, err := a.ownRequest(r)
-	if err == nil && req.Status != lifecycle.Forwarded {
+	if err == nil && req.Status != schemas.StatusForwardedToController {
 		err = apierror.New(apierror.StateConflict, "only a request forwarded to the controller can be approved; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.Move(r.Context(), req, lifecycle.InProgress, "approved by the controller")
+		req, err = a.flow.Move(r.Context(), req, schemas.StatusInProgress, "approved by the controller")
 	}
 	a.answerMove(w, req, err)
 }
@@ -190,11 +191,11 @@ func (a *api) postReject(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		reason, err = a.reason(w, r, true)
 	}
-	if err == nil && req.Status != lifecycle.Verifying && req.Status != lifecycle.Forwarded && req.Status != lifecycle.Received {
+	if err == nil && req.Status != schemas.StatusVerifying && req.Status != schemas.StatusForwardedToController && req.Status != schemas.StatusReceived {
 		err = apierror.New(apierror.StateConflict, "a request can be rejected only before work on it starts; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.Move(r.Context(), req, lifecycle.Rejected, "rejected: "+reason)
+		req, err = a.flow.Move(r.Context(), req, schemas.StatusRejected, "rejected: "+reason)
 	}
 	a.answerMove(w, req, err)
 }
@@ -244,7 +245,7 @@ func (a *api) postVerify(w http.ResponseWriter, r *http.Request) {
 		a.verifyPage(w, http.StatusBadRequest, pageBadLink, "")
 		return
 	}
-	if req.Status == lifecycle.Verifying {
+	if req.Status == schemas.StatusVerifying {
 		_, err = a.flow.Move(r.Context(), req, lifecycle.AfterVerification(req.Tenant), "verified by the person's link")
 	}
 	var ae *apierror.Error

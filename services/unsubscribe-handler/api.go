@@ -315,8 +315,8 @@ func (a *api) unsubscribe(ctx context.Context, sub linkSubject) error {
 		}
 		now := a.now().UTC()
 		consent := &schemas.ConsentChanged{Header: schemas.Header{EventID: id, Tenant: sub.tenant, SubjectKey: sub.subjectKey,
-			OccurredAt: now, RecordedAt: now, Source: "email_link", PolicyVersion: a.policyVersion, Identifiers: sub.sealed},
-			Purposes: map[string]string{"marketing_email": "denied"}}
+			OccurredAt: now, RecordedAt: now, Source: schemas.SourceEmailLink, PolicyVersion: a.policyVersion, Identifiers: sub.sealed},
+			Purposes: map[string]string{schemas.PurposeMarketingEmail: schemas.Denied}}
 		consentMsg, err := s.serde.EncodeMessage(s.topics.Consents, sub.subjectKey, consent)
 		if err != nil {
 			return err

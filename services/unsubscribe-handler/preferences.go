@@ -18,7 +18,8 @@ import (
 // purposes are the choices the preference center offers, in the order it shows them.
 // essential cannot be refused and sale_share is not a choice the policy offers here (the
 // company sells no personal information), so neither is shown.
-var purposes = []string{"analytics", "advertising", "personalization", "marketing_email", "sales_outreach"}
+var purposes = []string{schemas.PurposeAnalytics, schemas.PurposeAdvertising, schemas.PurposePersonalization,
+	schemas.PurposeMarketingEmail, schemas.PurposeSalesOutreach}
 
 // prefState is what the preference center shows for one link.
 type prefState struct {
@@ -43,7 +44,7 @@ func (a *api) loadPrefs(ctx context.Context, tx *postgres.Tx, sub linkSubject) (
 		return prefState{}, err
 	}
 	if known && sup.Suppressed {
-		st.decisions["marketing_email"] = "denied"
+		st.decisions[schemas.PurposeMarketingEmail] = schemas.Denied
 	}
 	st.topicSuppressed, err = tx.Topics(ctx, sub.tenant, sub.hash)
 	return st, err
@@ -122,7 +123,7 @@ func (a *api) postPreferences(w http.ResponseWriter, r *http.Request) {
 	want := map[string]string{}
 	for _, p := range purposes {
 		switch v := r.PostForm.Get("purpose." + p); v {
-		case "granted", "denied":
+		case schemas.Granted, schemas.Denied:
 			want[p] = v
 		case "": // no choice made: leave it as it is
 		default:
@@ -239,7 +240,7 @@ func (a *api) savePrefs(ctx context.Context, sub linkSubject, want map[string]st
 		}
 		now := a.now().UTC()
 		cause := schemas.Header{EventID: id, Tenant: sub.tenant, SubjectKey: sub.subjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "preference_center", PolicyVersion: a.policyVersion, Identifiers: sub.sealed}
+			Source: schemas.SourcePreferenceCenter, PolicyVersion: a.policyVersion, Identifiers: sub.sealed}
 		var msgs []kafka.Message
 		if len(diff) > 0 {
 			m, err := s.serde.EncodeMessage(s.topics.Consents, sub.subjectKey, &schemas.ConsentChanged{Header: cause, Purposes: diff})
@@ -250,8 +251,8 @@ func (a *api) savePrefs(ctx context.Context, sub linkSubject, want map[string]st
 			if err := tx.RecordChoices(ctx, sub.tenant, sub.subjectKey, diff, now, id); err != nil {
 				return err
 			}
-			if d, ok := diff["marketing_email"]; ok {
-				ch := change{cause: cause, hash: sub.hash, suppress: d == "denied", reason: reasonOptOut}
+			if d, ok := diff[schemas.PurposeMarketingEmail]; ok {
+				ch := change{cause: cause, hash: sub.hash, suppress: d == schemas.Denied, reason: reasonOptOut}
 				if !ch.suppress {
 					ch.reason = reasonOptIn
 				}

@@ -147,11 +147,11 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 	var template change
 	switch e := e.(type) {
 	case *schemas.ConsentChanged:
-		decision, ok := e.Purposes["marketing_email"]
+		decision, ok := e.Purposes[schemas.PurposeMarketingEmail]
 		if !ok {
 			return nil, nil
 		}
-		template = change{suppress: decision == "denied", reason: reasonOptOut}
+		template = change{suppress: decision == schemas.Denied, reason: reasonOptOut}
 		if !template.suppress {
 			template.reason = reasonOptIn
 		}
@@ -159,7 +159,7 @@ func (s *suppressor) changesFor(ctx context.Context, tx *postgres.Tx, e schemas.
 		// Only a verified erasure, once work on it starts (docs/privacy-requests.md): an
 		// unverified request must not silence anyone's mail. An extension repeats the
 		// status and changes nothing.
-		if e.Type != "erasure" || e.Status != "in_progress" || strings.HasPrefix(e.Detail, schemas.ExtensionDetail) {
+		if e.Type != schemas.RequestErasure || e.Status != schemas.StatusInProgress || strings.HasPrefix(e.Detail, schemas.ExtensionDetail) {
 			return nil, nil
 		}
 		template = change{suppress: true, erase: true, reason: reasonErasure}

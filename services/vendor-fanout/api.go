@@ -11,6 +11,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
@@ -41,7 +42,7 @@ type vendorStatus struct {
 // getVendors reports each vendor lane: breaker, backlog, throttling, last error, totals.
 // Operator view: it needs an all-tenant key.
 func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -117,7 +118,7 @@ func (a *api) getDeadLetters(w http.ResponseWriter, r *http.Request) {
 // replayDeadLetter puts one dead delivery back in its lane; a second replay of the same
 // delivery finds nothing to do.
 func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -126,7 +127,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a delivery id"}}))
 		return
 	}
-	err = a.store.Replay(r.Context(), id, a.now().Add(defaultDeadline))
+	err = a.store.Replay(r.Context(), id, a.now().Add(fanout.DefaultDeadline))
 	switch {
 	case errors.Is(err, postgres.ErrNotDead):
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no dead-lettered delivery has that id"))
@@ -141,7 +142,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 
 // replayVendor replays every dead delivery of one vendor.
 func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}
@@ -150,7 +151,7 @@ func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no vendor has that name"))
 		return
 	}
-	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(defaultDeadline))
+	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(fanout.DefaultDeadline))
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
 		return
@@ -163,11 +164,4 @@ func (a *api) wakeAll() {
 	for _, l := range a.lanes {
 		l.Wake()
 	}
-}
-
-func requireOperator(r *http.Request) error {
-	if k, ok := apikey.FromContext(r.Context()); !ok || !k.AllTenants() {
-		return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant)")
-	}
-	return nil
 }

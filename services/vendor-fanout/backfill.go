@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/services/vendor-fanout/internal/backfill"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
 
@@ -16,16 +16,16 @@ import (
 // given tenants (all when empty). Deliveries are keyed by (event, vendor, action), so a
 // second back-fill inserts nothing new.
 func (p *planner) backfill(ctx context.Context, in routing.Instance, tenants []string) (planned, inserted int64, err error) {
-	var pending []postgres.Delivery
+	var pending []fanout.Delivery
 	flush := func() error {
 		n, err := p.store.Insert(ctx, pending)
 		inserted += n
 		pending = pending[:0]
 		return err
 	}
-	err = p.store.EachSubject(ctx, tenants, func(ds []postgres.Decision) error {
+	err = p.store.EachSubject(ctx, tenants, func(ds []fanout.Decision) error {
 		for _, it := range backfill.Plan(p.routes, in, ds) {
-			for _, d := range p.deliveries(it.Decision, []routing.Delivery{{Instance: in.Name, Action: it.Action}}) {
+			for _, d := range fanout.Deliveries(it.Decision, []routing.Delivery{{Instance: in.Name, Action: it.Action}}, p.now()) {
 				// Not the pipeline's latency: the vendor did not exist when the event did.
 				d.RecordedAt = time.Time{}
 				pending = append(pending, d)

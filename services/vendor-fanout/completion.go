@@ -9,7 +9,7 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 // announcer writes the PrivacyRequest event that closes a request's lifecycle at the
@@ -22,7 +22,7 @@ type announcer struct {
 
 // message encodes c's status event. Its id derives from the request and the status, so a
 // re-publish (a crash between the relay's publish and its delete) is one event in effect.
-func (a announcer) message(c postgres.Completion) (kafka.Message, error) {
+func (a announcer) message(c fanout.Completion) (kafka.Message, error) {
 	r := c.Request
 	status := c.Status()
 	id, err := eventid.Derive(r.RequestID, "status/"+status)
@@ -32,7 +32,7 @@ func (a announcer) message(c postgres.Completion) (kafka.Message, error) {
 	now := a.now().UTC()
 	return a.serde.EncodeMessage(a.topic, r.SubjectKey, &schemas.PrivacyRequest{
 		Header: schemas.Header{EventID: id, Tenant: r.Tenant, SubjectKey: r.SubjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "consentry", PolicyVersion: r.PolicyVersion, Identifiers: r.Sealed},
+			Source: schemas.SourceConsentry, PolicyVersion: r.PolicyVersion, Identifiers: r.Sealed},
 		RequestID: r.RequestID, Type: r.RequestType, Reason: r.Reason, Status: status, DeadlineAt: r.DeadlineAt,
 		Detail: completionDetail(c), Jurisdiction: r.Jurisdiction, Scope: r.Scope,
 	})
@@ -40,8 +40,8 @@ func (a announcer) message(c postgres.Completion) (kafka.Message, error) {
 
 // completionDetail says why the request is completed, from vendor names, actions,
 // outcomes and HTTP statuses only: never an identifier, nor a vendor's error text.
-func completionDetail(c postgres.Completion) string {
-	if c.Shreds() {
+func completionDetail(c fanout.Completion) string {
+	if fanout.Shreds(c) {
 		const shredded = "the subject's data key is destroyed (crypto-shredding): no sealed copy of their identifiers opens any more"
 		if c.Planned == 0 {
 			return "no vendor action required; " + shredded

@@ -17,6 +17,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/manual"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
@@ -133,7 +134,9 @@ type laneStore struct {
 	recorder *postgres.Recorder
 }
 
-func (s laneStore) Record(ctx context.Context, id int64, r postgres.Result) error {
+var _ fanout.Lanes = laneStore{}
+
+func (s laneStore) Record(ctx context.Context, id int64, r fanout.Result) error {
 	return s.recorder.Record(ctx, id, r)
 }
 

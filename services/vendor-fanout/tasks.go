@@ -9,6 +9,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 )
 
@@ -31,10 +32,10 @@ type taskView struct {
 	CreatedAt    time.Time  `json:"created_at"`
 }
 
-func (a *api) view(t postgres.Task) taskView {
+func (a *api) view(t fanout.Task) taskView {
 	return taskView{ID: t.ID, Vendor: t.Instance, Action: t.Action, Tenant: t.Tenant, SubjectKey: t.SubjectKey, EventID: t.EventID,
 		RequestID: t.RequestID, Owner: t.Owner, Instructions: t.Instructions, DueAt: t.DueAt,
-		Overdue: t.Status == postgres.TaskOpen && a.now().After(t.DueAt), Status: t.Status, CompletedAt: t.CompletedAt,
+		Overdue: t.Status == fanout.TaskOpen && a.now().After(t.DueAt), Status: t.Status, CompletedAt: t.CompletedAt,
 		CompletedBy: t.CompletedBy, Note: t.Note, CreatedAt: t.CreatedAt}
 }
 
@@ -44,7 +45,7 @@ func (a *api) getTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status := q.Get("status")
 	switch status {
-	case "", "open", "completed", "overdue":
+	case "", fanout.TaskOpen, fanout.TaskCompleted, "overdue":
 	default:
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "status", Message: "must be open, completed or overdue"}}))
 		return
@@ -71,21 +72,21 @@ func (a *api) getTasks(w http.ResponseWriter, r *http.Request) {
 
 // task loads the path's task if the caller's key may see its tenant; any other task
 // answers like a missing one.
-func (a *api) task(w http.ResponseWriter, r *http.Request) (postgres.Task, bool) {
+func (a *api) task(w http.ResponseWriter, r *http.Request) (fanout.Task, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a task id"}}))
-		return postgres.Task{}, false
+		return fanout.Task{}, false
 	}
 	t, _, err := a.store.Task(r.Context(), id)
 	key, _ := apikey.FromContext(r.Context())
 	switch {
-	case errors.Is(err, postgres.ErrNoTask) || (err == nil && !key.Allows(t.Tenant)):
+	case errors.Is(err, fanout.ErrNoTask) || (err == nil && !key.Allows(t.Tenant)):
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no manual task has that id"))
-		return postgres.Task{}, false
+		return fanout.Task{}, false
 	case err != nil:
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the task store is unavailable", err))
-		return postgres.Task{}, false
+		return fanout.Task{}, false
 	}
 	return t, true
 }
@@ -159,7 +160,7 @@ type backfillRequest struct {
 // postBackfill replays the past opt-outs and erasures to one vendor (all the tenants it
 // serves, or the ones named). Idempotent: a second run plans nothing new.
 func (a *api) postBackfill(w http.ResponseWriter, r *http.Request) {
-	if err := requireOperator(r); err != nil {
+	if err := apikey.RequireOperator(r.Context()); err != nil {
 		apierror.Write(w, a.log, err)
 		return
 	}

@@ -150,3 +150,13 @@ func CheckTenant(ctx context.Context, tenant string) error {
 	}
 	return nil
 }
+
+// RequireOperator returns a Forbidden error unless the request's key is an operator's:
+// one that may act for every tenant. Endpoints whose answer spans tenants (the audit
+// chains, dead letters and manual tasks of every tenant) admit only such a key.
+func RequireOperator(ctx context.Context) error {
+	if k, ok := FromContext(ctx); ok && k.AllTenants() {
+		return nil
+	}
+	return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant)")
+}

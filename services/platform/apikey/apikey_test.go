@@ -1,7 +1,9 @@
 package apikey_test
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -89,5 +91,39 @@ func TestPermissions(t *testing.T) {
 		if k.Can(apikey.Verify) != c.verify || k.Can(apikey.Controller) != c.controller {
 			t.Errorf("%s: verify %v controller %v, want %v %v", k.Name, k.Can(apikey.Verify), k.Can(apikey.Controller), c.verify, c.controller)
 		}
+	}
+}
+
+func TestRequireOperator(t *testing.T) {
+	ks, err := apikey.Parse("ops:ops-secret-0123456789:*, acme:acme-secret-012345678:acme|acme-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, header string
+		operator     bool
+	}{
+		{"every tenant", "Bearer ops-secret-0123456789", true},
+		{"some tenants", "Bearer acme-secret-012345678", false},
+		{"no key", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got error
+			h := ks.Require(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got = apikey.RequireOperator(r.Context())
+			}), func(http.ResponseWriter, error) { got = apikey.RequireOperator(context.Background()) })
+			r := httptest.NewRequest("GET", "/", nil)
+			if c.header != "" {
+				r.Header.Set("Authorization", c.header)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			var e *apierror.Error
+			if c.operator && got != nil {
+				t.Fatalf("operator refused: %v", got)
+			}
+			if !c.operator && (!errors.As(got, &e) || e.Code != apierror.Forbidden) {
+				t.Fatalf("got %v, want forbidden", got)
+			}
+		})
 	}
 }

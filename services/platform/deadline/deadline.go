@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // Regime is the law a request is handled under.
@@ -28,12 +30,12 @@ const (
 type Kind string
 
 const (
-	Access          Kind = "access"
-	Portability     Kind = "portability"
-	Erasure         Kind = "erasure"
-	Rectification   Kind = "rectification"
-	Restriction     Kind = "restriction"
-	Objection       Kind = "objection"
+	Access          Kind = schemas.RequestAccess
+	Portability     Kind = schemas.RequestPortability
+	Erasure         Kind = schemas.RequestErasure
+	Rectification   Kind = schemas.RequestRectification
+	Restriction     Kind = schemas.RequestRestriction
+	Objection       Kind = schemas.RequestObjection
 	SaleShareOptOut Kind = "sale_share_opt_out"
 	Unsubscribe     Kind = "unsubscribe"
 )

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // ExportFormatVersion changes whenever a field of Export changes meaning or goes away,
@@ -69,11 +71,11 @@ func addOnce(list []string, v string) []string {
 // verified (and the controller approved, where one must).
 func ExportRefusal(v RequestView) string {
 	switch {
-	case v.Type != "access" && v.Type != "portability":
+	case v.Type != schemas.RequestAccess && v.Type != schemas.RequestPortability:
 		return "only an access or portability request has an export"
-	case v.Status == StatusRejected:
+	case v.Status == schemas.StatusRejected:
 		return "the request was rejected: it has no export"
-	case v.Status != StatusInProgress && v.Status != StatusCompleted && v.Status != StatusPartiallyCompleted:
+	case v.Status != schemas.StatusInProgress && v.Status != schemas.StatusCompleted && v.Status != schemas.StatusPartiallyCompleted:
 		return "the request is not in progress yet (it is " + v.Status + "): its export is served once it is verified"
 	}
 	return ""

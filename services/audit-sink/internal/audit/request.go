@@ -10,23 +10,8 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// Lifecycle statuses of a privacy request (docs/privacy-requests.md).
-const (
-	StatusReceived           = "received"
-	StatusVerifying          = "verifying"
-	StatusForwarded          = "forwarded_to_controller"
-	StatusInProgress         = "in_progress"
-	StatusCompleted          = "completed"
-	StatusPartiallyCompleted = "partially_completed"
-	StatusRejected           = "rejected"
-)
-
-// Statuses lists the lifecycle in order.
-var Statuses = []string{StatusReceived, StatusVerifying, StatusForwarded, StatusInProgress, StatusCompleted,
-	StatusPartiallyCompleted, StatusRejected}
-
 // ClosedStatuses end a request; its deadline is then met or missed, never at risk.
-var ClosedStatuses = []string{StatusCompleted, StatusPartiallyCompleted, StatusRejected}
+var ClosedStatuses = []string{schemas.StatusCompleted, schemas.StatusPartiallyCompleted, schemas.StatusRejected}
 
 // How a closed request stood against its deadline.
 const (
@@ -35,7 +20,7 @@ const (
 )
 
 // ValidStatus reports whether s is a lifecycle status.
-func ValidStatus(s string) bool { return slices.Contains(Statuses, s) }
+func ValidStatus(s string) bool { return slices.Contains(schemas.Statuses, s) }
 
 // Closed reports whether status ends the request.
 func Closed(status string) bool { return slices.Contains(ClosedStatuses, status) }
@@ -127,7 +112,7 @@ func BuildRequest(requestID, tenant, subjectKey string, entries []Entry, now tim
 		case TypePrivacyRequest:
 			v.apply(e)
 			firstAt = earliest(firstAt, EntryAt(e))
-			if str(e.Details, "status") == StatusReceived {
+			if str(e.Details, "status") == schemas.StatusReceived {
 				receivedAt = earliest(receivedAt, EntryAt(e))
 			}
 		case TypeVendorReceipt:
@@ -163,7 +148,7 @@ func (v *RequestView) apply(e Entry) {
 	}
 	// A closed request stays closed — but for a partially completed one that the vendors
 	// left out have since carried out (a replayed dead letter): it is then completed.
-	if status == v.Status || Closed(v.Status) && !(v.Status == StatusPartiallyCompleted && status == StatusCompleted) {
+	if status == v.Status || Closed(v.Status) && !(v.Status == schemas.StatusPartiallyCompleted && status == schemas.StatusCompleted) {
 		return
 	}
 	v.Transitions = append(v.Transitions, Transition{Status: status, At: at, Detail: detail, EventID: e.EventID})

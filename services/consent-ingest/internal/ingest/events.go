@@ -7,9 +7,6 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// StatusReceived is the first status of every privacy request.
-const StatusReceived = "received"
-
 // Identifiers returns what gets sealed: the subject id itself travels sealed too, since
 // vendors that know a person by the product's user id need it.
 func (n Normalized) Identifiers() seal.Identifiers {
@@ -38,5 +35,5 @@ func (n Normalized) ConsentEvent(h schemas.Header) *schemas.ConsentChanged {
 // RequestEvent is the first event of a validated privacy request; the request is named
 // by the id of that first event.
 func (n Normalized) RequestEvent(h schemas.Header) *schemas.PrivacyRequest {
-	return &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: n.Type, Reason: n.Reason, Status: StatusReceived}
+	return &schemas.PrivacyRequest{Header: h, RequestID: h.EventID, Type: n.Type, Reason: n.Reason, Status: schemas.StatusReceived}
 }

@@ -84,7 +84,7 @@ func FuzzConsent(f *testing.F) {
 			t.Errorf("purposes %v became %v", in.Purposes, n.Purposes)
 		}
 		for p, d := range n.Purposes {
-			if !slices.Contains(ingest.Purposes, p) || (d != "granted" && d != "denied") || (p == "essential" && d == "denied") {
+			if !slices.Contains(schemas.Purposes, p) || (d != "granted" && d != "denied") || (p == "essential" && d == "denied") {
 				t.Errorf("accepted purpose %q: %q", p, d)
 			}
 		}
@@ -139,7 +139,7 @@ func FuzzRequest(f *testing.F) {
 		if in.PolicyVersion == "" && n.PolicyVersion != fuzzPolicy {
 			t.Errorf("policy_version defaulted to %q, want the current one", n.PolicyVersion)
 		}
-		if !slices.Contains(ingest.RequestTypes, n.Type) || !slices.Contains(ingest.RequestReasons, n.Reason) {
+		if !slices.Contains(schemas.RequestTypes, n.Type) || !slices.Contains(schemas.RequestReasons, n.Reason) {
 			t.Errorf("accepted type %q, reason %q", n.Type, n.Reason)
 		}
 		if n.Purposes != nil {
@@ -280,7 +280,7 @@ func checkOccurredAt(t *testing.T, got time.Time, in string) {
 
 func checkSource(t *testing.T, s string) {
 	t.Helper()
-	if !slices.Contains(ingest.Sources, s) {
+	if !slices.Contains(schemas.Sources, s) {
 		t.Errorf("accepted source %q", s)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/schemas"
 )
 
 // IdentifiersInput are the personal identifiers a producer may send. They are sealed
@@ -59,21 +60,9 @@ var Jurisdictions = []string{"gdpr", "ccpa"}
 
 // Scopes of the request types that have one; the first is the default.
 var Scopes = map[string][]string{
-	"objection":   {"direct_marketing", "legitimate_interest"},
-	"restriction": {"apply", "lift"},
+	schemas.RequestObjection:   {schemas.ScopeDirectMarketing, schemas.ScopeLegitimateInterest},
+	schemas.RequestRestriction: {schemas.ScopeApply, schemas.ScopeLift},
 }
-
-// Purposes a consent may name (docs/architecture.md, Vocabulary).
-var Purposes = []string{"essential", "analytics", "advertising", "personalization", "marketing_email", "sales_outreach", "sale_share"}
-
-// Sources a consent or request may come from.
-var Sources = []string{"cmp", "preference_center", "email_link", "api", "support", "gpc", "dnt", "import"}
-
-// RequestTypes a privacy request may have.
-var RequestTypes = []string{"erasure", "access", "rectification", "restriction", "portability", "objection"}
-
-// RequestReasons a privacy request may give.
-var RequestReasons = []string{"user_request", "child_under_16", "account_closure"}
 
 var (
 	tenantPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -126,7 +115,7 @@ func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized,
 	f := &fields{prefix: prefix}
 	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
 	n.OccurredAt = occurredAt(f, in.OccurredAt, true, now)
-	n.Source = oneOf(f, "source", in.Source, Sources, true)
+	n.Source = oneOf(f, "source", in.Source, schemas.Sources, true)
 	n.PolicyVersion = policyVersion(f, in.PolicyVersion, true)
 	if len(in.Purposes) == 0 {
 		f.add("purposes", "is required: name at least one purpose")
@@ -135,11 +124,11 @@ func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized,
 	for _, p := range sortedKeys(in.Purposes) {
 		d := in.Purposes[p]
 		switch {
-		case !contains(Purposes, p):
-			f.add("purposes."+p, "is not a known purpose; known purposes are %s", strings.Join(Purposes, ", "))
-		case d != "granted" && d != "denied":
+		case !contains(schemas.Purposes, p):
+			f.add("purposes."+p, "is not a known purpose; known purposes are %s", strings.Join(schemas.Purposes, ", "))
+		case d != schemas.Granted && d != schemas.Denied:
 			f.add("purposes."+p, `must be "granted" or "denied"`)
-		case p == "essential" && d == "denied":
+		case p == schemas.PurposeEssential && d == schemas.Denied:
 			f.add("purposes.essential", "cannot be denied: essential processing is not optional")
 		default:
 			n.Purposes[p] = d
@@ -154,8 +143,8 @@ func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized,
 func ValidateRequest(in RequestInput, now time.Time, currentPolicy, defaultJurisdiction string) (Normalized, []apierror.FieldError) {
 	f := &fields{}
 	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
-	n.Type = oneOf(f, "type", in.Type, RequestTypes, true)
-	n.Reason = oneOf(f, "reason", in.Reason, RequestReasons, true)
+	n.Type = oneOf(f, "type", in.Type, schemas.RequestTypes, true)
+	n.Reason = oneOf(f, "reason", in.Reason, schemas.RequestReasons, true)
 	n.Verified = in.Verified
 	n.Jurisdiction = defaultJurisdiction
 	if in.Jurisdiction != "" {
@@ -174,9 +163,9 @@ func ValidateRequest(in RequestInput, now time.Time, currentPolicy, defaultJuris
 	} else {
 		n.OccurredAt = occurredAt(f, in.OccurredAt, true, now)
 	}
-	n.Source = "api"
+	n.Source = schemas.SourceAPI
 	if in.Source != "" {
-		n.Source = oneOf(f, "source", in.Source, Sources, true)
+		n.Source = oneOf(f, "source", in.Source, schemas.Sources, true)
 	}
 	n.PolicyVersion = currentPolicy
 	if in.PolicyVersion != "" {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // Signals are the privacy signals a person's browser sent with a request.
@@ -29,7 +31,7 @@ func SignalsFrom(h http.Header) Signals {
 // browserSources are the sources whose requests come from the person's own browser, so
 // that its headers speak for the person; a server-to-server call (api, support, import)
 // carries its own headers, not the person's.
-var browserSources = []string{"cmp", "preference_center"}
+var browserSources = []string{schemas.SourceCMP, schemas.SourcePreferenceCenter}
 
 // SignalConsent is the consent a browser signal implies for the subject of n, recorded
 // with the signal as its source so that the proof names it; ok is false when the request
@@ -46,9 +48,9 @@ func SignalConsent(n Normalized, s Signals, now time.Time) (Normalized, bool) {
 		out.OccurredAt = n.OccurredAt
 	}
 	if s.GPC { // GPC's opt-out includes DNT's
-		out.Source, out.Purposes = "gpc", map[string]string{"advertising": "denied", "sale_share": "denied"}
+		out.Source, out.Purposes = schemas.SourceGPC, map[string]string{schemas.PurposeAdvertising: schemas.Denied, schemas.PurposeSaleShare: schemas.Denied}
 	} else {
-		out.Source, out.Purposes = "dnt", map[string]string{"advertising": "denied"}
+		out.Source, out.Purposes = schemas.SourceDNT, map[string]string{schemas.PurposeAdvertising: schemas.Denied}
 	}
 	return out, true
 }

@@ -14,17 +14,6 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// Statuses of a request; completed and partially_completed are vendor-fanout's.
-const (
-	Received           = "received"
-	Verifying          = "verifying"
-	Forwarded          = "forwarded_to_controller"
-	InProgress         = "in_progress"
-	Completed          = "completed"
-	PartiallyCompleted = "partially_completed"
-	Rejected           = "rejected"
-)
-
 // ConsumerTenant is the tenant whose data the company controls itself; every other tenant
 // is an enterprise Customer, the controller of its users' data (docs/architecture.md, Vocabulary).
 const ConsumerTenant = "consumer"
@@ -42,9 +31,9 @@ type Submitter struct {
 func AfterSubmission(tenant string, s Submitter) string {
 	switch {
 	case tenant != ConsumerTenant && s.Controller:
-		return InProgress
+		return schemas.StatusInProgress
 	case !s.AssertsVerified:
-		return Verifying
+		return schemas.StatusVerifying
 	default:
 		return AfterVerification(tenant)
 	}
@@ -54,14 +43,14 @@ func AfterSubmission(tenant string, s Submitter) string {
 // request, to the Customer for an enterprise one, which must instruct us (GDPR Art. 28(3)(a)).
 func AfterVerification(tenant string) string {
 	if tenant == ConsumerTenant {
-		return InProgress
+		return schemas.StatusInProgress
 	}
-	return Forwarded
+	return schemas.StatusForwardedToController
 }
 
 // Open reports whether a request in status can still change.
 func Open(status string) bool {
-	return status != Completed && status != PartiallyCompleted && status != Rejected
+	return status != schemas.StatusCompleted && status != schemas.StatusPartiallyCompleted && status != schemas.StatusRejected
 }
 
 // Request is a privacy request as consent-ingest keeps it.
@@ -91,14 +80,14 @@ func (r Request) Event(status, detail string, at time.Time) (*schemas.PrivacyReq
 		label = "status/" + status + "/extended"
 	}
 	id := r.ID
-	if status != Received {
+	if status != schemas.StatusReceived {
 		var err error
 		if id, err = eventid.Derive(r.ID, label); err != nil {
 			return nil, err
 		}
 	}
 	occurred := at
-	if status == Received {
+	if status == schemas.StatusReceived {
 		occurred = r.OccurredAt
 	}
 	return &schemas.PrivacyRequest{
@@ -111,10 +100,10 @@ func (r Request) Event(status, detail string, at time.Time) (*schemas.PrivacyReq
 
 // sourceOf: the first event is the submitter's; later moves are Consentry's own.
 func sourceOf(status string) string {
-	if status == Received {
-		return "api"
+	if status == schemas.StatusReceived {
+		return schemas.SourceAPI
 	}
-	return "consentry"
+	return schemas.SourceConsentry
 }
 
 const extensionPrefix = schemas.ExtensionDetail + " "
@@ -124,16 +113,16 @@ const extensionPrefix = schemas.ExtensionDetail + " "
 func IsExtension(detail string) bool { return strings.HasPrefix(detail, extensionPrefix) }
 
 // DirectMarketing are the purposes an objection to direct marketing denies (GDPR Art. 21(3)).
-var DirectMarketing = []string{"marketing_email", "sales_outreach"}
+var DirectMarketing = []string{schemas.PurposeMarketingEmail, schemas.PurposeSalesOutreach}
 
 // FollowUps are the events that go with r starting work: an objection's denials, and for
 // a child's request the account termination the product must carry out. liPurposes are
 // the tenant's purposes based on legitimate interest.
 func (r Request) FollowUps(at time.Time, liPurposes []string) ([]schemas.Event, error) {
 	var out []schemas.Event
-	if r.Type == "objection" {
+	if r.Type == schemas.RequestObjection {
 		purposes := DirectMarketing
-		if r.Scope == "legitimate_interest" {
+		if r.Scope == schemas.ScopeLegitimateInterest {
 			purposes = liPurposes
 		}
 		if len(purposes) > 0 {
@@ -143,21 +132,21 @@ func (r Request) FollowUps(at time.Time, liPurposes []string) ([]schemas.Event, 
 			}
 			denied := make(map[string]string, len(purposes))
 			for _, p := range purposes {
-				denied[p] = "denied"
+				denied[p] = schemas.Denied
 			}
 			out = append(out, &schemas.ConsentChanged{Header: schemas.Header{EventID: id, Tenant: r.Tenant,
-				SubjectKey: r.SubjectKey, OccurredAt: at, RecordedAt: at, Source: "api", PolicyVersion: r.PolicyVersion,
+				SubjectKey: r.SubjectKey, OccurredAt: at, RecordedAt: at, Source: schemas.SourceAPI, PolicyVersion: r.PolicyVersion,
 				Identifiers: r.Sealed}, Purposes: denied})
 		}
 	}
-	if r.Reason == "child_under_16" {
+	if r.Reason == schemas.ReasonChildUnder16 {
 		id, err := eventid.Derive(r.ID, "account_termination")
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, &schemas.PrivacyRequest{Header: schemas.Header{EventID: id, Tenant: r.Tenant,
-			SubjectKey: r.SubjectKey, OccurredAt: at, RecordedAt: at, Source: "consentry", PolicyVersion: r.PolicyVersion,
-			Identifiers: r.Sealed}, RequestID: id, Type: "account_termination", Reason: r.Reason, Status: InProgress,
+			SubjectKey: r.SubjectKey, OccurredAt: at, RecordedAt: at, Source: schemas.SourceConsentry, PolicyVersion: r.PolicyVersion,
+			Identifiers: r.Sealed}, RequestID: id, Type: schemas.RequestAccountTermination, Reason: r.Reason, Status: schemas.StatusInProgress,
 			DeadlineAt: r.DeadlineAt, Jurisdiction: r.Jurisdiction, Detail: "account of a child under 16 to close; request " + r.ID})
 	}
 	return out, nil

@@ -18,13 +18,13 @@ func TestAfterSubmission(t *testing.T) {
 		s      lifecycle.Submitter
 		want   string
 	}{
-		{"consumer", lifecycle.Submitter{}, lifecycle.Verifying},
-		{"consumer", lifecycle.Submitter{AssertsVerified: true}, lifecycle.InProgress},
+		{"consumer", lifecycle.Submitter{}, schemas.StatusVerifying},
+		{"consumer", lifecycle.Submitter{AssertsVerified: true}, schemas.StatusInProgress},
 		// The consumer tenant has no Customer: a "controller" key vouches for nothing there.
-		{"consumer", lifecycle.Submitter{Controller: true}, lifecycle.Verifying},
-		{"acme", lifecycle.Submitter{}, lifecycle.Verifying},
-		{"acme", lifecycle.Submitter{AssertsVerified: true}, lifecycle.Forwarded},
-		{"acme", lifecycle.Submitter{Controller: true}, lifecycle.InProgress},
+		{"consumer", lifecycle.Submitter{Controller: true}, schemas.StatusVerifying},
+		{"acme", lifecycle.Submitter{}, schemas.StatusVerifying},
+		{"acme", lifecycle.Submitter{AssertsVerified: true}, schemas.StatusForwardedToController},
+		{"acme", lifecycle.Submitter{Controller: true}, schemas.StatusInProgress},
 	} {
 		if got := lifecycle.AfterSubmission(c.tenant, c.s); got != c.want {
 			t.Errorf("%s %+v: %s, want %s", c.tenant, c.s, got, c.want)
@@ -37,22 +37,22 @@ var received = time.Date(2026, 1, 31, 15, 0, 0, 0, time.UTC)
 func request(typ, scope, reason, jurisdiction string) lifecycle.Request {
 	due, _ := lifecycle.Deadline(jurisdiction, typ, received, time.UTC)
 	return lifecycle.Request{ID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f7", Tenant: "consumer", SubjectKey: "sk", Type: typ,
-		Scope: scope, Reason: reason, Jurisdiction: jurisdiction, PolicyVersion: "2025-04-09", Status: lifecycle.InProgress,
+		Scope: scope, Reason: reason, Jurisdiction: jurisdiction, PolicyVersion: "2025-04-09", Status: schemas.StatusInProgress,
 		OccurredAt: received, ReceivedAt: received, DeadlineAt: due}
 }
 
 func TestEventIDsAreStablePerMove(t *testing.T) {
 	r := request("erasure", "", "user_request", "gdpr")
 	at := received.Add(time.Minute)
-	first, err := r.Event(lifecycle.Received, "", at)
+	first, err := r.Event(schemas.StatusReceived, "", at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.EventID != r.ID || !first.OccurredAt.Equal(received) || first.Source != "api" {
 		t.Errorf("received event: %+v", first.Header)
 	}
-	a, _ := r.Event(lifecycle.InProgress, "", at)
-	b, _ := r.Event(lifecycle.InProgress, "", at.Add(time.Hour))
+	a, _ := r.Event(schemas.StatusInProgress, "", at)
+	b, _ := r.Event(schemas.StatusInProgress, "", at.Add(time.Hour))
 	if a.EventID != b.EventID || a.EventID == r.ID {
 		t.Errorf("in_progress ids %s, %s: want one id, not the request's", a.EventID, b.EventID)
 	}
@@ -61,7 +61,7 @@ func TestEventIDsAreStablePerMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, _ := ext.Event(ext.Status, detail, at)
-	if e.EventID == a.EventID || e.Status != lifecycle.InProgress || !e.DeadlineAt.After(*a.DeadlineAt) {
+	if e.EventID == a.EventID || e.Status != schemas.StatusInProgress || !e.DeadlineAt.After(*a.DeadlineAt) {
 		t.Errorf("extension event %s status %s deadline %v", e.EventID, e.Status, e.DeadlineAt)
 	}
 	if err := schemas.Validate(e); err != nil {
@@ -87,7 +87,7 @@ func TestExtend(t *testing.T) {
 		t.Errorf("CCPA opt-out (15 business days, no extension) extended: %v", err)
 	}
 	done := request("erasure", "", "user_request", "gdpr")
-	done.Status = lifecycle.Completed
+	done.Status = schemas.StatusCompleted
 	if _, _, err := done.Extend("x", time.UTC); !errors.Is(err, lifecycle.ErrNotExtendable) {
 		t.Errorf("a completed request extended: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/apierror"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 	"github.com/consentry/consentry/services/consent-ingest/internal/notify"
 )
@@ -55,9 +56,9 @@ func (f *Flow) notify(ctx context.Context) {
 	for _, r := range rows {
 		var err error
 		switch r.Status {
-		case lifecycle.Verifying:
+		case schemas.StatusVerifying:
 			err = f.sendLink(ctx, r)
-		case lifecycle.Forwarded:
+		case schemas.StatusForwardedToController:
 			err = f.forward(ctx, r)
 		}
 		if err == nil {
@@ -78,7 +79,7 @@ func (f *Flow) expire(ctx context.Context) {
 	}
 	for _, r := range rows {
 		detail := fmt.Sprintf("rejected: verification_expired: the person did not confirm within %s", f.cfg.VerifyTTL)
-		if _, err := f.Move(ctx, r, lifecycle.Rejected, detail); err != nil && !isConflict(err) {
+		if _, err := f.Move(ctx, r, schemas.StatusRejected, detail); err != nil && !isConflict(err) {
 			f.warn(ctx, "rejecting an expired request failed", err)
 			return
 		}

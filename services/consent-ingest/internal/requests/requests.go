@@ -97,13 +97,13 @@ func (f *Flow) Request(ctx context.Context, id string) (lifecycle.Request, bool,
 func (f *Flow) publish(ctx context.Context, r lifecycle.Request, detail string, at time.Time) error {
 	var events []schemas.Event
 	if !r.Announced {
-		received, err := r.Event(lifecycle.Received, "", r.ReceivedAt)
+		received, err := r.Event(schemas.StatusReceived, "", r.ReceivedAt)
 		if err != nil {
 			return err
 		}
 		events = append(events, received)
 	}
-	if r.Status != lifecycle.Received {
+	if r.Status != schemas.StatusReceived {
 		current, err := r.Event(r.Status, detail, at)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func (f *Flow) publish(ctx context.Context, r lifecycle.Request, detail string, 
 	}
 	var err error
 	// An extension repeats the status: its follow-ups went out with the move itself.
-	if r.Status == lifecycle.InProgress && !lifecycle.IsExtension(detail) {
+	if r.Status == schemas.StatusInProgress && !lifecycle.IsExtension(detail) {
 		more, err := r.FollowUps(at, f.cfg.LegitimateInterest(r.Tenant))
 		if err != nil {
 			return err
@@ -157,8 +157,8 @@ func (f *Flow) Submit(ctx context.Context, n ingest.Normalized, id, subjectKey s
 	}
 	r := lifecycle.Request{ID: id, Tenant: n.Tenant, SubjectKey: subjectKey, Type: n.Type, Reason: n.Reason, Scope: n.Scope,
 		Jurisdiction: n.Jurisdiction, PolicyVersion: n.PolicyVersion, Status: next, Sealed: sealed, OccurredAt: n.OccurredAt,
-		ReceivedAt: recordedAt, DeadlineAt: due, NotificationQueued: next == lifecycle.Verifying || next == lifecycle.Forwarded}
-	if next == lifecycle.Verifying {
+		ReceivedAt: recordedAt, DeadlineAt: due, NotificationQueued: next == schemas.StatusVerifying || next == schemas.StatusForwardedToController}
+	if next == schemas.StatusVerifying {
 		r.VerifyExpiresAt = recordedAt.Add(f.cfg.VerifyTTL)
 	}
 	stored, err := f.store.CreateRequest(ctx, r)
@@ -172,7 +172,7 @@ func (f *Flow) Submit(ctx context.Context, n ingest.Normalized, id, subjectKey s
 // caller moved first is a StateConflict.
 func (f *Flow) Move(ctx context.Context, r lifecycle.Request, next, detail string) (lifecycle.Request, error) {
 	from := r.Status
-	moved, err := f.store.Move(ctx, r, from, next, detail, next == lifecycle.Forwarded)
+	moved, err := f.store.Move(ctx, r, from, next, detail, next == schemas.StatusForwardedToController)
 	if err != nil {
 		if errors.Is(err, postgres.ErrMoved) {
 			return r, apierror.New(apierror.StateConflict, "the request is no longer "+from+"; fetch its status and try again")

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // Choice is a subject's latest decision for one purpose.
@@ -42,7 +44,7 @@ func (t *Tx) Choices(ctx context.Context, tenant, subjectKey string) (map[string
 // is stored: a late, older event does not override a newer choice.
 func (t *Tx) RecordChoices(ctx context.Context, tenant, subjectKey string, purposes map[string]string, at time.Time, eventID string) error {
 	for purpose, decision := range purposes {
-		if decision != "granted" && decision != "denied" {
+		if decision != schemas.Granted && decision != schemas.Denied {
 			continue
 		}
 		_, err := t.tx.Exec(ctx, `INSERT INTO unsubscribe.choices (tenant, subject_key, purpose, decision, occurred_at, event_id)

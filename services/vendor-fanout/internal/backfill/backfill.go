@@ -7,14 +7,15 @@ package backfill
 import (
 	"sort"
 
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
 // Item is one action owed, and the decision it answers.
 type Item struct {
-	Decision postgres.Decision
+	Decision fanout.Decision
 	Action   vendor.Action
 }
 
@@ -26,42 +27,42 @@ type Item struct {
 // restriction still in force (not lifted since). Other requests are not replayed: a
 // rectification or a lift concerns what vendors held then, and a vendor enabled later
 // starts from the current identifiers and the current consent.
-func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) []Item {
+func Plan(t *routing.Table, in routing.Instance, decisions []fanout.Decision) []Item {
 	if len(decisions) == 0 {
 		return nil
 	}
 	if !t.Serves(in, decisions[0].Tenant) {
 		return nil // this tenant does not use the instance
 	}
-	decisions = append([]postgres.Decision(nil), decisions...)
+	decisions = append([]fanout.Decision(nil), decisions...)
 	sort.SliceStable(decisions, func(i, j int) bool { return later(decisions[j], decisions[i]) })
-	latest := map[string]postgres.Decision{} // purpose → decision that set its current state
-	byAction := map[vendor.Action]postgres.Decision{}
+	latest := map[string]fanout.Decision{} // purpose → decision that set its current state
+	byAction := map[vendor.Action]fanout.Decision{}
 	var (
 		requests    []Item
-		restriction *postgres.Decision // the latest restriction, applied or lifted
+		restriction *fanout.Decision // the latest restriction, applied or lifted
 	)
 	for _, d := range decisions {
 		switch {
-		case d.Kind == "consent":
+		case d.Kind == fanout.KindConsent:
 			for p := range d.Purposes {
 				latest[p] = d
 			}
-		case d.RequestType == "erasure":
+		case d.RequestType == schemas.RequestErasure:
 			if action, ok := t.Requests[d.RequestType][in.Type]; ok {
 				requests = append(requests, Item{Decision: d, Action: action})
 			}
-		case d.RequestType == "restriction":
+		case d.RequestType == schemas.RequestRestriction:
 			restriction = &d
 		}
 	}
-	if r := restriction; r != nil && routing.RequestRoute(r.RequestType, r.Scope) == "restriction" {
-		if action, ok := t.Requests["restriction"][in.Type]; ok {
+	if r := restriction; r != nil && routing.RequestRoute(r.RequestType, r.Scope) == schemas.RequestRestriction {
+		if action, ok := t.Requests[schemas.RequestRestriction][in.Type]; ok {
 			requests = append(requests, Item{Decision: *r, Action: action})
 		}
 	}
 	for purpose, d := range latest {
-		if d.Purposes[purpose] != "denied" {
+		if d.Purposes[purpose] != schemas.Denied {
 			continue
 		}
 		action, ok := t.Denied[purpose][in.Type]
@@ -85,7 +86,7 @@ func Plan(t *routing.Table, in routing.Instance, decisions []postgres.Decision) 
 	return out
 }
 
-func later(a, b postgres.Decision) bool {
+func later(a, b fanout.Decision) bool {
 	if !a.OccurredAt.Equal(b.OccurredAt) {
 		return a.OccurredAt.After(b.OccurredAt)
 	}

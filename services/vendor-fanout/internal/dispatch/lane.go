@@ -27,19 +27,11 @@ import (
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/tracing"
 	"github.com/consentry/consentry/schemas"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
 var tracer = tracing.Tracer("github.com/consentry/consentry/services/vendor-fanout/internal/dispatch")
-
-// Store is what a lane needs of the delivery table.
-type Store interface {
-	Claim(ctx context.Context, instance string, limit int, lease time.Duration) ([]postgres.Delivery, error)
-	Record(ctx context.Context, id int64, r postgres.Result) error
-}
-
-var _ Store = (*postgres.Store)(nil)
 
 // Encoder frames events for Kafka (serde.Serde).
 type Encoder interface {
@@ -94,7 +86,7 @@ type LaneConfig struct {
 
 // Deps are what lanes share.
 type Deps struct {
-	Store        Store
+	Store        fanout.Lanes
 	Opener       Opener
 	Serde        Encoder
 	ReceiptTopic string
@@ -303,7 +295,7 @@ func (l *Lane) sleep(ctx context.Context, d time.Duration, idle *time.Ticker) {
 // fails the lease brings the delivery back.
 //
 // called runs once the vendor has answered and before the result is recorded.
-func (l *Lane) process(ctx context.Context, d postgres.Delivery, called func()) {
+func (l *Lane) process(ctx context.Context, d fanout.Delivery, called func()) {
 	// One client span per attempt, a child of the trace the event was produced in; the
 	// adapter's HTTP request carries it to the vendor, the receipt carries it to Kafka.
 	// Attributes name the vendor and action only: never the subject.
@@ -314,13 +306,13 @@ func (l *Lane) process(ctx context.Context, d postgres.Delivery, called func()) 
 	res := l.attempt(ctx, d)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("consentry.delivery_state", res.State), attribute.String("consentry.outcome", res.Outcome))
-		if res.State == postgres.Dead {
+		if res.State == fanout.Dead {
 			span.SetStatus(codes.Error, "dead-lettered")
 		}
 	}
 	span.End()
 	if res.Receipt != nil {
-		kafka.SetTraceparent(res.Receipt, tracing.Traceparent(ctx))
+		res.Receipt.Traceparent = tracing.Traceparent(ctx)
 	}
 	called()
 	if err := l.deps.Store.Record(ctx, d.ID, res); err != nil {
@@ -336,14 +328,14 @@ func (l *Lane) process(ctx context.Context, d postgres.Delivery, called func()) 
 	}
 }
 
-func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result {
+func (l *Lane) attempt(ctx context.Context, d fanout.Delivery) fanout.Result {
 	now := l.deps.Now()
 	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
 	switch {
 	case errors.Is(err, seal.ErrShredded):
 		// The person's erasure completed first: every vendor already deleted them, and
 		// nothing here could name them any more. Not a failure for an operator to chase.
-		return l.finish(d, postgres.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped))
+		return l.finish(d, fanout.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped))
 	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
 	case err != nil:
 		return l.retry(d, now, false, 0, "opening identifiers: "+err.Error())
@@ -353,7 +345,7 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 		IDs:     vendor.Identifiers{SubjectID: ids.SubjectID, Email: ids.Email, AnonymousID: ids.AnonymousID, VendorIDs: ids.VendorIDs},
 		EventID: d.EventID, RequestID: d.RequestID, OccurredAt: d.OccurredAt, Purposes: d.Purposes,
 	}
-	if d.State == postgres.Polling {
+	if d.State == fanout.Polling {
 		return l.poll(ctx, d, req, now)
 	}
 	if err := l.limiter.Wait(ctx); err != nil {
@@ -361,7 +353,7 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 	}
 	// Claimed before the vendor said "slow down": honour its Retry-After all the same.
 	if until := l.throttledUntil.Load(); until > l.deps.Now().UnixNano() {
-		return postgres.Result{State: postgres.Pending, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
+		return fanout.Result{State: fanout.Pending, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
 	}
 	result, err := l.breaker.Execute(func() (vendor.Result, error) { return l.cfg.Adapter.Deliver(ctx, req) })
 	failpoint.Hit(failpoint.FanoutAfterVendorCall)
@@ -374,29 +366,29 @@ func (l *Lane) attempt(ctx context.Context, d postgres.Delivery) postgres.Result
 	switch result.Outcome {
 	case vendor.Accepted:
 		if l.poller != nil {
-			r := l.finish(d, postgres.Polling, result, "accepted")
+			r := l.finish(d, fanout.Polling, result, "accepted")
 			r.NextAttemptAt = now.Add(l.cfg.Policy.PollInterval)
 			return r
 		}
-		return l.finish(d, postgres.Done, result, "accepted")
+		return l.finish(d, fanout.Done, result, "accepted")
 	default:
-		return l.finish(d, postgres.Done, result, string(result.Outcome))
+		return l.finish(d, fanout.Done, result, string(result.Outcome))
 	}
 }
 
-func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request, now time.Time) postgres.Result {
+func (l *Lane) poll(ctx context.Context, d fanout.Delivery, req vendor.Request, now time.Time) fanout.Result {
 	if l.poller == nil {
-		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Accepted, Reference: d.Reference}, "accepted")
+		return l.finish(d, fanout.Done, vendor.Result{Outcome: vendor.Accepted, Reference: d.Reference}, "accepted")
 	}
 	// A poll is a vendor call like a delivery (Amplitude counts its GETs against the
 	// same one request a second): it takes the lane's token and honours its Retry-After.
 	// Either way it stays a poll: retry would make it pending, a second delivery.
 	if err := l.limiter.Wait(ctx); err != nil {
-		return postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(l.cfg.Policy.PollInterval),
+		return fanout.Result{State: fanout.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(l.cfg.Policy.PollInterval),
 			LastError: "rate limiter: " + err.Error()}
 	}
 	if until := l.throttledUntil.Load(); until > l.deps.Now().UnixNano() {
-		return postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
+		return fanout.Result{State: fanout.Polling, Outcome: d.Outcome, NextAttemptAt: time.Unix(0, until), LastError: d.LastError}
 	}
 	var done bool
 	_, err := l.breaker.Execute(func() (vendor.Result, error) {
@@ -405,15 +397,15 @@ func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request
 		return vendor.Result{}, err
 	})
 	if err == nil && done {
-		return l.finish(d, postgres.Done, vendor.Result{Outcome: vendor.Completed, Reference: d.Reference}, string(vendor.Completed))
+		return l.finish(d, fanout.Done, vendor.Result{Outcome: vendor.Completed, Reference: d.Reference}, string(vendor.Completed))
 	}
 	if now.After(d.Deadline) && !l.patient {
-		return l.finish(d, postgres.Done, vendor.Result{Outcome: "unverifiable", Reference: d.Reference,
+		return l.finish(d, fanout.Done, vendor.Result{Outcome: "unverifiable", Reference: d.Reference,
 			Detail: "the vendor job was not confirmed done before the deadline"}, "unverifiable")
 	}
 	wait := l.cfg.Policy.PollInterval << min(d.Attempts, 16)
 	wait = min(wait, l.cfg.Policy.MaxPollInterval)
-	r := postgres.Result{State: postgres.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(wait), CountAttempt: true}
+	r := fanout.Result{State: fanout.Polling, Outcome: d.Outcome, NextAttemptAt: now.Add(wait), CountAttempt: true}
 	if err != nil {
 		r.LastError = vendor.Classify(err).Error()
 	}
@@ -421,10 +413,10 @@ func (l *Lane) poll(ctx context.Context, d postgres.Delivery, req vendor.Request
 }
 
 // failed turns a classified failure into the next step.
-func (l *Lane) failed(d postgres.Delivery, now time.Time, err error) postgres.Result {
+func (l *Lane) failed(d fanout.Delivery, now time.Time, err error) fanout.Result {
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		// No call was made: not an attempt. Come back when the breaker may let us through.
-		return postgres.Result{State: postgres.Pending, NextAttemptAt: now.Add(l.cfg.BreakerTimeout / 4), LastError: d.LastError}
+		return fanout.Result{State: fanout.Pending, NextAttemptAt: now.Add(l.cfg.BreakerTimeout / 4), LastError: d.LastError}
 	}
 	e := vendor.Classify(err)
 	l.setLastError(e.Error())
@@ -452,7 +444,7 @@ func (l *Lane) failed(d postgres.Delivery, now time.Time, err error) postgres.Re
 }
 
 // retry schedules d again, or dead-letters it once its attempts or deadline run out.
-func (l *Lane) retry(d postgres.Delivery, now time.Time, counted bool, atLeast time.Duration, reason string) postgres.Result {
+func (l *Lane) retry(d fanout.Delivery, now time.Time, counted bool, atLeast time.Duration, reason string) fanout.Result {
 	attempts := d.Attempts
 	if counted {
 		attempts++
@@ -464,7 +456,7 @@ func (l *Lane) retry(d postgres.Delivery, now time.Time, counted bool, atLeast t
 		return l.dead(d, 0, "deadline passed: "+reason)
 	}
 	wait := max(atLeast, l.backoff(attempts))
-	return postgres.Result{State: postgres.Pending, NextAttemptAt: now.Add(wait), LastError: reason, CountAttempt: counted}
+	return fanout.Result{State: fanout.Pending, NextAttemptAt: now.Add(wait), LastError: reason, CountAttempt: counted}
 }
 
 // backoff is capped exponential backoff with full jitter (AWS Builders' Library).
@@ -476,15 +468,15 @@ func (l *Lane) backoff(attempts int) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond
 }
 
-func (l *Lane) dead(d postgres.Delivery, status int, reason string) postgres.Result {
+func (l *Lane) dead(d fanout.Delivery, status int, reason string) fanout.Result {
 	l.log.Warn("delivery dead-lettered", "delivery_id", d.ID, "action", d.Action, "reason", reason)
-	r := postgres.Result{State: postgres.Dead, Outcome: "dead_lettered", HTTPStatus: status, LastError: reason, CountAttempt: true}
+	r := fanout.Result{State: fanout.Dead, Outcome: "dead_lettered", HTTPStatus: status, LastError: reason, CountAttempt: true}
 	r.Receipt = l.receipt(d, vendor.Result{Outcome: "dead_lettered", HTTPStatus: status, Detail: reason}, d.Attempts+1)
 	return r
 }
 
-func (l *Lane) finish(d postgres.Delivery, state string, res vendor.Result, outcome string) postgres.Result {
-	r := postgres.Result{State: state, Outcome: outcome, HTTPStatus: res.HTTPStatus, Reference: res.Reference, CountAttempt: true}
+func (l *Lane) finish(d fanout.Delivery, state string, res vendor.Result, outcome string) fanout.Result {
+	r := fanout.Result{State: state, Outcome: outcome, HTTPStatus: res.HTTPStatus, Reference: res.Reference, CountAttempt: true}
 	res.Outcome = vendor.Outcome(outcome)
 	r.Receipt = l.receipt(d, res, d.Attempts+1)
 	return r
@@ -499,7 +491,7 @@ func (l *Lane) setLastError(s string) {
 // receipt encodes the VendorReceipt of an outcome. Its id derives from the delivery and
 // outcome, so recording the same outcome twice (a crash between the vendor's answer and
 // the database commit) yields one receipt in effect.
-func (l *Lane) receipt(d postgres.Delivery, res vendor.Result, attempts int) *kafka.Message {
+func (l *Lane) receipt(d fanout.Delivery, res vendor.Result, attempts int) *fanout.Message {
 	id, err := eventid.Derive(d.EventID, fmt.Sprintf("receipt/%s/%s/%s", d.Instance, d.Action, res.Outcome))
 	if err != nil {
 		l.log.Error("deriving a receipt id", "error", err)
@@ -508,7 +500,7 @@ func (l *Lane) receipt(d postgres.Delivery, res vendor.Result, attempts int) *ka
 	now := l.deps.Now().UTC()
 	msg, err := l.deps.Serde.EncodeMessage(l.deps.ReceiptTopic, d.SubjectKey, &schemas.VendorReceipt{
 		Header: schemas.Header{EventID: id, Tenant: d.Tenant, SubjectKey: d.SubjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "vendor-fanout", PolicyVersion: d.PolicyVersion},
+			Source: schemas.SourceVendorFanout, PolicyVersion: d.PolicyVersion},
 		SourceEventID: d.EventID, RequestID: d.RequestID, Vendor: d.Instance, Action: d.Action,
 		Outcome: string(res.Outcome), Attempts: attempts, HTTPStatus: res.HTTPStatus,
 		VendorReference: res.Reference, Detail: res.Detail,
@@ -517,21 +509,21 @@ func (l *Lane) receipt(d postgres.Delivery, res vendor.Result, attempts int) *ka
 		l.log.Error("encoding a receipt", "error", err)
 		return nil
 	}
-	return &msg
+	return &fanout.Message{Topic: msg.Topic, Key: msg.Key, Value: msg.Value}
 }
 
 // propagated reports whether res is the vendor first taking d's action on: the end of
 // the path whose latency the propagation histogram measures. Polls of an accepted job,
 // retries and dead letters are not; nor are rows with no acceptance time.
-func propagated(d postgres.Delivery, res postgres.Result) bool {
-	if d.RecordedAt.IsZero() || d.State != postgres.Pending {
+func propagated(d fanout.Delivery, res fanout.Result) bool {
+	if d.RecordedAt.IsZero() || d.State != fanout.Pending {
 		return false
 	}
-	return res.State == postgres.Done || res.State == postgres.Polling
+	return res.State == fanout.Done || res.State == fanout.Polling
 }
 
 // idempotencyKey is stable for one delivery across retries and replays.
-func idempotencyKey(d postgres.Delivery) string {
+func idempotencyKey(d fanout.Delivery) string {
 	id, err := eventid.Derive(d.EventID, "delivery/"+d.Instance+"/"+d.Action)
 	if err != nil {
 		return d.EventID + "/" + d.Instance + "/" + d.Action

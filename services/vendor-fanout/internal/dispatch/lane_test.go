@@ -10,7 +10,7 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/schemas"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
@@ -52,9 +52,9 @@ func lane(a vendor.Adapter) *Lane {
 		Deps{Opener: noIdentifiers{}, Serde: receiptEncoder{}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
 }
 
-func delivery() postgres.Delivery {
-	return postgres.Delivery{ID: 1, EventID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6", Instance: "v", Action: "opt_out",
-		Tenant: "consumer", SubjectKey: "sk", State: postgres.Pending, Deadline: now.Add(48 * time.Hour)}
+func delivery() fanout.Delivery {
+	return fanout.Delivery{ID: 1, EventID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6", Instance: "v", Action: "opt_out",
+		Tenant: "consumer", SubjectKey: "sk", State: fanout.Pending, Deadline: now.Add(48 * time.Hour)}
 }
 
 func fail(e *vendor.Error) func() (vendor.Result, error) {
@@ -71,12 +71,12 @@ func TestRetryPolicy(t *testing.T) {
 		wantCounted bool
 		minWait     time.Duration
 	}{
-		{"transient: retried, counted", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(time.Hour), postgres.Pending, true, 0},
-		{"auth: retried, counted", &vendor.Error{Kind: vendor.Auth, HTTPStatus: 401}, now.Add(time.Hour), postgres.Pending, true, 0},
+		{"transient: retried, counted", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(time.Hour), fanout.Pending, true, 0},
+		{"auth: retried, counted", &vendor.Error{Kind: vendor.Auth, HTTPStatus: 401}, now.Add(time.Hour), fanout.Pending, true, 0},
 		{"throttled: not counted, waits at least Retry-After", &vendor.Error{Kind: vendor.Throttled, HTTPStatus: 429, RetryAfter: 90 * time.Second},
-			now.Add(time.Hour), postgres.Pending, false, 90 * time.Second},
-		{"permanent: dead at once", &vendor.Error{Kind: vendor.Permanent, HTTPStatus: 400}, now.Add(time.Hour), postgres.Dead, true, 0},
-		{"deadline passed: dead, not dropped", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(-time.Second), postgres.Dead, true, 0},
+			now.Add(time.Hour), fanout.Pending, false, 90 * time.Second},
+		{"permanent: dead at once", &vendor.Error{Kind: vendor.Permanent, HTTPStatus: 400}, now.Add(time.Hour), fanout.Dead, true, 0},
+		{"deadline passed: dead, not dropped", &vendor.Error{Kind: vendor.Transient, HTTPStatus: 503}, now.Add(-time.Second), fanout.Dead, true, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,10 +87,10 @@ func TestRetryPolicy(t *testing.T) {
 			if r.State != c.wantState || r.CountAttempt != c.wantCounted {
 				t.Fatalf("state %s counted %v, want %s %v (%+v)", r.State, r.CountAttempt, c.wantState, c.wantCounted, r)
 			}
-			if r.State == postgres.Pending && r.NextAttemptAt.Sub(now) < c.minWait {
+			if r.State == fanout.Pending && r.NextAttemptAt.Sub(now) < c.minWait {
 				t.Errorf("retry in %v, want at least %v", r.NextAttemptAt.Sub(now), c.minWait)
 			}
-			if r.State == postgres.Dead && (r.Receipt == nil || r.Outcome != "dead_lettered") {
+			if r.State == fanout.Dead && (r.Receipt == nil || r.Outcome != "dead_lettered") {
 				t.Errorf("a dead letter without its receipt: %+v", r)
 			}
 		})
@@ -120,7 +120,7 @@ func TestDeliveriesClaimedBeforeThrottlingWaitForRetryAfter(t *testing.T) {
 	if a.calls != 1 {
 		t.Fatalf("the vendor was called %d times within its Retry-After, want once", a.calls)
 	}
-	if r.State != postgres.Pending || r.CountAttempt || r.NextAttemptAt.Sub(now) < 59*time.Minute {
+	if r.State != fanout.Pending || r.CountAttempt || r.NextAttemptAt.Sub(now) < 59*time.Minute {
 		t.Errorf("the waiting delivery got %+v, want pending, no attempt counted, due after the Retry-After", r)
 	}
 }
@@ -136,7 +136,7 @@ func TestOpenBreakerMakesNoCallAndCountsNoAttempt(t *testing.T) {
 	if a.calls != calls {
 		t.Fatalf("the adapter was called with the breaker open")
 	}
-	if r.State != postgres.Pending || r.CountAttempt {
+	if r.State != fanout.Pending || r.CountAttempt {
 		t.Errorf("breaker open: %+v, want pending and not counted", r)
 	}
 	if st := l.Status(); st.Breaker != "open" {
@@ -151,25 +151,25 @@ func TestAsyncJobsAreVerifiedOrGivenUpOnButTasksAreNot(t *testing.T) {
 
 	l := lane(&scripted{deliver: accepted, poll: notYet})
 	r := l.attempt(ctx, delivery())
-	if r.State != postgres.Polling || r.Receipt == nil {
+	if r.State != fanout.Polling || r.Receipt == nil {
 		t.Fatalf("an accepted job: %+v, want polling with an accepted receipt", r)
 	}
 	polling := delivery()
-	polling.State, polling.Reference = postgres.Polling, "job:1"
-	if r := l.attempt(ctx, polling); r.State != postgres.Polling {
+	polling.State, polling.Reference = fanout.Polling, "job:1"
+	if r := l.attempt(ctx, polling); r.State != fanout.Polling {
 		t.Errorf("a job not done yet: %+v", r)
 	}
 	polling.Deadline = now.Add(-time.Second)
-	if r := l.attempt(ctx, polling); r.State != postgres.Done || r.Outcome != "unverifiable" {
+	if r := l.attempt(ctx, polling); r.State != fanout.Done || r.Outcome != "unverifiable" {
 		t.Errorf("a job past its deadline: %+v, want done and unverifiable", r)
 	}
 
 	task := lane(patientScripted{&scripted{deliver: accepted, poll: notYet}})
-	if r := task.attempt(ctx, polling); r.State != postgres.Polling {
+	if r := task.attempt(ctx, polling); r.State != fanout.Polling {
 		t.Errorf("a manual task past its deadline was given up on: %+v", r)
 	}
 	done := lane(&scripted{deliver: accepted, poll: func() (bool, error) { return true, nil }})
-	if r := done.attempt(ctx, polling); r.State != postgres.Done || r.Outcome != "completed" {
+	if r := done.attempt(ctx, polling); r.State != fanout.Done || r.Outcome != "completed" {
 		t.Errorf("a finished job: %+v, want completed", r)
 	}
 }
@@ -183,7 +183,7 @@ func TestShreddedIdentifiersAreSkipped(t *testing.T) {
 	d := delivery()
 	d.Sealed = &schemas.Sealed{Scheme: seal.Scheme}
 	r := l.attempt(context.Background(), d)
-	if r.State != postgres.Done || r.Outcome != string(vendor.Skipped) || r.Receipt == nil || vendorCalled {
+	if r.State != fanout.Done || r.Outcome != string(vendor.Skipped) || r.Receipt == nil || vendorCalled {
 		t.Errorf("identifiers shredded: %+v (vendor called %v), want done/skipped with a receipt", r, vendorCalled)
 	}
 }
@@ -208,20 +208,20 @@ func (shredded) Open(context.Context, string, string, *schemas.Sealed) (seal.Ide
 // slowStore hands out one batch and holds every Record until released, like a database
 // whose commits lag behind the vendor.
 type slowStore struct {
-	batch    []postgres.Delivery
+	batch    []fanout.Delivery
 	claimed  atomic.Bool
 	release  chan struct{}
 	recorded atomic.Int32
 }
 
-func (s *slowStore) Claim(context.Context, string, int, time.Duration) ([]postgres.Delivery, error) {
+func (s *slowStore) Claim(context.Context, string, int, time.Duration) ([]fanout.Delivery, error) {
 	if s.claimed.Swap(true) {
 		return nil, nil
 	}
 	return s.batch, nil
 }
 
-func (s *slowStore) Record(ctx context.Context, _ int64, _ postgres.Result) error {
+func (s *slowStore) Record(ctx context.Context, _ int64, _ fanout.Result) error {
 	<-s.release
 	s.recorded.Add(1)
 	return nil
@@ -291,7 +291,7 @@ func TestPollsShareTheLanesLimiterAndRetryAfter(t *testing.T) {
 		poll:    func() (bool, error) { polls++; return false, nil },
 	}
 	polling := delivery()
-	polling.State, polling.Reference = postgres.Polling, "job:1"
+	polling.State, polling.Reference = fanout.Polling, "job:1"
 
 	t.Run("limiter", func(t *testing.T) {
 		l := lane(a)
@@ -305,7 +305,7 @@ func TestPollsShareTheLanesLimiterAndRetryAfter(t *testing.T) {
 		if polls != 0 {
 			t.Errorf("the poll called the vendor without a token of the lane's limiter")
 		}
-		if r.State != postgres.Polling || r.CountAttempt {
+		if r.State != fanout.Polling || r.CountAttempt {
 			t.Errorf("result %+v, want still polling (not pending: a second delivery), no attempt counted", r)
 		}
 	})
@@ -319,7 +319,7 @@ func TestPollsShareTheLanesLimiterAndRetryAfter(t *testing.T) {
 		if polls != 0 {
 			t.Error("a poll called the vendor inside its Retry-After")
 		}
-		if r.State != postgres.Polling || r.NextAttemptAt.Sub(now) < 59*time.Minute || r.CountAttempt {
+		if r.State != fanout.Polling || r.NextAttemptAt.Sub(now) < 59*time.Minute || r.CountAttempt {
 			t.Errorf("result %+v, want still polling, not before the Retry-After, no attempt counted", r)
 		}
 	})

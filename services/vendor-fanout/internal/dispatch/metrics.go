@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 // Metrics are the per-vendor delivery metrics. Labels are vendor instance names and
@@ -102,7 +102,7 @@ func (c *sunsetCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (m *Metrics) outcome(vendor string, r postgres.Result) {
+func (m *Metrics) outcome(vendor string, r fanout.Result) {
 	if m != nil {
 		m.outcomes.WithLabelValues(vendor, r.State, r.Outcome).Inc()
 	}

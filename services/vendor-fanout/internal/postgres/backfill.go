@@ -6,12 +6,13 @@ import (
 	"fmt"
 
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 // EachSubject calls fn with every recorded decision of one subject at a time, in the
 // order they happened (occurred_at, then event id), for the tenants given (all when
 // tenants is empty). Streaming keeps a back-fill of millions of decisions in bounded memory.
-func (s *Store) EachSubject(ctx context.Context, tenants []string, fn func([]Decision) error) error {
+func (s *Store) EachSubject(ctx context.Context, tenants []string, fn func([]fanout.Decision) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT event_id::text, tenant, subject_key, kind, purposes, coalesce(request_type, ''),
 			coalesce(request_id::text, ''), occurred_at, recorded_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext,
 			coalesce(reason, ''), coalesce(jurisdiction, ''), coalesce(scope, ''), deadline_at
@@ -21,10 +22,10 @@ func (s *Store) EachSubject(ctx context.Context, tenants []string, fn func([]Dec
 		return err
 	}
 	defer rows.Close()
-	var group []Decision
+	var group []fanout.Decision
 	for rows.Next() {
 		var (
-			d        Decision
+			d        fanout.Decision
 			purposes []byte
 			scheme   *string
 			nonce    []byte

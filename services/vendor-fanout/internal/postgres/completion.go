@@ -13,66 +13,18 @@ import (
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/schemas"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
-
-// The statuses fan-out gives a privacy request (docs/privacy-requests.md).
-const (
-	StatusCompleted          = "completed"
-	StatusPartiallyCompleted = "partially_completed"
-)
-
-// Completion is a privacy request every delivery of which has ended and every manual
-// task of which is closed.
-type Completion struct {
-	Request Decision
-	// Planned is how many deliveries the request required.
-	Planned int
-	// Unfinished are the deliveries that did not carry the request out.
-	Unfinished []Unfinished
-	// Previous is the status announced before: partially_completed, when the vendors
-	// left out have since carried it out (a replayed dead letter), or "".
-	Previous string
-}
-
-// Shreds reports whether completing c destroys the subject's data key: an erasure every
-// vendor carried out. One a vendor did not carry out keeps the key, for the delivery
-// that an operator replays needs the identifiers; it shreds when that completes it.
-func (c Completion) Shreds() bool {
-	return c.Request.RequestType == "erasure" && c.Status() == StatusCompleted
-}
-
-// Unfinished is a delivery that ended without carrying its action out: dead-lettered,
-// skipped (no identifier the vendor knows the person by) or unverifiable. It holds no
-// personal identifier.
-type Unfinished struct {
-	Instance   string `json:"instance"`
-	Action     string `json:"action"`
-	Outcome    string `json:"outcome"`
-	HTTPStatus int    `json:"http_status"`
-}
-
-// Status is completed, or partially_completed when any vendor did not carry the request
-// out.
-func (c Completion) Status() string {
-	if len(c.Unfinished) > 0 {
-		return StatusPartiallyCompleted
-	}
-	return StatusCompleted
-}
 
 // Announcer returns the record that announces c. The store writes it to the outbox in
 // the transaction that records what completed the request, so that the completion is
 // neither lost nor written twice.
-type Announcer func(c Completion) (kafka.Message, error)
+type Announcer func(c fanout.Completion) (kafka.Message, error)
 
 // ErrUnannounced wraps an Announcer's failure. The result that completed the request is
 // not recorded without its announcement: it is retried, like a result the database
 // rejected, and must not hold back the other results of its batch.
 var ErrUnannounced = errors.New("the completion of a privacy request could not be announced")
-
-// carriedOut are the outcomes of a delivery that did what its action asked.
-var carriedOut = []string{string(vendor.Delivered), string(vendor.Accepted), string(vendor.Completed), string(vendor.AlreadyDone)}
 
 // complete announces, once, each of the requests (by decision event id) that has no open
 // delivery and no open manual task left.
@@ -116,7 +68,7 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 		WHERE d.event_id = ANY($1)
 		  AND NOT EXISTS (SELECT 1 FROM fanout.deliveries x WHERE x.event_id = d.event_id AND x.state IN ('pending', 'polling'))
 		  AND NOT EXISTS (SELECT 1 FROM fanout.manual_tasks t WHERE t.event_id = d.event_id AND t.status = 'open')
-		ORDER BY d.event_id`, open, carriedOut)
+		ORDER BY d.event_id`, open, fanout.CarriedOut())
 	if err != nil {
 		return err
 	}
@@ -124,10 +76,9 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 	if err != nil {
 		return err
 	}
-	// A request announced partially completed is announced again only once it is complete.
 	completions := all[:0]
 	for _, c := range all {
-		if c.Previous == "" || c.Status() == StatusCompleted {
+		if c.Announces() {
 			completions = append(completions, c)
 		}
 	}
@@ -148,7 +99,7 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 		}
 		done[i], statuses[i] = uuidValue(c.Request.EventID), c.Status()
 		topics[i], keys[i], vals[i] = m.Topic, m.Key, m.Value
-		if c.Shreds() {
+		if fanout.Shreds(c) {
 			shred = append(shred, c.Request.SubjectKey)
 		}
 	}
@@ -168,9 +119,9 @@ func (s *Store) complete(ctx context.Context, tx pgx.Tx, eventIDs []string) erro
 	return err
 }
 
-func scanCompletion(row pgx.CollectableRow) (Completion, error) {
+func scanCompletion(row pgx.CollectableRow) (fanout.Completion, error) {
 	var (
-		c          Completion
+		c          fanout.Completion
 		d          = &c.Request
 		scheme     *string
 		nonce, ct  []byte
@@ -182,7 +133,7 @@ func scanCompletion(row pgx.CollectableRow) (Completion, error) {
 	if err != nil {
 		return c, err
 	}
-	d.Kind, d.DeadlineAt = "request", deadline
+	d.Kind, d.DeadlineAt = fanout.KindRequest, deadline
 	if scheme != nil {
 		d.Sealed = &schemas.Sealed{Scheme: *scheme, Nonce: nonce, Ciphertext: ct}
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 // announcing opens a store whose announcements are the completions as JSON, on topic
@@ -27,7 +29,7 @@ func announcing(t *testing.T) (*Store, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s, err := Open(ctx, pool, func(c Completion) (kafka.Message, error) {
+	s, err := Open(ctx, pool, func(c fanout.Completion) (kafka.Message, error) {
 		b, err := json.Marshal(c)
 		return kafka.Message{Topic: "requests", Key: []byte(c.Request.SubjectKey), Value: b}, err
 	})
@@ -48,14 +50,14 @@ func request(t *testing.T, s *Store, typ string, instances ...string) (string, m
 	}
 	at := time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
 	deadline := at.Add(30 * 24 * time.Hour)
-	d := Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: "subject-" + id, Kind: "request", RequestType: typ,
+	d := fanout.Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: "subject-" + id, Kind: "request", RequestType: typ,
 		OccurredAt: at, RecordedAt: at, PolicyVersion: "2025-04-09", Reason: "user_request", Jurisdiction: "gdpr", DeadlineAt: &deadline}
-	var ds []Delivery
+	var ds []fanout.Delivery
 	for _, in := range instances {
-		ds = append(ds, Delivery{EventID: id, RequestID: id, Instance: in, Action: "delete_user", Tenant: d.Tenant,
+		ds = append(ds, fanout.Delivery{EventID: id, RequestID: id, Instance: in, Action: "delete_user", Tenant: d.Tenant,
 			SubjectKey: d.SubjectKey, OccurredAt: at, PolicyVersion: d.PolicyVersion, Deadline: deadline})
 	}
-	if err := s.Plan(ctx, []Decision{d}, ds); err != nil {
+	if err := s.Plan(ctx, []fanout.Decision{d}, ds); err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]int64{}
@@ -74,20 +76,20 @@ func request(t *testing.T, s *Store, typ string, instances ...string) (string, m
 }
 
 // announced returns the completions written for request id.
-func announced(t *testing.T, pool *pgxpool.Pool, id string) []Completion {
+func announced(t *testing.T, pool *pgxpool.Pool, id string) []fanout.Completion {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `SELECT value FROM fanout.outbox WHERE topic = 'requests' ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []Completion
+	var out []fanout.Completion
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			t.Fatal(err)
 		}
-		var c Completion
+		var c fanout.Completion
 		if err := json.Unmarshal(b, &c); err != nil {
 			t.Fatal(err)
 		}
@@ -98,15 +100,15 @@ func announced(t *testing.T, pool *pgxpool.Pool, id string) []Completion {
 	return out
 }
 
-func done(outcome string) Result {
-	return Result{State: Done, Outcome: outcome, HTTPStatus: 200, CountAttempt: true}
+func done(outcome string) fanout.Result {
+	return fanout.Result{State: fanout.Done, Outcome: outcome, HTTPStatus: 200, CountAttempt: true}
 }
 
 func TestARequestWithoutDeliveriesCompletesWhenPlanned(t *testing.T) {
 	s, pool := announcing(t)
 	id, _ := request(t, s, "access")
 	got := announced(t, pool, id)
-	if len(got) != 1 || got[0].Status() != StatusCompleted || got[0].Planned != 0 {
+	if len(got) != 1 || got[0].Status() != schemas.StatusCompleted || got[0].Planned != 0 {
 		t.Fatalf("completions %+v, want one completed with nothing planned", got)
 	}
 	r := got[0].Request
@@ -114,9 +116,9 @@ func TestARequestWithoutDeliveriesCompletesWhenPlanned(t *testing.T) {
 		t.Errorf("the completion lost the request's header: %+v", r)
 	}
 	// A redelivered in_progress plans the same again: nothing new, no second completion.
-	d := Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: r.SubjectKey, Kind: "request", RequestType: "access",
+	d := fanout.Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: r.SubjectKey, Kind: "request", RequestType: "access",
 		OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt, PolicyVersion: r.PolicyVersion}
-	if err := s.Plan(context.Background(), []Decision{d}, nil); err != nil {
+	if err := s.Plan(context.Background(), []fanout.Decision{d}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(announced(t, pool, id)); n != 1 {
@@ -128,11 +130,11 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 	ctx := context.Background()
 	s, pool := announcing(t)
 	id, ids := request(t, s, "erasure", "amplitude", "hubspot", "salesforce", "posthog")
-	results := map[string]Result{
+	results := map[string]fanout.Result{
 		"hubspot":    done("delivered"),
-		"amplitude":  {State: Polling, Outcome: "accepted", NextAttemptAt: time.Now().Add(time.Hour), CountAttempt: true},
-		"salesforce": {State: Done, Outcome: "skipped", CountAttempt: true},
-		"posthog":    {State: Dead, Outcome: "dead_lettered", HTTPStatus: 400, LastError: "permanent (HTTP 400): bad", CountAttempt: true},
+		"amplitude":  {State: fanout.Polling, Outcome: "accepted", NextAttemptAt: time.Now().Add(time.Hour), CountAttempt: true},
+		"salesforce": {State: fanout.Done, Outcome: "skipped", CountAttempt: true},
+		"posthog":    {State: fanout.Dead, Outcome: "dead_lettered", HTTPStatus: 400, LastError: "permanent (HTTP 400): bad", CountAttempt: true},
 	}
 	for in, r := range results {
 		if err := s.Record(ctx, ids[in], r); err != nil {
@@ -149,9 +151,9 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d completions, want 1", len(got))
 	}
-	want := []Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered", HTTPStatus: 400},
+	want := []fanout.Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered", HTTPStatus: 400},
 		{Instance: "salesforce", Action: "delete_user", Outcome: "skipped"}}
-	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" || got[0].Status() != StatusPartiallyCompleted || got[0].Planned != 4 {
+	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" || got[0].Status() != schemas.StatusPartiallyCompleted || got[0].Planned != 4 {
 		t.Errorf("status %s of %d planned, unfinished: %s", got[0].Status(), got[0].Planned, diff)
 	}
 	// The dead letter replayed and delivered after the completion: a receipt, and no
@@ -166,7 +168,7 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 		t.Errorf("%d completions after a replay, want 1", n)
 	}
 	var status string
-	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != StatusPartiallyCompleted {
+	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != schemas.StatusPartiallyCompleted {
 		t.Errorf("decision completion %q (%v)", status, err)
 	}
 }
@@ -190,13 +192,13 @@ func TestAnErasureShredsTheKeyOnlyWhenEveryVendorCarriedItOut(t *testing.T) {
 		}
 		return gone
 	}
-	for in, r := range map[string]Result{"hubspot": done("delivered"),
-		"posthog": {State: Dead, Outcome: "dead_lettered", HTTPStatus: 503, LastError: "gave up", CountAttempt: true}} {
+	for in, r := range map[string]fanout.Result{"hubspot": done("delivered"),
+		"posthog": {State: fanout.Dead, Outcome: "dead_lettered", HTTPStatus: 503, LastError: "gave up", CountAttempt: true}} {
 		if err := s.Record(ctx, ids[in], r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusPartiallyCompleted || got[0].Shreds() || destroyed(subject) {
+	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != schemas.StatusPartiallyCompleted || fanout.Shreds(got[0]) || destroyed(subject) {
 		t.Fatalf("after a dead letter: %+v, key destroyed %v; want partially completed, key kept", got, destroyed(subject))
 	}
 	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
@@ -206,7 +208,7 @@ func TestAnErasureShredsTheKeyOnlyWhenEveryVendorCarriedItOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := announced(t, pool, id)
-	if len(got) != 2 || got[1].Status() != StatusCompleted || got[1].Previous != StatusPartiallyCompleted || !got[1].Shreds() {
+	if len(got) != 2 || got[1].Status() != schemas.StatusCompleted || got[1].Previous != schemas.StatusPartiallyCompleted || !fanout.Shreds(got[1]) {
 		t.Fatalf("after the replay: %+v, want a second announcement, completed", got)
 	}
 	if !destroyed(subject) || destroyed("bystander-"+subject) {
@@ -243,7 +245,7 @@ func TestConcurrentLastResultsCompleteARequestOnce(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusCompleted {
+		if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != schemas.StatusCompleted {
 			t.Fatalf("round %d: %d completions, want exactly one completed: %+v", round, len(got), got)
 		}
 	}
@@ -255,12 +257,12 @@ func TestARequestWaitsForItsManualTask(t *testing.T) {
 	ctx := context.Background()
 	s, pool := announcing(t)
 	id, ids := request(t, s, "erasure", "hubspot", "zoominfo")
-	task, err := s.CreateTask(ctx, Task{DeliveryKey: "k-" + id, Instance: "zoominfo", Action: "delete_user", Tenant: "consumer",
+	task, err := s.CreateTask(ctx, fanout.Task{DeliveryKey: "k-" + id, Instance: "zoominfo", Action: "delete_user", Tenant: "consumer",
 		SubjectKey: "subject-" + id, EventID: id, RequestID: id, Owner: "sales-ops", Instructions: "x", DueAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Record(ctx, ids["zoominfo"], Result{State: Polling, Outcome: "accepted", Reference: fmt.Sprintf("task:%d", task), CountAttempt: true}); err != nil {
+	if err := s.Record(ctx, ids["zoominfo"], fanout.Result{State: fanout.Polling, Outcome: "accepted", Reference: fmt.Sprintf("task:%d", task), CountAttempt: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Record(ctx, ids["hubspot"], done("delivered")); err != nil {
@@ -275,7 +277,7 @@ func TestARequestWaitsForItsManualTask(t *testing.T) {
 	if err := s.Record(ctx, ids["zoominfo"], done("completed")); err != nil {
 		t.Fatal(err)
 	}
-	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != StatusCompleted {
+	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != schemas.StatusCompleted {
 		t.Errorf("after the task: %+v, want one completed", got)
 	}
 }
@@ -289,7 +291,7 @@ func TestAnUnannounceableCompletionHoldsBackOnlyItsResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s, err := Open(ctx, pool, func(c Completion) (kafka.Message, error) {
+	s, err := Open(ctx, pool, func(c fanout.Completion) (kafka.Message, error) {
 		if c.Request.RequestType == "poison" {
 			return kafka.Message{}, errors.New("cannot encode")
 		}
@@ -322,7 +324,7 @@ func TestAnUnannounceableCompletionHoldsBackOnlyItsResult(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT array_agg(state ORDER BY id) FROM fanout.deliveries`).Scan(&states); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{Pending, Done}, states); diff != "" {
+	if diff := cmp.Diff([]string{fanout.Pending, fanout.Done}, states); diff != "" {
 		t.Errorf("delivery states: %s", diff)
 	}
 }

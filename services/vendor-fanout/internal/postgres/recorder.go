@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/consentry/consentry/platform/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 // ErrRecorderStopped is returned by a Recorder that no longer runs.
@@ -33,7 +34,7 @@ func NewRecorder(store *Store, maxBatch int) *Recorder {
 }
 
 // Record stores one result and returns once it is committed (or the write failed).
-func (r *Recorder) Record(ctx context.Context, id int64, res Result) error {
+func (r *Recorder) Record(ctx context.Context, id int64, res fanout.Result) error {
 	p := pendingResult{Recorded: Recorded{ID: id, Result: res}, done: make(chan error, 1)}
 	select {
 	case r.in <- p:

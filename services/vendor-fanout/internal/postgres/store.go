@@ -1,5 +1,5 @@
-// Package postgres is vendor-fanout's PostgreSQL adapter: the delivery lanes and the
-// receipt outbox.
+// Package postgres is vendor-fanout's PostgreSQL adapter: it persists the decisions,
+// delivery lanes, manual tasks and receipt outbox of internal/fanout's types.
 package postgres
 
 import (
@@ -19,54 +19,22 @@ import (
 	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/schemas"
-	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
-
-// Delivery states.
-const (
-	Pending = "pending"
-	Polling = "polling"
-	Done    = "done"
-	Dead    = "dead"
-)
-
-// Delivery is one vendor action for one event.
-type Delivery struct {
-	ID            int64
-	EventID       string
-	Instance      string
-	Action        string
-	Tenant        string
-	SubjectKey    string
-	RequestID     string
-	OccurredAt    time.Time
-	PolicyVersion string
-	Sealed        *schemas.Sealed
-	Purposes      map[string]string
-	State         string
-	Attempts      int
-	NextAttemptAt time.Time
-	Deadline      time.Time
-	Outcome       string
-	HTTPStatus    int
-	Reference     string
-	LastError     string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	// RecordedAt is when Consentry accepted the event; zero when unknown or back-filled.
-	RecordedAt time.Time
-	// Traceparent is the W3C trace context of the event that planned the delivery.
-	Traceparent string
-}
 
 // Store is the delivery table and outbox.
 type Store struct {
 	pool     *pgxpool.Pool
 	announce Announcer
 }
+
+var (
+	_ fanout.Lanes = (*Store)(nil)
+	_ fanout.Tasks = (*Store)(nil)
+)
 
 // Open migrates the fanout schema. announce writes the record that says a privacy
 // request is completed; nil leaves requests untracked (tests of the lanes alone).
@@ -81,44 +49,18 @@ func Open(ctx context.Context, pool *pgxpool.Pool, announce Announcer) (*Store, 
 	return &Store{pool: pool, announce: announce}, nil
 }
 
-// Decision is a consent change or privacy request as fan-out recorded it, kept so that a
-// vendor enabled later can be back-filled.
-type Decision struct {
-	EventID       string
-	Tenant        string
-	SubjectKey    string
-	Kind          string // "consent" or "request"
-	Purposes      map[string]string
-	RequestType   string
-	RequestID     string
-	OccurredAt    time.Time
-	RecordedAt    time.Time
-	PolicyVersion string
-	Sealed        *schemas.Sealed
-	// A request's header, repeated by the event that announces its completion.
-	Reason       string
-	Jurisdiction string
-	Scope        string
-	DeadlineAt   *time.Time
-}
-
-// RoutingInput gives routing what it needs of the decision.
-func (d Decision) RoutingInput() (string, map[string]string, string) {
-	return d.Tenant, d.Purposes, routing.RequestRoute(d.RequestType, d.Scope)
-}
-
 // Plan records decisions and adds the deliveries they require, in one transaction,
 // ignoring any already present (a redelivered Kafka record plans the same again).
 // Deliveries keep the order given — Kafka's order — so the claim query can preserve
 // per-subject order. A request that requires no delivery is completed in the same
 // transaction.
-func (s *Store) Plan(ctx context.Context, decisions []Decision, ds []Delivery) error {
+func (s *Store) Plan(ctx context.Context, decisions []fanout.Decision, ds []fanout.Delivery) error {
 	if len(decisions) == 0 && len(ds) == 0 {
 		return nil
 	}
 	var requests []string
 	for _, d := range decisions {
-		if d.Kind == "request" {
+		if d.Kind == fanout.KindRequest {
 			requests = append(requests, d.EventID)
 		}
 	}
@@ -137,7 +79,7 @@ func (s *Store) Plan(ctx context.Context, decisions []Decision, ds []Delivery) e
 }
 
 // Insert adds deliveries on their own (back-fill, tests) and returns how many were new.
-func (s *Store) Insert(ctx context.Context, ds []Delivery) (int64, error) {
+func (s *Store) Insert(ctx context.Context, ds []fanout.Delivery) (int64, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -175,7 +117,7 @@ func (a *sealedArrays) add(sealed *schemas.Sealed) {
 
 // insertDeliveries adds ds in one statement — arrays unnested in the order given, which
 // is what the bigserial ids follow — and skips those already planned.
-func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, error) {
+func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []fanout.Delivery) (int64, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -213,7 +155,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []Delivery) (int64, err
 	return tag.RowsAffected(), err
 }
 
-func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []Decision) error {
+func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []fanout.Decision) error {
 	if len(decisions) == 0 {
 		return nil
 	}
@@ -282,9 +224,9 @@ const columns = `id, event_id::text, instance, action, tenant, subject_key, coal
 	deadline_at, coalesce(outcome, ''), coalesce(http_status, 0), coalesce(reference, ''), coalesce(last_error, ''),
 	created_at, updated_at, recorded_at, coalesce(traceparent, '')`
 
-func scan(row pgx.Row) (Delivery, error) {
+func scan(row pgx.Row) (fanout.Delivery, error) {
 	var (
-		d        Delivery
+		d        fanout.Delivery
 		scheme   *string
 		nonce    []byte
 		ct       []byte
@@ -316,7 +258,7 @@ func scan(row pgx.Row) (Delivery, error) {
 // the row comes back. A pending row waits while an older pending row of the same
 // subject exists for the instance — leased or not — which keeps each vendor's actions
 // for one person in order.
-func (s *Store) Claim(ctx context.Context, instance string, limit int, lease time.Duration) ([]Delivery, error) {
+func (s *Store) Claim(ctx context.Context, instance string, limit int, lease time.Duration) ([]fanout.Delivery, error) {
 	// The lease is set in leased_until, which no index holds: see migration 0003.
 	// Planned afresh on every call (QueryExecModeExec): a generic plan cached while the
 	// table was nearly empty does not suit it once the backlog is large.
@@ -336,7 +278,7 @@ func (s *Store) Claim(ctx context.Context, instance string, limit int, lease tim
 		return nil, fmt.Errorf("claim %s: %w", instance, err)
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []fanout.Delivery
 	for rows.Next() {
 		d, err := scan(rows)
 		if err != nil {
@@ -347,29 +289,15 @@ func (s *Store) Claim(ctx context.Context, instance string, limit int, lease tim
 	return out, rows.Err()
 }
 
-// Result is what happened to one claimed delivery.
-type Result struct {
-	State         string // Pending (retry later), Polling, Done or Dead
-	Outcome       string
-	HTTPStatus    int
-	Reference     string
-	LastError     string
-	NextAttemptAt time.Time // for Pending and Polling
-	// CountAttempt is false when no call was made (breaker open, throttled gate).
-	CountAttempt bool
-	// Receipt, when set, is written to the outbox in the same transaction.
-	Receipt *kafka.Message
-}
-
 // Record stores a delivery's result (and its receipt) atomically.
-func (s *Store) Record(ctx context.Context, id int64, r Result) error {
+func (s *Store) Record(ctx context.Context, id int64, r fanout.Result) error {
 	return s.RecordBatch(ctx, []Recorded{{ID: id, Result: r}})
 }
 
 // Recorded is one delivery's result.
 type Recorded struct {
 	ID     int64
-	Result Result
+	Result fanout.Result
 }
 
 // RecordBatch stores many results and their receipts in one transaction: one commit,
@@ -401,7 +329,7 @@ func (s *Store) RecordBatch(ctx context.Context, rs []Recorded) error {
 		if r.Receipt != nil {
 			receiptTopics = append(receiptTopics, r.Receipt.Topic)
 			receiptKeys, receiptValues = append(receiptKeys, r.Receipt.Key), append(receiptValues, r.Receipt.Value)
-			receiptTraces = append(receiptTraces, textOrNil(kafka.Traceparent(*r.Receipt)))
+			receiptTraces = append(receiptTraces, textOrNil(r.Receipt.Traceparent))
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -571,14 +499,14 @@ func (s *Store) Stats(ctx context.Context, withDone bool) (map[string]LaneStats,
 }
 
 // DeadLetters lists parked deliveries, newest first; instance "" means all.
-func (s *Store) DeadLetters(ctx context.Context, instance string, limit int) ([]Delivery, error) {
+func (s *Store) DeadLetters(ctx context.Context, instance string, limit int) ([]fanout.Delivery, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM fanout.deliveries
 		WHERE state = 'dead' AND ($1 = '' OR instance = $1) ORDER BY updated_at DESC, id DESC LIMIT $2`, instance, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []fanout.Delivery
 	for rows.Next() {
 		d, err := scan(rows)
 		if err != nil {

@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/consentry/consentry/platform/eventid"
-	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -34,12 +34,12 @@ func openStore(t *testing.T) (*Store, *pgxpool.Pool) {
 
 // plan inserts n deliveries for instance, one subject each unless subjects > 0, and
 // returns them in id order.
-func plan(t *testing.T, s *Store, instance string, n, subjects int) []Delivery {
+func plan(t *testing.T, s *Store, instance string, n, subjects int) []fanout.Delivery {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
-	var ds []Delivery
-	var decisions []Decision
+	var ds []fanout.Delivery
+	var decisions []fanout.Decision
 	for i := range n {
 		id, err := eventid.New()
 		if err != nil {
@@ -50,10 +50,10 @@ func plan(t *testing.T, s *Store, instance string, n, subjects int) []Delivery {
 			subject = fmt.Sprintf("subject-%d", i%subjects)
 		}
 		sealed := &schemas.Sealed{Scheme: "A256GCM-v1", Nonce: []byte{1, 2, 3}, Ciphertext: []byte{byte(i)}}
-		ds = append(ds, Delivery{EventID: id, Instance: instance, Action: "opt_out", Tenant: "consumer", SubjectKey: subject,
+		ds = append(ds, fanout.Delivery{EventID: id, Instance: instance, Action: "opt_out", Tenant: "consumer", SubjectKey: subject,
 			OccurredAt: at, PolicyVersion: "2025-04-09", Sealed: sealed, Purposes: map[string]string{"analytics": "denied"},
 			Deadline: at.Add(48 * time.Hour)})
-		decisions = append(decisions, Decision{EventID: id, Tenant: "consumer", SubjectKey: subject, Kind: "consent",
+		decisions = append(decisions, fanout.Decision{EventID: id, Tenant: "consumer", SubjectKey: subject, Kind: "consent",
 			Purposes: map[string]string{"analytics": "denied"}, OccurredAt: at, RecordedAt: at, PolicyVersion: "2025-04-09", Sealed: sealed})
 	}
 	if err := s.Plan(ctx, decisions, ds); err != nil {
@@ -101,8 +101,8 @@ func TestRecorderCommitsConcurrentResultsWithTheirReceipts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := Result{State: Done, Outcome: "delivered", HTTPStatus: 200, CountAttempt: true,
-				Receipt: &kafka.Message{Topic: "vendor.receipts.v1", Key: []byte(d.SubjectKey), Value: []byte(d.EventID)}}
+			res := fanout.Result{State: fanout.Done, Outcome: "delivered", HTTPStatus: 200, CountAttempt: true,
+				Receipt: &fanout.Message{Topic: "vendor.receipts.v1", Key: []byte(d.SubjectKey), Value: []byte(d.EventID)}}
 			if err := r.Record(ctx, d.ID, res); err != nil {
 				t.Errorf("delivery %d: %v", d.ID, err)
 			}
@@ -119,7 +119,7 @@ func TestRecorderCommitsConcurrentResultsWithTheirReceipts(t *testing.T) {
 	if doneRows != 200 || receipts != 200 {
 		t.Errorf("%d deliveries done and %d receipts, want 200 of each", doneRows, receipts)
 	}
-	if err := r.Record(ctx, claimed[0].ID, Result{State: Done}); err != ErrRecorderStopped {
+	if err := r.Record(ctx, claimed[0].ID, fanout.Result{State: fanout.Done}); err != ErrRecorderStopped {
 		t.Errorf("Record after Run returned: %v, want ErrRecorderStopped", err)
 	}
 }
@@ -131,16 +131,16 @@ func TestRecorderIsolatesABadResultAndKeepsTheLaterOfTwo(t *testing.T) {
 	s, pool := openStore(t)
 	claimed := plan(t, s, "hubspot", 3, 0)
 	r := NewRecorder(s, 64)
-	send := func(id int64, res Result) chan error {
+	send := func(id int64, res fanout.Result) chan error {
 		done := make(chan error, 1)
 		r.in <- pendingResult{Recorded: Recorded{ID: id, Result: res}, done: done}
 		return done
 	}
 	// Queued before Run starts, so that they would all fit in one transaction.
-	good := send(claimed[0].ID, Result{State: Done, Outcome: "delivered"})
-	bad := send(claimed[1].ID, Result{State: "no such state"}) // the CHECK constraint rejects it
-	first := send(claimed[2].ID, Result{State: Pending, LastError: "503"})
-	later := send(claimed[2].ID, Result{State: Done, Outcome: "delivered"})
+	good := send(claimed[0].ID, fanout.Result{State: fanout.Done, Outcome: "delivered"})
+	bad := send(claimed[1].ID, fanout.Result{State: "no such state"}) // the CHECK constraint rejects it
+	first := send(claimed[2].ID, fanout.Result{State: fanout.Pending, LastError: "503"})
+	later := send(claimed[2].ID, fanout.Result{State: fanout.Done, Outcome: "delivered"})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(runCtx) }()
@@ -171,7 +171,7 @@ func TestRecorderIsolatesABadResultAndKeepsTheLaterOfTwo(t *testing.T) {
 		}
 		states[id] = st
 	}
-	if states[claimed[0].ID] != Done || states[claimed[1].ID] != Pending || states[claimed[2].ID] != Done {
+	if states[claimed[0].ID] != fanout.Done || states[claimed[1].ID] != fanout.Pending || states[claimed[2].ID] != fanout.Done {
 		t.Errorf("states %v: want the good one done, the rejected one still pending, the twice-recorded one done", states)
 	}
 }
@@ -182,7 +182,7 @@ func TestRecordStoresAnyVendorText(t *testing.T) {
 	ctx := context.Background()
 	s, pool := openStore(t)
 	claimed := plan(t, s, "hubspot", 1, 0)
-	if err := s.Record(ctx, claimed[0].ID, Result{State: Pending, LastError: "bad\x00body\xff", Reference: "job\x00"}); err != nil {
+	if err := s.Record(ctx, claimed[0].ID, fanout.Result{State: fanout.Pending, LastError: "bad\x00body\xff", Reference: "job\x00"}); err != nil {
 		t.Fatalf("recording vendor text: %v", err)
 	}
 	var last, ref string

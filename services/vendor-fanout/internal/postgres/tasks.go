@@ -4,45 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 )
-
-// Task states.
-const (
-	TaskOpen      = "open"
-	TaskCompleted = "completed"
-)
-
-// Task is a manual task: a vendor action no API can perform, for a person to carry out.
-type Task struct {
-	ID           int64
-	DeliveryKey  string
-	Instance     string
-	Action       string
-	Tenant       string
-	SubjectKey   string
-	EventID      string
-	RequestID    string
-	Owner        string
-	Instructions string
-	DueAt        time.Time
-	Status       string
-	CompletedAt  *time.Time
-	CompletedBy  string
-	Note         string
-	CreatedAt    time.Time
-}
-
-// ErrNoTask means no manual task has that id.
-var ErrNoTask = errors.New("no manual task has that id")
 
 // CreateTask opens t unless a task for the same delivery exists, and returns the id.
-func (s *Store) CreateTask(ctx context.Context, t Task) (int64, error) {
+func (s *Store) CreateTask(ctx context.Context, t fanout.Task) (int64, error) {
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO fanout.manual_tasks (delivery_key, instance, action, tenant, subject_key,
 			event_id, request_id, owner, instructions, due_at)
@@ -61,7 +32,7 @@ func (s *Store) TaskStatus(ctx context.Context, id int64) (string, error) {
 	var status string
 	err := s.pool.QueryRow(ctx, `SELECT status FROM fanout.manual_tasks WHERE id = $1`, id).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoTask
+		return "", fanout.ErrNoTask
 	}
 	return status, err
 }
@@ -69,8 +40,8 @@ func (s *Store) TaskStatus(ctx context.Context, id int64) (string, error) {
 const taskColumns = `id, delivery_key, instance, action, tenant, subject_key, event_id::text, coalesce(request_id::text, ''),
 	owner, instructions, due_at, status, completed_at, coalesce(completed_by, ''), coalesce(note, ''), created_at`
 
-func scanTask(row pgx.Row) (Task, error) {
-	var t Task
+func scanTask(row pgx.Row) (fanout.Task, error) {
+	var t fanout.Task
 	err := row.Scan(&t.ID, &t.DeliveryKey, &t.Instance, &t.Action, &t.Tenant, &t.SubjectKey, &t.EventID, &t.RequestID,
 		&t.Owner, &t.Instructions, &t.DueAt, &t.Status, &t.CompletedAt, &t.CompletedBy, &t.Note, &t.CreatedAt)
 	return t, err
@@ -84,7 +55,7 @@ type TaskFilter struct {
 }
 
 // Tasks lists tasks, those due soonest first.
-func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]fanout.Task, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks
 		WHERE ($1 = '' OR status = $1 OR ($1 = 'overdue' AND status = 'open' AND due_at < now()))
 		  AND ($2 = '' OR instance = $2)
@@ -93,7 +64,7 @@ func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Task{}
+	out := []fanout.Task{}
 	for rows.Next() {
 		t, err := scanTask(rows)
 		if err != nil {
@@ -106,13 +77,13 @@ func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 
 // Task returns one task and the sealed identifiers of the event it serves (for the
 // person who must act on it).
-func (s *Store) Task(ctx context.Context, id int64) (Task, *schemas.Sealed, error) {
+func (s *Store) Task(ctx context.Context, id int64) (fanout.Task, *schemas.Sealed, error) {
 	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Task{}, nil, ErrNoTask
+		return fanout.Task{}, nil, fanout.ErrNoTask
 	}
 	if err != nil {
-		return Task{}, nil, err
+		return fanout.Task{}, nil, err
 	}
 	var (
 		scheme *string
@@ -122,7 +93,7 @@ func (s *Store) Task(ctx context.Context, id int64) (Task, *schemas.Sealed, erro
 	err = s.pool.QueryRow(ctx, `SELECT sealed_scheme, sealed_nonce, sealed_ciphertext FROM fanout.deliveries
 		WHERE event_id = $1 AND instance = $2 AND action = $3`, t.EventID, t.Instance, t.Action).Scan(&scheme, &nonce, &ct)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return Task{}, nil, err
+		return fanout.Task{}, nil, err
 	}
 	if scheme == nil {
 		return t, nil, nil
@@ -133,16 +104,16 @@ func (s *Store) Task(ctx context.Context, id int64) (Task, *schemas.Sealed, erro
 // CompleteTask marks a task done and makes its delivery due at once, so the receipt
 // follows without waiting for the next poll. Completing a completed task changes nothing
 // and reports alreadyDone.
-func (s *Store) CompleteTask(ctx context.Context, id int64, by, note string) (t Task, alreadyDone bool, err error) {
+func (s *Store) CompleteTask(ctx context.Context, id int64, by, note string) (t fanout.Task, alreadyDone bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		t, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoTask
+			return fanout.ErrNoTask
 		}
 		if err != nil {
 			return err
 		}
-		if t.Status == TaskCompleted {
+		if t.Status == fanout.TaskCompleted {
 			alreadyDone = true
 			return nil
 		}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
@@ -234,7 +235,7 @@ func (t *Table) Plan(d Decision) []Delivery {
 func (t *Table) ForConsent(tenant string, purposes map[string]string) []Delivery {
 	var denied []string
 	for p, d := range purposes {
-		if d == "denied" {
+		if d == schemas.Denied {
 			denied = append(denied, p)
 		}
 	}
@@ -248,7 +249,7 @@ const RestrictionLift = "restriction_lift"
 
 // RequestRoute returns the Requests entry of a privacy request of type typ and scope.
 func RequestRoute(typ, scope string) string {
-	if typ == "restriction" && scope == "lift" {
+	if typ == schemas.RequestRestriction && scope == schemas.ScopeLift {
 		return RestrictionLift
 	}
 	return typ

@@ -16,23 +16,25 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/consentry/consentry/schemas"
 )
 
 // Action is what one event means for one vendor (docs/architecture.md, Vocabulary).
 type Action string
 
 const (
-	DeleteUser    Action = "delete_user"
-	OptOut        Action = "opt_out"
-	SuppressEmail Action = "suppress_email"
-	Restrict      Action = "restrict"
-	UpdateConsent Action = "update_consent"
+	DeleteUser    Action = schemas.ActionDeleteUser
+	OptOut        Action = schemas.ActionOptOut
+	SuppressEmail Action = schemas.ActionSuppressEmail
+	Restrict      Action = schemas.ActionRestrict
+	UpdateConsent Action = schemas.ActionUpdateConsent
 	// LiftRestriction ends a restriction: processing may resume. No vendor API reverses
 	// the opt-outs a restriction set, and none should blindly: the person's consent may
 	// still deny the purpose.
-	LiftRestriction Action = "lift_restriction"
+	LiftRestriction Action = schemas.ActionLiftRestriction
 	// Rectify corrects the identifiers a vendor holds for the subject.
-	Rectify Action = "rectify"
+	Rectify Action = schemas.ActionRectify
 )
 
 // Identifiers are the subject's opened identifiers. Only the adapter of the vendor that

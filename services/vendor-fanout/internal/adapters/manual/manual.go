@@ -12,22 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
-
-// Tasks is where tasks live.
-type Tasks interface {
-	CreateTask(ctx context.Context, t postgres.Task) (int64, error)
-	TaskStatus(ctx context.Context, id int64) (string, error)
-}
 
 // Adapter opens manual tasks for one vendor instance.
 type Adapter struct {
 	instance string
 	spec     routing.ManualSpec
-	tasks    Tasks
+	tasks    fanout.Tasks
 	now      func() time.Time
 }
 
@@ -38,7 +32,7 @@ var (
 )
 
 // New returns the adapter of a manual instance.
-func New(instance string, spec routing.ManualSpec, tasks Tasks, now func() time.Time) *Adapter {
+func New(instance string, spec routing.ManualSpec, tasks fanout.Tasks, now func() time.Time) *Adapter {
 	if now == nil {
 		now = time.Now
 	}
@@ -53,7 +47,7 @@ func (a *Adapter) Patient() bool { return true }
 
 // Deliver opens the task (once per delivery, however often it is called).
 func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Result, error) {
-	id, err := a.tasks.CreateTask(ctx, postgres.Task{
+	id, err := a.tasks.CreateTask(ctx, fanout.Task{
 		DeliveryKey: req.IdempotencyKey, Instance: a.instance, Action: string(req.Action), Tenant: req.Tenant,
 		SubjectKey: req.SubjectKey, EventID: req.EventID, RequestID: req.RequestID, Owner: a.spec.Owner,
 		Instructions: a.spec.Instructions, DueAt: a.now().Add(a.spec.Due.Duration),
@@ -72,11 +66,11 @@ func (a *Adapter) Poll(ctx context.Context, _ vendor.Request, reference string) 
 		return false, &vendor.Error{Kind: vendor.Permanent, Msg: fmt.Sprintf("reference %q names no task", reference)}
 	}
 	status, err := a.tasks.TaskStatus(ctx, id)
-	if errors.Is(err, postgres.ErrNoTask) {
+	if errors.Is(err, fanout.ErrNoTask) {
 		return false, &vendor.Error{Kind: vendor.Permanent, Msg: "the manual task is gone"}
 	}
 	if err != nil {
 		return false, &vendor.Error{Kind: vendor.Transient, Msg: "reading the manual task: " + err.Error()}
 	}
-	return status == postgres.TaskCompleted, nil
+	return status == fanout.TaskCompleted, nil
 }

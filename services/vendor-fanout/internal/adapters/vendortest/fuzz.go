@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
@@ -111,7 +112,7 @@ func FuzzRequest(action vendor.Action) vendor.Request {
 		},
 		EventID:    "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6",
 		OccurredAt: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
-		Purposes:   map[string]string{"analytics": "denied"},
+		Purposes:   map[string]string{schemas.PurposeAnalytics: schemas.Denied},
 	}
 }
 
