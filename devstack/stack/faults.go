@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/consentry/consentry/platform/freeport"
+	"github.com/consentry/consentry/devkit/freeport"
 )
 
 // These operations break the stack on purpose, for the chaos suite: the same faults a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 func TestLinkedIn(t *testing.T) {
