@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := .data/bin
 SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink
 # Every module of the workspace, for commands that take directories.
-MODULES := schemas services/platform $(addprefix services/,$(SERVICES)) devstack consentctl e2e-containers deploy/helm/charttest
+MODULES := schemas services/platform $(addprefix services/,$(SERVICES)) devkit devstack consentctl e2e-containers deploy/helm/charttest
 
 .DEFAULT_GOAL := help
 
@@ -36,9 +36,13 @@ images: ## build one image per service with Docker: make images [IMAGE_REPO=regi
 run: build ## run the whole pipeline on the embedded stack (Ctrl-C stops it; data stays in .data/)
 	$(BIN)/consentry-dev -data-dir .data -bin-dir $(BIN)
 
+# The chaos suite's service binaries carry the crash points (-tags failpoints); the ones
+# `make build` and the images produce do not, so they are built apart.
 .PHONY: chaos
-chaos: build ## chaos suite C1-C7 with invariant checks: make chaos RUNS=20 [SCENARIO=C1,C2] [SEED=n]
-	$(GO) run ./devstack/cmd/consentry-chaos -bin-dir $(BIN) -runs $(or $(RUNS),1) $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(SEED),-seed $(SEED))
+chaos: ## chaos suite C1-C7 with invariant checks: make chaos RUNS=20 [SCENARIO=C1,C2] [SEED=n]
+	@mkdir -p $(BIN)/failpoints
+	$(GO) build -tags failpoints -ldflags "$(STAMP)" -o $(BIN)/failpoints/ $(addprefix ./services/,$(SERVICES))
+	$(GO) run ./devstack/cmd/consentry-chaos -bin-dir $(BIN)/failpoints -runs $(or $(RUNS),1) $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(SEED),-seed $(SEED))
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target: make fuzz FUZZTIME=60s
@@ -54,7 +58,9 @@ test: ## run every test (with -race), bringing up what they need
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-chromium.sh
 	$(GO) vet work
+	$(GO) vet -tags failpoints ./services/platform/failpoint
 	$(GO) test -race -count=1 -timeout 15m work
+	$(GO) test -race -count=1 -tags failpoints ./services/platform/failpoint
 
 # Operator entries against a running `make run` (or any vendor-fanout at FANOUT_URL,
 # audit-sink at AUDIT_URL).
@@ -85,6 +91,7 @@ fmt: ## format the code
 lint: ## check formatting and vet
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet work
+	$(GO) vet -tags failpoints ./services/platform/failpoint
 
 .PHONY: tidy
 tidy: ## go mod tidy every module

@@ -3,6 +3,7 @@ module github.com/consentry/consentry/devstack
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/devkit v0.0.0
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/google/uuid v1.6.0
@@ -11,6 +12,12 @@ require (
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1
 	github.com/twmb/franz-go/pkg/sr v1.8.0
+)
+
+require (
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
 )
 
 require (
@@ -54,6 +61,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/devkit => ../devkit
 	github.com/consentry/consentry/platform => ../services/platform
 	github.com/consentry/consentry/schemas => ../schemas
 )

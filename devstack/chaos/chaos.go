@@ -27,7 +27,9 @@ import (
 type Config struct {
 	Scenario Scenario
 	Seed     uint64
-	BinDir   string
+	// BinDir holds the service binaries, built with failpoint.BuildTag for the scenarios
+	// that arm failpoints.
+	BinDir string
 	// DataDir must be a directory the postgres user can traverse into.
 	DataDir string
 	// Window is how long faults are injected; the workload runs a warm-up before it and a
@@ -92,6 +94,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"CONSENTRY_LOG_LEVEL":              cfg.ServiceLogLevel,
 	}
 	if cfg.Scenario.failpoints != "" {
+		if err := stack.CheckBuildTag(cfg.BinDir, failpoint.BuildTag); err != nil {
+			return nil, fmt.Errorf("chaos: %s needs service binaries built with -tags %s (make chaos builds them): %w",
+				cfg.Scenario.Name, failpoint.BuildTag, err)
+		}
 		// Armed from start-up to the end of the fault window; restarted processes
 		// inherit it, and after the window the system must settle.
 		until := time.Now().Add(30*time.Second + warmup + cfg.Window).Unix()

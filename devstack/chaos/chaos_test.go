@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/devstack/chaos"
 	"github.com/consentry/consentry/devstack/stack"
+	"github.com/consentry/consentry/platform/failpoint"
 )
 
 // TestChaosShort runs every scenario once, with a short fault window: the version of the
@@ -21,11 +22,11 @@ func TestChaosShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(bin)
-	if err := stack.BuildServices(bin, false); err != nil {
+	if err := stack.BuildServices(bin, false, failpoint.BuildTag); err != nil {
 		t.Fatal(err)
 	}
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (rerun: go run ./devstack/cmd/consentry-chaos -seed %d)", seed, seed)
+	t.Logf("seed %d (rerun: make chaos SEED=%d)", seed, seed)
 	for i, sc := range chaos.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
 			dir, err := os.MkdirTemp("", "consentry-chaos-*")

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/devstack/stack"
-	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/serde"

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/devstack/stack"
-	"github.com/consentry/consentry/devstack/vendorsim"
 	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/schemas"

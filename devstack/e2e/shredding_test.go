@@ -20,12 +20,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/devstack/stack"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
-	"github.com/consentry/consentry/platform/testkit"
 )
 
 // person is a subject with identifiers distinctive enough that finding one anywhere

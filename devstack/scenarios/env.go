@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 
 // Env is a running Consentry: the four services, the Kafka and schema registry they use,
-// and a vendor simulator (devstack/vendorsim) that the vendor-fanout's routing points at.
+// and a vendor simulator (devkit/vendorsim) that the vendor-fanout's routing points at.
 // *stack.Stack is one.
 type Env interface {
 	// URL is the base URL of a service: consent-ingest, unsubscribe-handler,

@@ -2,16 +2,19 @@ package stack
 
 import (
 	"context"
+	"debug/buildinfo"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/consentry/consentry/platform/freeport"
+	"github.com/consentry/consentry/devkit/freeport"
 )
 
 // These operations break the stack on purpose, for the chaos suite: the same faults a
@@ -83,8 +86,9 @@ func (s *Stack) RemoveReplica(id string, kill bool) {
 }
 
 // BuildServices builds the service binaries into dir, as `make build` does; race adds
-// the race detector to the services themselves.
-func BuildServices(dir string, race bool) error {
+// the race detector to the services themselves, and tags are build tags (the chaos suite
+// passes failpoint.BuildTag, which no production build has).
+func BuildServices(dir string, race bool, tags ...string) error {
 	out, err := exec.Command("go", "env", "GOWORK").Output()
 	root := filepath.Dir(strings.TrimSpace(string(out)))
 	if err != nil || strings.TrimSpace(string(out)) == "" {
@@ -93,6 +97,9 @@ func BuildServices(dir string, race bool) error {
 	args := []string{"build", "-o", dir + "/"}
 	if race {
 		args = append(args, "-race")
+	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	for _, svc := range Services {
 		args = append(args, "./services/"+svc)
@@ -103,4 +110,29 @@ func BuildServices(dir string, race bool) error {
 		return fmt.Errorf("stack: building the services: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// CheckBuildTag returns an error unless every service binary in dir was built with the
+// build tag: a chaos run against binaries without failpoint.BuildTag would arm crash
+// points that cannot fire, and pass without having tested them.
+func CheckBuildTag(dir, tag string) error {
+	var errs []error
+	for _, svc := range Services {
+		path := filepath.Join(dir, svc)
+		info, err := buildinfo.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stack: %s: %w", path, err))
+			continue
+		}
+		found := false
+		for _, s := range info.Settings {
+			if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), tag) {
+				found = true
+			}
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("stack: %s was built without -tags %s", path, tag))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -26,11 +26,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
-	"github.com/consentry/consentry/platform/devregistry"
-	"github.com/consentry/consentry/platform/freeport"
+	"github.com/consentry/consentry/devkit/devregistry"
+	"github.com/consentry/consentry/devkit/freeport"
+	"github.com/consentry/consentry/devkit/pgserver"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/pgserver"
 )
 
 // Services, in start order: consumers of a topic come up with its producer already there.

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/consentry/consentry/platform/childproc"
+	"github.com/consentry/consentry/devkit/childproc"
 )
 
 // process runs one service binary as its own OS process and restarts it, with backoff,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 

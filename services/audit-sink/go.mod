@@ -3,10 +3,17 @@ module github.com/consentry/consentry/services/audit-sink
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/devkit v0.0.0
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
+)
+
+require (
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
 )
 
 require (
@@ -54,6 +61,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/devkit => ../../devkit
 	github.com/consentry/consentry/platform => ../platform
 	github.com/consentry/consentry/schemas => ../../schemas
 )

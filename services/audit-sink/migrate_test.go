@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
 )
 
 // The chart's migration Job runs --migrate-only before every upgrade; it must leave the

@@ -3,6 +3,7 @@ module github.com/consentry/consentry/services/consent-ingest
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/devkit v0.0.0
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -17,6 +18,9 @@ require (
 	github.com/twmb/franz-go v1.22.3 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
@@ -58,6 +62,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/devkit => ../../devkit
 	github.com/consentry/consentry/platform => ../platform
 	github.com/consentry/consentry/schemas => ../../schemas
 )

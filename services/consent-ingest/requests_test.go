@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 )

@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/keystore"
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/platform/seal"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 

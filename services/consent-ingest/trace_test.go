@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/testkit"
 )
 
 // TestTraceparentReachesTheEvent: the caller's trace continues onto consent.events.v1,

@@ -3,6 +3,7 @@ module github.com/consentry/consentry/platform
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/devkit v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -14,8 +15,14 @@ require (
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
-	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
+)
+
+require (
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 )
 
 require (
@@ -54,4 +61,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/consentry/consentry/schemas => ../../schemas
+replace (
+	github.com/consentry/consentry/devkit => ../../devkit
+	github.com/consentry/consentry/schemas => ../../schemas
+)

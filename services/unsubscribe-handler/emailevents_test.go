@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/pseudonym"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 

@@ -4,11 +4,18 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/consentry/consentry/platform v0.0.0-00010101000000-000000000000
+	github.com/consentry/consentry/devkit v0.0.0
+	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/jackc/pgx/v5 v5.13.0
 	golang.org/x/text v0.42.0
 	golang.org/x/time v0.16.0
+)
+
+require (
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2 // indirect
+	github.com/xdg-go/stringprep v1.0.4 // indirect
 )
 
 require (
@@ -58,6 +65,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/devkit => ../../devkit
 	github.com/consentry/consentry/platform => ../platform
 	github.com/consentry/consentry/schemas => ../../schemas
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 

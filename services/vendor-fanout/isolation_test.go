@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 // TestBreakerOpensAndProbesSparingly: against a vendor answering 5xx, the breaker opens

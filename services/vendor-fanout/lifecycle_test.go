@@ -15,10 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/testkit"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/postgres"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/schemas"
 )
 

@@ -12,10 +12,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/seal"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/platform/tracing"
 	"github.com/consentry/consentry/schemas"
 )

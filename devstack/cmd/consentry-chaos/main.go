@@ -30,7 +30,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("consentry-chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	binDir := fs.String("bin-dir", ".data/bin", "service binaries (make build puts them there)")
+	binDir := fs.String("bin-dir", ".data/bin/failpoints", "service binaries built with -tags failpoints (make chaos puts them there)")
 	runs := fs.Int("runs", 1, "runs per scenario")
 	only := fs.String("scenario", "", "comma-separated scenarios (C1..C7); empty runs all")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the first run; run i of a scenario uses seed+i")

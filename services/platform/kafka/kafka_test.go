@@ -11,8 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }

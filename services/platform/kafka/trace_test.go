@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/platform/tracing"
 )
 

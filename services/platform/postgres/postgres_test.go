@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/postgres"
-	"github.com/consentry/consentry/platform/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/devkit/devregistry"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/schemas"

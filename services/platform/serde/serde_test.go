@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/devkit/devregistry"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/schemas"

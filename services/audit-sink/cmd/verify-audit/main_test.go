@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/consentry/consentry/platform/testkit"
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
 	auditdb "github.com/consentry/consentry/services/audit-sink/internal/postgres"
 )

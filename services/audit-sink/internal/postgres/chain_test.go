@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/postgres"
-	"github.com/consentry/consentry/platform/testkit"
 	"github.com/consentry/consentry/services/audit-sink/internal/audit"
 	"github.com/consentry/consentry/services/audit-sink/internal/chain"
 )

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/seal"
-	"github.com/consentry/consentry/platform/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }

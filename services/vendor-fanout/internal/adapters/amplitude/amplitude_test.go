@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/amplitude"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/hubspot"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"

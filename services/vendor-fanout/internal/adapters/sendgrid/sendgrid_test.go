@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/sendgrid"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"

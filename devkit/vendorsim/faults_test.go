@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 // setFault posts a fault the way an out-of-process test would.

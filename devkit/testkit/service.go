@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/freeport"
 	"github.com/consentry/consentry/platform/eventid"
-	"github.com/consentry/consentry/platform/freeport"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/serde"

@@ -3,7 +3,7 @@ package vendorsim_test
 import (
 	"testing"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 func TestHubSpot(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
-	"github.com/consentry/consentry/platform/devregistry"
+	"github.com/consentry/consentry/devkit/devregistry"
+	"github.com/consentry/consentry/devkit/pgserver"
 	"github.com/consentry/consentry/platform/kafka"
-	"github.com/consentry/consentry/platform/pgserver"
 )
 
 // Main runs the tests, stops the PostgreSQL server if one was started, and fails the run
@@ -41,8 +41,8 @@ func Main(m *testing.M) {
 // pgx's and kafka-go's idle-connection reapers and the children's spawner thread.
 func leakOptions() []goleak.Option {
 	return []goleak.Option{
-		goleak.IgnoreTopFunction("github.com/consentry/consentry/platform/childproc.Start.func1.1"),
-		goleak.IgnoreAnyFunction("github.com/consentry/consentry/platform/childproc.Start.func1"),
+		goleak.IgnoreTopFunction("github.com/consentry/consentry/devkit/childproc.Start.func1.1"),
+		goleak.IgnoreAnyFunction("github.com/consentry/consentry/devkit/childproc.Start.func1"),
 	}
 }
 

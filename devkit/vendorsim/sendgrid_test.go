@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 func TestSendGrid(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 // clock is a fake clock tests advance instead of sleeping for JobDelay.

@@ -23,8 +23,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/consentry/consentry/platform/childproc"
-	"github.com/consentry/consentry/platform/freeport"
+	"github.com/consentry/consentry/devkit/childproc"
+	"github.com/consentry/consentry/devkit/freeport"
 )
 
 // Options configure a server.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/consentry/consentry/platform/pgserver"
+	"github.com/consentry/consentry/devkit/pgserver"
 )
 
 func TestStartCreateRestartKeepsData(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 func TestWebhook(t *testing.T) {

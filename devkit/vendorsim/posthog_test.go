@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/devstack/vendorsim"
+	"github.com/consentry/consentry/devkit/vendorsim"
 )
 
 type posthogStatus struct {
