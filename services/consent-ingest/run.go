@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	requests := &flow{
 		log: log, store: idem, serde: deps.Serde, producer: deps.Producer, sealer: deps.Sealer, topics: cfg.Kafka.Topics,
 		cfg: cfg.Requests, now: time.Now, wake: make(chan struct{}, 1),
-		sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)},
+		sender: webhooksig.Sender{Keys: cfg.Requests.parsedWebhook},
 	}
 	closer := &closures{serde: deps.Serde, store: idem}
 	closings, err := kafka.NewConsumer(deps.Consumer("consent-ingest-requests", cfg.Kafka.Topics.Requests), closer.decode, closer.handle)
@@ -62,7 +63,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
 		now: time.Now, accepted: accepted, rejected: rejected, flow: requests, discarded: newDiscarded(reg),
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
+	handler := routes(a, deps.Keys, cfg.MaxInFlight)
+	if keys := cfg.Requests.parsedWebhook; keys != nil {
+		// Receivers fetch the public keys to verify our webhooks; they are public, so no
+		// API key, and outside the in-flight limit, which guards the write path.
+		mux := http.NewServeMux()
+		mux.Handle("GET /.well-known/webhook-keys", keys.Handler(time.Now))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := server.New(cfg.HTTPAddr, handler, reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
