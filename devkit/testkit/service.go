@@ -32,8 +32,9 @@ const (
 	GlobexKey  = "globex-key-0123456789abcd"
 	// PlainKey may act for the consumer tenant and do nothing more.
 	PlainKey = "plain-key-0123456789abcde"
-	// WebhookSecret signs the webhooks services send in tests.
-	WebhookSecret = "test-webhook-secret-0123456789"
+	// WebhookSigningKeys signs the webhooks services send in tests (one Ed25519 seed);
+	// receivers verify with the public keys the service serves.
+	WebhookSigningKeys = "test-1:whsk_CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws="
 )
 
 // Stack is the infrastructure a service needs, started for one test.
@@ -60,7 +61,7 @@ func NewStack(t testing.TB) *Stack {
 		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:verify,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
 			":acme:verify,globex:" + GlobexKey + ":globex:controller,plain:" + PlainKey + ":consumer",
 		"CONSENTRY_LINK_KEYS":             "l1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
-		"CONSENTRY_WEBHOOK_SECRET":        WebhookSecret,
+		"CONSENTRY_WEBHOOK_SIGNING_KEYS":  WebhookSigningKeys,
 		"CONSENTRY_SUBJECT_PEPPER":        base64.StdEncoding.EncodeToString(pepper),
 		"CONSENTRY_MASTER_KEYS":           "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)),
 		"CONSENTRY_KAFKA_SESSION_TIMEOUT": "6s",

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/consentry/consentry/platform/webhooksig"
 )
 
 // maxBody bounds what one request may send; no vendor contract comes close, and an
@@ -43,8 +45,9 @@ type Options struct {
 	// JobDelay is how long asynchronous deletion jobs take to finish. Zero or less
 	// means the default of 2s.
 	JobDelay time.Duration
-	// WebhookSecrets maps a key id to its HMAC secret for the /webhook receiver.
-	WebhookSecrets map[string][]byte
+	// WebhookKeys are the public keys the /webhook receiver trusts, as a receiver of
+	// Consentry's webhooks fetches them from GET /.well-known/webhook-keys.
+	WebhookKeys []webhooksig.PublicKey
 	// Logger receives one line per vendor call. Default: discard. Only vendor, method
 	// and status are logged: paths and bodies hold emails and ids.
 	Logger *slog.Logger
@@ -69,7 +72,7 @@ type Options struct {
 type Simulator struct {
 	now      func() time.Time
 	jobDelay time.Duration
-	secrets  map[string][]byte
+	keys     []webhooksig.PublicKey
 
 	noRateLimits          bool
 	unknownAmplitudeUsers map[string]bool
@@ -128,7 +131,7 @@ func New(opts Options) *Simulator {
 		jobDelay: opts.JobDelay,
 		log:      opts.Logger,
 		random:   opts.Random,
-		secrets:  make(map[string][]byte, len(opts.WebhookSecrets)),
+		keys:     slices.Clone(opts.WebhookKeys),
 		faults:   map[string]Fault{},
 		state:    newState(),
 
@@ -150,10 +153,6 @@ func New(opts Options) *Simulator {
 	}
 	if s.random == nil {
 		s.random = rand.New(rand.NewPCG(1, 2)).Float64
-	}
-	// Copied so a caller mutating its map later cannot race with the receiver.
-	for id, secret := range opts.WebhookSecrets {
-		s.secrets[id] = bytes.Clone(secret)
 	}
 	s.vendors = s.vendorSpecs()
 	s.routes, s.admin = s.vendorRoutes(), s.adminRoutes()

@@ -1,50 +1,75 @@
 package vendorsim_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"strconv"
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/consentry/consentry/devkit/vendorsim"
+	"github.com/consentry/consentry/platform/webhooksig"
 )
 
+func signingKeys(t *testing.T, spec string) *webhooksig.Keys {
+	t.Helper()
+	ks, err := webhooksig.ParseKeys(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func seed(b byte) string {
+	return "whsk_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))
+}
+
 func TestWebhook(t *testing.T) {
-	secret := []byte("whsec-test")
-	e := start(t, vendorsim.Options{WebhookSecrets: map[string][]byte{"k1": secret}})
-	now := e.clock.Now()
+	clock := newClock()
+	end := clock.Now().Add(time.Hour)
+	consentry := signingKeys(t, "k2:"+seed(2)+",k1:"+seed(1)+"@"+end.Format(time.RFC3339))
+	previous := signingKeys(t, "k1:"+seed(1))
+	other := signingKeys(t, "k1:"+seed(9)) // a key the receiver was never given
+	// The receiver trusts what Consentry serves: k2, and k1 until end.
+	e := start(t, vendorsim.Options{Now: clock.Now, WebhookKeys: consentry.Public(clock.Now()).Keys})
+	now := clock.Now()
 	const body = `{"event":"opt_out","subject":"abc"}`
-	sign := func(keyID string, key []byte, at time.Time, signed string) []string {
-		ts := strconv.FormatInt(at.Unix(), 10)
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(ts + "." + signed))
-		return []string{
-			"X-Consentry-Key-Id", keyID,
-			"X-Consentry-Timestamp", ts,
-			"X-Consentry-Signature", "v1=" + hex.EncodeToString(mac.Sum(nil)),
+	sign := func(ks *webhooksig.Keys, at time.Time, signed string) []string {
+		h := http.Header{}
+		ks.SetHeaders(h, "msg_1", at, []byte(signed))
+		var out []string
+		for _, k := range []string{webhooksig.HeaderID, webhooksig.HeaderTimestamp, webhooksig.HeaderSignature} {
+			out = append(out, k, h.Get(k))
 		}
+		return out
 	}
 	tests := []struct {
 		name   string
 		body   string
 		header []string
+		at     time.Time // the simulator's clock when the request arrives
 		want   int
 	}{
-		{"valid", body, sign("k1", secret, now, body), 204},
-		{"valid within the window", body, sign("k1", secret, now.Add(-4*time.Minute), body), 204},
-		{"tampered body", `{"event":"opt_in","subject":"abc"}`, sign("k1", secret, now, body), 401},
-		{"wrong secret", body, sign("k1", []byte("other"), now, body), 401},
-		{"unknown key", body, sign("k2", secret, now, body), 401},
-		{"stale", body, sign("k1", secret, now.Add(-6*time.Minute), body), 401},
-		{"from the future", body, sign("k1", secret, now.Add(6*time.Minute), body), 401},
-		{"no headers", body, nil, 401},
-		{"no v1 prefix", body, func() []string { h := sign("k1", secret, now, body); h[5] = h[5][3:]; return h }(), 401},
-		{"signed but not JSON", `not json`, sign("k1", secret, now, `not json`), 400},
+		{"valid", body, sign(consentry, now, body), now, 204},
+		{"valid within the window", body, sign(consentry, now.Add(-4*time.Minute), body), now, 204},
+		{"previous key inside its rotation window", body, sign(previous, now, body), now, 204},
+		{"previous key after its rotation window", body, sign(previous, end.Add(time.Minute), body), end.Add(time.Minute), 401},
+		{"tampered body", `{"event":"opt_in","subject":"abc"}`, sign(consentry, now, body), now, 401},
+		{"untrusted key", body, sign(other, now, body), now, 401},
+		{"stale", body, sign(consentry, now.Add(-6*time.Minute), body), now, 401},
+		{"from the future", body, sign(consentry, now.Add(6*time.Minute), body), now, 401},
+		{"no headers", body, nil, now, 401},
+		{"hmac scheme", body, func() []string {
+			h := sign(consentry, now, body)
+			h[5] = "v1," + strings.SplitN(h[5], ",", 2)[1][:44]
+			return h
+		}(), now, 401},
+		{"signed but not JSON", `not json`, sign(consentry, now, `not json`), now, 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			clock.Advance(tc.at.Sub(clock.Now()))
 			r := e.do(t, "POST", "/webhook/lusha", tc.body, tc.header...)
 			if r.status != tc.want {
 				t.Fatalf("status = %d, want %d; body %s", r.status, tc.want, r.body)

@@ -9,17 +9,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/consentry/consentry/platform/webhooksig"
 )
 
 // Secrets are the development stack's keys. They are generated once and kept in the data
 // directory: a second run must compute the same subject keys (pepper) and open what the
 // first run sealed (master key).
 type Secrets struct {
-	APIKey        string `json:"api_key"`
-	Pepper        string `json:"pepper"`
-	MasterKeys    string `json:"master_keys"`
-	LinkKeys      string `json:"link_keys"`
-	WebhookSecret string `json:"webhook_secret"`
+	APIKey     string `json:"api_key"`
+	Pepper     string `json:"pepper"`
+	MasterKeys string `json:"master_keys"`
+	LinkKeys   string `json:"link_keys"`
+	// WebhookSigningKeys signs the webhooks the services send (CONSENTRY_WEBHOOK_SIGNING_KEYS);
+	// the simulator's receiver trusts its public half.
+	WebhookSigningKeys string `json:"webhook_signing_keys"`
 	// CustomerKey is the demo enterprise Customer "acme"'s own credential (controller):
 	// it approves or rejects the requests of acme's users.
 	CustomerKey string `json:"customer_api_key"`
@@ -38,18 +42,23 @@ func loadSecrets(dir, apiKey string) (Secrets, error) {
 		}
 	case errors.Is(err, os.ErrNotExist):
 		s = Secrets{
-			APIKey:        "cs_dev_" + randomHex(16),
-			Pepper:        randomB64(32),
-			MasterKeys:    "dev1:" + randomB64(32),
-			LinkKeys:      "link1:" + randomB64(32),
-			WebhookSecret: randomHex(32),
+			APIKey:     "cs_dev_" + randomHex(16),
+			Pepper:     randomB64(32),
+			MasterKeys: "dev1:" + randomB64(32),
+			LinkKeys:   "link1:" + randomB64(32),
 		}
 	default:
 		return s, fmt.Errorf("stack: %w", err)
 	}
-	if s.CustomerKey == "" {
-		// Data directories from before the key existed get one too.
-		s.CustomerKey = "cs_acme_" + randomHex(16)
+	if s.CustomerKey == "" || s.WebhookSigningKeys == "" {
+		// Data directories from before a key existed get one too (the shared
+		// webhook_secret of before is no longer read).
+		if s.CustomerKey == "" {
+			s.CustomerKey = "cs_acme_" + randomHex(16)
+		}
+		if s.WebhookSigningKeys == "" {
+			s.WebhookSigningKeys = "dev1:" + webhooksig.GenerateSecretKey()
+		}
 		b, _ := json.MarshalIndent(s, "", "  ")
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			return s, fmt.Errorf("stack: %w", err)

@@ -31,6 +31,7 @@ import (
 	"github.com/consentry/consentry/devkit/pgserver"
 	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/webhooksig"
 )
 
 // Services, in start order: consumers of a topic come up with its producer already there.
@@ -273,11 +274,16 @@ func writeHeavy() []string {
 }
 
 func (s *Stack) startSimulator() error {
+	keys, err := webhooksig.ParseKeys(s.secrets.WebhookSigningKeys)
+	if err != nil {
+		return fmt.Errorf("stack: secrets.json webhook_signing_keys: %w", err)
+	}
 	s.Simulator = vendorsim.New(vendorsim.Options{
-		JobDelay:       s.cfg.SimulatorJobDelay,
-		NoRateLimits:   s.cfg.SimulatorNoRateLimits,
-		WebhookSecrets: map[string][]byte{"dev": []byte(s.secrets.WebhookSecret)},
-		Logger:         s.log,
+		JobDelay:     s.cfg.SimulatorJobDelay,
+		NoRateLimits: s.cfg.SimulatorNoRateLimits,
+		// What a Customer would fetch from GET /.well-known/webhook-keys.
+		WebhookKeys: keys.Public(time.Now()).Keys,
+		Logger:      s.log,
 	})
 	if err := s.listen(s.cfg.Ports.Simulator, s.Simulator.Handler()); err != nil {
 		return fmt.Errorf("stack: vendor simulator: %w", err)
@@ -313,9 +319,14 @@ func (s *Stack) env(name string) []string {
 		// were sent is in GET /_sim/calls.
 		vars["CONSENTRY_VERIFICATION_SENDER_URL"] = sim + "/webhook/verification-sender"
 		vars["CONSENTRY_CONTROLLER_WEBHOOKS"] = "*=" + sim + "/webhook/customer"
-		vars["CONSENTRY_WEBHOOK_KEY_ID"] = "dev"
-		vars["CONSENTRY_WEBHOOK_SECRET"] = s.secrets.WebhookSecret
+		vars["CONSENTRY_WEBHOOK_SIGNING_KEYS"] = s.secrets.WebhookSigningKeys
 		vars["CONSENTRY_VERIFY_BASE_URL"] = s.URL("consent-ingest")
+	}
+	if name == "unsubscribe-handler" {
+		// A grant from a preference-center link waits for the person's confirmation,
+		// which the same simulated sender mails.
+		vars["CONSENTRY_VERIFICATION_SENDER_URL"] = sim + "/webhook/verification-sender"
+		vars["CONSENTRY_WEBHOOK_SIGNING_KEYS"] = s.secrets.WebhookSigningKeys
 	}
 	if name == "vendor-fanout" {
 		// Every vendor of the seed routing table, the API ones pointed at the simulator.
@@ -329,10 +340,11 @@ func (s *Stack) env(name string) []string {
 			"SALESFORCE_BASE_URL": sim + "/salesforce", "SALESFORCE_ACCESS_TOKEN": "dev-salesforce-token",
 			"SENDGRID_BASE_URL": sim + "/sendgrid", "SENDGRID_API_KEY": "dev-sendgrid-key",
 			// For a routing that enables the generic webhook: the simulator's receiver.
-			"WEBHOOK_URL": sim + "/webhook/consentry", "WEBHOOK_KEY_ID": "dev", "WEBHOOK_SECRET": s.secrets.WebhookSecret,
+			"WEBHOOK_URL": sim + "/webhook/consentry",
 		} {
 			vars["CONSENTRY_VENDOR_"+k] = v
 		}
+		vars["CONSENTRY_WEBHOOK_SIGNING_KEYS"] = s.secrets.WebhookSigningKeys
 		// Simulator jobs finish in seconds, not weeks: check them at that pace.
 		vars["CONSENTRY_FANOUT_POLL_INTERVAL"] = "1s"
 		vars["CONSENTRY_FANOUT_POLL_MAX"] = "10s"

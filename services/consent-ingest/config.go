@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // deadline zones must resolve in a minimal image with no zoneinfo
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
@@ -34,8 +35,8 @@ type requestsConfig struct {
 	VerifyTTL        time.Duration
 	SenderURL        string
 	ControllerURLs   string
-	WebhookKeyID     string
-	WebhookSecret    string
+	WebhookKeys      string
+	legacyWebhook    [2]string // CONSENTRY_WEBHOOK_SECRET and _KEY_ID, refused with a way forward
 	Jurisdictions    string
 	DeadlineZone     string
 	LegitInterest    string
@@ -44,6 +45,7 @@ type requestsConfig struct {
 	parsedLaw        tenantMap
 	parsedLI         tenantMap
 	parsedController tenantMap
+	parsedWebhook    *webhooksig.Keys
 }
 
 // tenantMap is a per-tenant setting with "*" as the fallback: "acme=x,*=y".
@@ -90,8 +92,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"webhook that emails verification links to people (signed JSON POST); without it only verified requests are taken")
 	l.String(&r.ControllerURLs, "controller-webhooks", "CONSENTRY_CONTROLLER_WEBHOOKS", "",
 		"per enterprise tenant, the Customer's webhook that receives its users' requests: acme=https://…,globex=https://…")
-	l.String(&r.WebhookKeyID, "webhook-key-id", "CONSENTRY_WEBHOOK_KEY_ID", "consentry", "key id sent with signed webhooks")
-	l.Secret(&r.WebhookSecret, "CONSENTRY_WEBHOOK_SECRET")
+	l.Secret(&r.WebhookKeys, "CONSENTRY_WEBHOOK_SIGNING_KEYS")
+	l.Secret(&r.legacyWebhook[0], "CONSENTRY_WEBHOOK_SECRET")
+	l.Secret(&r.legacyWebhook[1], "CONSENTRY_WEBHOOK_KEY_ID")
 	l.String(&r.Jurisdictions, "jurisdictions", "CONSENTRY_JURISDICTIONS", "*=gdpr",
 		"law a tenant's requests are timed under unless a request names one: consumer=gdpr,acme=ccpa,*=gdpr")
 	l.String(&r.DeadlineZone, "deadline-zone", "CONSENTRY_DEADLINE_ZONE", "UTC",
@@ -132,11 +135,32 @@ func (r *requestsConfig) parse(httpAddr string) []error {
 	if r.SenderURL != "" && r.parsedLinks == nil {
 		errs = append(errs, errors.New("CONSENTRY_VERIFICATION_SENDER_URL needs CONSENTRY_LINK_KEYS to sign the links"))
 	}
-	if (r.SenderURL != "" || r.ControllerURLs != "") && r.WebhookSecret == "" {
-		errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET is required to sign the webhooks configured"))
+	if r.legacyWebhook != [2]string{} {
+		// The shared HMAC secret let every receiver sign what the others receive; failing
+		// here beats starting with webhooks no receiver can verify any more.
+		errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET and CONSENTRY_WEBHOOK_KEY_ID are no longer read: "+
+			"webhooks are signed with Ed25519 keys only Consentry holds. Set CONSENTRY_WEBHOOK_SIGNING_KEYS (id:whsk_<base64>), "+
+			"point receivers at GET /.well-known/webhook-keys, and remove both variables (docs/webhooks.md)"))
+	}
+	if r.WebhookKeys != "" {
+		if r.parsedWebhook, err = webhooksig.ParseKeys(r.WebhookKeys); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_WEBHOOK_SIGNING_KEYS: %w", err))
+		}
+	} else if r.SenderURL != "" || r.ControllerURLs != "" {
+		errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SIGNING_KEYS is required to sign the webhooks configured (id:whsk_<base64>, docs/webhooks.md)"))
+	}
+	if r.SenderURL != "" {
+		if err := webhooksig.CheckURL(r.SenderURL); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_VERIFICATION_SENDER_URL: %w", err))
+		}
 	}
 	if r.parsedController, err = parseTenantMap("CONSENTRY_CONTROLLER_WEBHOOKS", r.ControllerURLs); err != nil {
 		errs = append(errs, err)
+	}
+	for tenant, u := range r.parsedController {
+		if err := webhooksig.CheckURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_CONTROLLER_WEBHOOKS: %s: %w", tenant, err))
+		}
 	}
 	if r.parsedLaw, err = parseTenantMap("CONSENTRY_JURISDICTIONS", r.Jurisdictions); err != nil {
 		errs = append(errs, err)

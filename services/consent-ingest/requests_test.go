@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,22 +19,30 @@ import (
 )
 
 // receiver is a signed-webhook endpoint (the verification sender, a Customer's request
-// endpoint) that checks every signature and keeps what it was sent.
+// endpoint) that checks every signature with the public keys the service serves and keeps
+// what it was sent.
 type receiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	bodies []map[string]any
-	bad    int
+	mu       sync.Mutex
+	keys     []webhooksig.PublicKey
+	bodies   []map[string]any
+	received []signedRequest
+	bad      int
+}
+
+// signedRequest is a webhook as its receiver got it.
+type signedRequest struct {
+	header http.Header
+	body   []byte
 }
 
 func newReceiver(t *testing.T) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
-		ts, _ := strconv.ParseInt(r.Header.Get(webhooksig.HeaderTimestamp), 10, 64)
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
-		if webhooksig.Verify([]byte(testkit.WebhookSecret), ts, raw, r.Header.Get(webhooksig.HeaderSignature), time.Now(), time.Minute) != nil {
+		if webhooksig.Verify(rc.keys, r.Header, raw, time.Now(), time.Minute) != nil {
 			rc.bad++
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -43,9 +50,22 @@ func newReceiver(t *testing.T) *receiver {
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
 		rc.bodies = append(rc.bodies, body)
+		rc.received = append(rc.received, signedRequest{r.Header.Clone(), raw})
 	}))
 	t.Cleanup(rc.Close)
 	return rc
+}
+
+// trust makes the receiver verify with the keys svc serves, as a Customer's would.
+func (rc *receiver) trust(t *testing.T, svc *testkit.Service) {
+	t.Helper()
+	var set webhooksig.KeySet
+	if status := testkit.Call(t, "GET", svc.URL+"/.well-known/webhook-keys", "", nil, &set); status != http.StatusOK || len(set.Keys) == 0 {
+		t.Fatalf("webhook keys: %d %+v", status, set)
+	}
+	rc.mu.Lock()
+	rc.keys = set.Keys
+	rc.mu.Unlock()
 }
 
 // waitFor returns the first body sent for requestID.
@@ -166,6 +186,7 @@ func TestUnverifiedRequestWaitsForThePersonsLink(t *testing.T) {
 	stack := testkit.NewStack(t)
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	sender.trust(t, svc)
 	putOnFile(t, svc, testkit.APIKey, designExample)
 
 	status, got := submit(t, svc, testkit.PlainKey, erasure+`}`)
@@ -335,6 +356,7 @@ func TestUnconfirmedRequestExpiresRejected(t *testing.T) {
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{
 		"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL, "CONSENTRY_VERIFY_TTL": "1s"})
+	sender.trust(t, svc)
 	putOnFile(t, svc, testkit.APIKey, designExample)
 	status, got := submit(t, svc, testkit.APIKey, erasure+`}`)
 	if status != http.StatusAccepted {
@@ -361,6 +383,7 @@ func TestEnterpriseRequestRunsOnlyOnTheCustomersWord(t *testing.T) {
 	stack := testkit.NewStack(t)
 	customer := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_CONTROLLER_WEBHOOKS": "acme=" + customer.URL})
+	customer.trust(t, svc)
 	acme := `{"tenant":"acme","subject_id":"emp_7","identifiers":{"email":"grace@acme.example"},"type":"erasure","reason":"user_request","verified":true}`
 
 	status, got := submit(t, svc, testkit.AcmeAppKey, acme)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	accepted, rejected := newMetrics(reg)
 	flow := requests.New(requests.Deps{
 		Log: log, Store: idem, Serde: deps.Serde, Producer: deps.Producer, Sealer: deps.Sealer, Topics: cfg.Kafka.Topics,
-		Notifier: notify.Client{Sender: webhooksig.Sender{KeyID: cfg.Requests.WebhookKeyID, Secret: []byte(cfg.Requests.WebhookSecret)}},
+		Notifier: notify.Client{Sender: webhooksig.Sender{Keys: cfg.Requests.parsedWebhook}},
 	}, cfg.Requests.flowConfig())
 	closer := &closures{serde: deps.Serde, store: idem}
 	closings, err := kafka.NewConsumer(deps.Consumer("consent-ingest-requests", cfg.Kafka.Topics.Requests), closer.decode, closer.handle)
@@ -64,7 +65,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
 		discarded: newDiscarded(reg),
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
+	handler := routes(a, deps.Keys, cfg.MaxInFlight)
+	if keys := cfg.Requests.parsedWebhook; keys != nil {
+		// Receivers fetch the public keys to verify our webhooks; they are public, so no
+		// API key, and outside the in-flight limit, which guards the write path.
+		mux := http.NewServeMux()
+		mux.Handle("GET /.well-known/webhook-keys", keys.Handler(time.Now))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := server.New(cfg.HTTPAddr, handler, reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

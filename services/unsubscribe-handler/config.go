@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
@@ -33,8 +35,9 @@ type serviceConfig struct {
 	// SenderURL is the webhook that mails confirmation links (double opt-in); without it
 	// the preference center can withdraw but not grant.
 	SenderURL     string
-	WebhookKeyID  string
-	WebhookSecret string
+	WebhookKeys   string
+	parsedWebhook *webhooksig.Keys
+	legacyWebhook [2]string
 	ConfirmTTL    time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client;
 	// without them the peer address is the client.
@@ -62,8 +65,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Int(&c.OneClickBurst, "one-click-burst", "CONSENTRY_ONE_CLICK_BURST", 5, "burst of one-click unsubscribes per link")
 	l.String(&c.SenderURL, "verification-sender-url", "CONSENTRY_VERIFICATION_SENDER_URL", "",
 		"webhook that emails confirmation links to people (signed JSON POST); without it the preference center cannot grant")
-	l.String(&c.WebhookKeyID, "webhook-key-id", "CONSENTRY_WEBHOOK_KEY_ID", "consentry", "key id sent with signed webhooks")
-	l.Secret(&c.WebhookSecret, "CONSENTRY_WEBHOOK_SECRET")
+	l.Secret(&c.WebhookKeys, "CONSENTRY_WEBHOOK_SIGNING_KEYS")
+	l.Secret(&c.legacyWebhook[0], "CONSENTRY_WEBHOOK_SECRET")
+	l.Secret(&c.legacyWebhook[1], "CONSENTRY_WEBHOOK_KEY_ID")
 	l.Duration(&c.ConfirmTTL, "confirm-ttl", "CONSENTRY_CONFIRM_TTL", 48*time.Hour, "how long a mailed confirmation link stays valid")
 	l.List(&c.trustedRaw, "trusted-proxies", "CONSENTRY_TRUSTED_PROXIES", nil,
 		"CIDRs of reverse proxies whose X-Forwarded-For is trusted for the client address")
@@ -100,12 +104,24 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	if c.OneClickRate < 1 || c.OneClickBurst < 1 {
 		errs = append(errs, errors.New("CONSENTRY_ONE_CLICK_RATE and CONSENTRY_ONE_CLICK_BURST must be at least 1"))
 	}
-	if c.SenderURL != "" {
-		if u, err := url.Parse(c.SenderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, errors.New("CONSENTRY_VERIFICATION_SENDER_URL must be an absolute http(s) URL"))
+	if c.legacyWebhook != [2]string{} {
+		// The shared HMAC secret let every receiver sign what the others receive.
+		errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET and CONSENTRY_WEBHOOK_KEY_ID are no longer read: "+
+			"webhooks are signed with Ed25519 keys only Consentry holds. Set CONSENTRY_WEBHOOK_SIGNING_KEYS (id:whsk_<base64>) "+
+			"and remove both variables (docs/webhooks.md)"))
+	}
+	if c.WebhookKeys != "" {
+		var err error
+		if c.parsedWebhook, err = webhooksig.ParseKeys(c.WebhookKeys); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_WEBHOOK_SIGNING_KEYS: %w", err))
 		}
-		if c.WebhookSecret == "" {
-			errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SECRET is required to sign the confirmation webhook"))
+	}
+	if c.SenderURL != "" {
+		if err := webhooksig.CheckURL(c.SenderURL); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_VERIFICATION_SENDER_URL: %w", err))
+		}
+		if c.WebhookKeys == "" {
+			errs = append(errs, errors.New("CONSENTRY_WEBHOOK_SIGNING_KEYS is required to sign the confirmation webhook (id:whsk_<base64>, docs/webhooks.md)"))
 		}
 	}
 	if c.ConfirmTTL < time.Minute {

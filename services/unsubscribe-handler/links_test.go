@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,10 +31,15 @@ type mailbox struct {
 func newMailbox(t *testing.T) *mailbox {
 	t.Helper()
 	m := &mailbox{}
+	// The public half of the keys the service signs with, as a sender would fetch it.
+	signing, err := webhooksig.ParseKeys(testkit.WebhookSigningKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := signing.Public(time.Now()).Keys
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		ts, _ := strconv.ParseInt(r.Header.Get(webhooksig.HeaderTimestamp), 10, 64)
-		if err := webhooksig.Verify([]byte(testkit.WebhookSecret), ts, body, r.Header.Get(webhooksig.HeaderSignature), time.Now(), time.Minute); err != nil {
+		if err := webhooksig.Verify(trusted, r.Header, body, time.Now(), time.Minute); err != nil {
 			t.Errorf("confirmation webhook: %v", err)
 			w.WriteHeader(http.StatusUnauthorized)
 			return

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		catalogs: catalogs, csrf: csrf.New(cfg.LinkKeys.Derive("csrf"), 30*time.Minute), topics: cfg.EmailTopics,
 		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
 		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
-		sender: webhooksig.Sender{KeyID: cfg.WebhookKeyID, Secret: []byte(cfg.WebhookSecret)}, senderURL: cfg.SenderURL,
+		sender: webhooksig.Sender{Keys: cfg.parsedWebhook}, senderURL: cfg.SenderURL,
 		confirmTTL: cfg.ConfirmTTL}
 	if len(cfg.TrustedProxies) == 0 {
 		// Behind an ingress the peer is the ingress, so every visitor would share one

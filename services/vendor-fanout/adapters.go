@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/amplitude"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/fullstory"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/hubspot"
@@ -48,9 +49,28 @@ func (e *instanceEnv) secret(key string) string {
 	return v
 }
 
+// webhookChecks names the variables at fault in a webhook instance's settings: a plain
+// http URL, no signing keys, or the per-instance HMAC secret of before, which every
+// receiver held and so could sign with.
+func (e *instanceEnv) webhookChecks(keys *webhooksig.Keys) {
+	if u := e.setting("url"); u != "" {
+		if err := webhooksig.CheckURL(u); err != nil {
+			e.errs = append(e.errs, fmt.Errorf("vendor %s: %s (or the routing file's url): %w", e.in.Name, e.name("url"), err))
+		}
+	}
+	if keys == nil {
+		e.errs = append(e.errs, fmt.Errorf("vendor %s: CONSENTRY_WEBHOOK_SIGNING_KEYS is required to sign webhooks (id:whsk_<base64>, docs/webhooks.md)", e.in.Name))
+	}
+	if e.getenv(e.name("secret")) != "" || e.setting("key_id") != "" {
+		e.errs = append(e.errs, fmt.Errorf("vendor %s: %s and %s are no longer read: webhooks are signed with "+
+			"CONSENTRY_WEBHOOK_SIGNING_KEYS and verified with the public keys at GET /.well-known/webhook-keys; remove both (docs/webhooks.md)",
+			e.in.Name, e.name("secret"), e.name("key_id")))
+	}
+}
+
 // buildAdapters builds the adapter of every instance that has an API, reporting every
 // missing setting at once.
-func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Duration) (map[string]vendor.Adapter, error) {
+func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Duration, webhookKeys *webhooksig.Keys) (map[string]vendor.Adapter, error) {
 	client := &http.Client{Transport: vendorTransport(t), Timeout: timeout}
 
 	out := map[string]vendor.Adapter{}
@@ -91,7 +111,8 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 		case "sendgrid":
 			a, err = sendgrid.New(sendgrid.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
 		case "webhook":
-			a, err = webhook.New(webhook.Config{URL: e.setting("url"), KeyID: e.setting("key_id"), Secret: []byte(e.secret("secret")), HTTP: client})
+			e.webhookChecks(webhookKeys)
+			a, err = webhook.New(webhook.Config{URL: e.setting("url"), Keys: webhookKeys, HTTP: client})
 		default:
 			err = fmt.Errorf("unknown vendor type %q", in.Type)
 		}

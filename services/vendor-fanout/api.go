@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
@@ -24,6 +25,8 @@ type api struct {
 	planner *planner
 	opener  dispatch.Opener
 	now     func() time.Time
+	// webhookKeys sign the webhook adapter's deliveries; nil when none is configured.
+	webhookKeys *webhooksig.Keys
 }
 
 type vendorStatus struct {

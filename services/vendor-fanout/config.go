@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/routing"
 )
@@ -23,6 +24,9 @@ type serviceConfig struct {
 	BreakerTimeout time.Duration
 	VendorTimeout  time.Duration
 	Routes         *routing.Table
+	// WebhookKeys sign the webhook adapter's deliveries (CONSENTRY_WEBHOOK_SIGNING_KEYS);
+	// nil when unset, and then an instance of type webhook is refused.
+	WebhookKeys *webhooksig.Keys
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -44,6 +48,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Duration(&c.Policy.Lease, "lease", "CONSENTRY_FANOUT_LEASE", def.Lease, "how long a claimed delivery is hidden from other dispatchers")
 	l.Duration(&c.BreakerTimeout, "breaker-timeout", "CONSENTRY_FANOUT_BREAKER_TIMEOUT", 30*time.Second, "how long a vendor's breaker stays open")
 	l.Duration(&c.VendorTimeout, "vendor-timeout", "CONSENTRY_VENDOR_TIMEOUT", 10*time.Second, "timeout of one vendor call")
+	var webhookKeys string
+	l.Secret(&webhookKeys, "CONSENTRY_WEBHOOK_SIGNING_KEYS")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -58,6 +64,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, errors.New("CONSENTRY_FANOUT_LEASE must be at least 30s (longer than a vendor call can take)"))
 	}
 	var err error
+	if webhookKeys != "" {
+		if c.WebhookKeys, err = webhooksig.ParseKeys(webhookKeys); err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_WEBHOOK_SIGNING_KEYS: %w", err))
+		}
+	}
 	if c.RoutingFile == "" {
 		if c.Routes, err = routing.Builtin(c.RoutingProfile); err != nil {
 			err = fmt.Errorf("CONSENTRY_ROUTING: %w", err)

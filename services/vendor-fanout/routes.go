@@ -18,5 +18,9 @@ func routes(a *api, keys *apikey.Keys) http.Handler {
 	mux.Handle("GET /v1/manual-tasks/{id}", auth(a.getTask))
 	mux.Handle("GET /v1/manual-tasks/{id}/identifiers", auth(a.getTaskIdentifiers))
 	mux.Handle("POST /v1/manual-tasks/{id}/complete", auth(a.completeTask))
+	if a.webhookKeys != nil {
+		// Public keys for receivers of the webhook adapter's deliveries: no credential.
+		mux.Handle("GET /.well-known/webhook-keys", a.webhookKeys.Handler(a.now))
+	}
 	return mux
 }

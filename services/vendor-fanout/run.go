@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	log := server.NewLogger(stderr, cfg.LogLevel, "vendor-fanout")
 	reg := server.NewRegistry()
 
-	adapters, err := buildAdapters(cfg.Routes, getenv, cfg.VendorTimeout)
+	adapters, err := buildAdapters(cfg.Routes, getenv, cfg.VendorTimeout, cfg.WebhookKeys)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 
-	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, planner: p, opener: deps.Sealer, now: time.Now}
+	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, planner: p, opener: deps.Sealer, now: time.Now,
+		webhookKeys: cfg.WebhookKeys}
 	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{

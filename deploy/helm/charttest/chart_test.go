@@ -284,6 +284,19 @@ func TestEverythingOn(t *testing.T) {
 		}
 	}
 	checkTopics(t, r)
+	// Both services that send webhooks sign them with the same keys; no other holds them.
+	for _, s := range services {
+		var ref *corev1.SecretKeySelector
+		for _, e := range r["Deployment"]["consentry-"+s].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "CONSENTRY_WEBHOOK_SIGNING_KEYS" && e.ValueFrom != nil {
+				ref = e.ValueFrom.SecretKeyRef
+			}
+		}
+		sends := s == "consent-ingest" || s == "vendor-fanout"
+		if got := ref != nil && ref.Name == "consentry-webhooks" && ref.Key == "webhook-signing-keys"; got != sends {
+			t.Errorf("%s: CONSENTRY_WEBHOOK_SIGNING_KEYS from %+v", s, ref)
+		}
+	}
 	cm := r["ConfigMap"]["consentry-audit-sink"].(*corev1.ConfigMap)
 	if cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || cm.Data["CONSENTRY_SCHEMA_REGISTRY_URL"] != "https://schema-registry.kafka:8081" {
 		t.Errorf("the global env and the registry URL do not reach audit-sink's ConfigMap: %v", cm.Data)
@@ -348,7 +361,7 @@ func checkServices(t *testing.T, r rendered) {
 
 // The names whose values are secrets (deploy/README.md, "Secrets"), and the prefix of the
 // vendor credentials: these must reach a pod as secretKeyRef, never as a value.
-var secretEnv = regexp.MustCompile(`^(CONSENTRY_(POSTGRES_URL|API_KEYS|SUBJECT_PEPPER|MASTER_KEYS|LINK_KEYS|WEBHOOK_SECRET|SCHEMA_REGISTRY_(TOKEN|USER|PASSWORD)|KAFKA_SASL_(USERNAME|PASSWORD)|VENDOR_\w+_(TOKEN|API_KEY|SECRET_KEY|ACCESS_TOKEN|SECRET))|OTEL_EXPORTER_OTLP_HEADERS)$`)
+var secretEnv = regexp.MustCompile(`^(CONSENTRY_(POSTGRES_URL|API_KEYS|SUBJECT_PEPPER|MASTER_KEYS|LINK_KEYS|WEBHOOK_SIGNING_KEYS|SCHEMA_REGISTRY_(TOKEN|USER|PASSWORD)|KAFKA_SASL_(USERNAME|PASSWORD)|VENDOR_\w+_(TOKEN|API_KEY|SECRET_KEY|ACCESS_TOKEN|SECRET))|OTEL_EXPORTER_OTLP_HEADERS)$`)
 
 func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.ConfigMap) {
 	t.Helper()
@@ -567,6 +580,19 @@ func TestSecretValueRefused(t *testing.T) {
 	_, err := render(t, loadChart(t), bad)
 	if err == nil || !strings.Contains(err.Error(), "by reference") {
 		t.Errorf("a vendor token in env rendered (err = %v)", err)
+	}
+}
+
+// TestOldWebhookSecretRefused: values from before the Ed25519 keys fail the render with
+// the way forward, rather than deploy services that no longer read the shared secret.
+func TestOldWebhookSecretRefused(t *testing.T) {
+	old := path.Join(t.TempDir(), "old.yaml")
+	if err := os.WriteFile(old, []byte("secrets:\n  webhookSecret: {name: consentry-webhooks, key: secret}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := render(t, loadChart(t), old)
+	if err == nil || !strings.Contains(err.Error(), "secrets.webhookSigningKeys") {
+		t.Errorf("secrets.webhookSecret rendered (err = %v)", err)
 	}
 }
 

@@ -2,6 +2,10 @@ package webhook_test
 
 import (
 	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +19,7 @@ import (
 // adapter's promises (vendortest.CheckDelivery).
 func FuzzDeliver(f *testing.F) {
 	v := vendortest.StartFuzzVendor(f)
-	a, err := webhook.New(webhook.Config{URL: v.URL + "/consentry", KeyID: "k1", Secret: secret, HTTP: v.HTTP, Now: v.Clock.Now})
+	a, err := webhook.New(webhook.Config{URL: v.URL + "/consentry", Keys: keys, HTTP: v.HTTP, Now: v.Clock.Now})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -44,37 +48,43 @@ func FuzzDeliver(f *testing.F) {
 	})
 }
 
-// FuzzVerify: Verify never panics and accepts exactly what Sign makes for the same
-// secret, timestamp and body, inside the window — no other spelling of it, no one-byte
-// change of it (counted from the end, where the hex digest is), no signature under
-// another secret and no other timestamp.
+// FuzzVerify: Verify never panics, classifies every refusal, and accepts a request only
+// when one of its signatures is one Consentry's key makes for the same id, timestamp and
+// body, inside the window — no one-byte change of it, no other timestamp or body.
 func FuzzVerify(f *testing.F) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	const window = 5 * time.Minute
 	body := []byte(`{"event_id":"019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6","action":"delete_user"}`)
-	good := webhook.Sign(secret, now.Unix(), body)
-	f.Add(secret, now.Unix(), body, good, uint16(0), byte('0'))
-	f.Add(secret, now.Unix()-300, body, good, uint16(1), byte('f'))
-	f.Add(secret, now.Unix()+301, []byte{}, "v1=", uint16(63), byte('A'))
-	f.Add([]byte{}, int64(0), body, "v1=zz", uint16(64), byte('='))
-	f.Add([]byte("k"), int64(-1<<63), body, "v2="+good[3:], uint16(70), byte('v'))
-	f.Add(secret, int64(1<<62), body, good+"00", uint16(5), byte(' '))
-	f.Fuzz(func(t *testing.T, key []byte, ts int64, body []byte, sig string, pos uint16, ch byte) {
-		want := webhook.Sign(key, ts, body)
+	good := keys.Signature("msg_1", now, body)
+	f.Add("msg_1", now.Unix(), body, good, uint16(0), byte('0'))
+	f.Add("msg_1", now.Unix()-300, body, good, uint16(1), byte('f'))
+	f.Add("msg.1", now.Unix()+301, []byte{}, "v1a,", uint16(63), byte('A'))
+	f.Add("", int64(0), body, "v1,zz", uint16(64), byte('='))
+	f.Add("m", int64(-1<<63), body, "v2,"+good[4:], uint16(70), byte('v'))
+	f.Add("msg_1", int64(1<<62), body, good+" "+good, uint16(5), byte(' '))
+	f.Fuzz(func(t *testing.T, id string, ts int64, body []byte, sig string, pos uint16, ch byte) {
+		header := func(ts int64, sig string) http.Header {
+			return headers(id, strconv.FormatInt(ts, 10), sig)
+		}
+		want := keys.Signature(id, time.Unix(ts, 0), body)
 		skew := now.Sub(time.Unix(ts, 0))
 		fresh := skew <= window && skew >= -window
+		wellFormed := id != "" && !strings.Contains(id, ".")
 
-		err := webhook.Verify(key, ts, body, sig, now, window)
-		if err == nil && sig != want {
-			t.Errorf("verified %q; Sign makes %q", sig, want)
+		err := webhook.Verify(trusted, header(ts, sig), body, now, window)
+		if err == nil && !slices.Contains(strings.Fields(sig), want) {
+			t.Errorf("verified %q; the key makes %q", sig, want)
 		}
-		if err != nil && !errors.Is(err, webhook.ErrMalformedSignature) && !errors.Is(err, webhook.ErrStale) && !errors.Is(err, webhook.ErrBadSignature) {
+		if err != nil && !errors.Is(err, webhook.ErrMissingHeaders) && !errors.Is(err, webhook.ErrMalformedSignature) &&
+			!errors.Is(err, webhook.ErrStale) && !errors.Is(err, webhook.ErrBadSignature) {
 			t.Errorf("unclassified error %v", err)
 		}
-
-		switch err := webhook.Verify(key, ts, body, want, now, window); {
+		if !wellFormed {
+			return
+		}
+		switch err := webhook.Verify(trusted, header(ts, want), body, now, window); {
 		case fresh && err != nil:
-			t.Errorf("Sign's own signature, %v from now: %v", skew, err)
+			t.Errorf("the key's own signature, %v from now: %v", skew, err)
 		case !fresh && !errors.Is(err, webhook.ErrStale):
 			t.Errorf("a signature %v from now: %v, want ErrStale", skew, err)
 		}
@@ -83,15 +93,23 @@ func FuzzVerify(f *testing.F) {
 		}
 		b := []byte(want)
 		b[len(b)-1-int(pos)%len(b)] = ch
-		if tampered := string(b); tampered != want && webhook.Verify(key, ts, body, tampered, now, window) == nil {
+		if tampered := string(b); tampered != want && webhook.Verify(trusted, header(ts, tampered), body, now, window) == nil {
 			t.Errorf("verified %q, a one-byte change of %q", tampered, want)
 		}
-		other := append([]byte{'x'}, key...)
-		if webhook.Verify(key, ts, body, webhook.Sign(other, ts, body), now, window) == nil {
-			t.Error("verified a signature under another secret")
+		if webhook.Verify(trusted, header(ts, other.Signature(id, time.Unix(ts, 0), body)), body, now, window) == nil {
+			t.Error("verified a signature by an untrusted key")
 		}
-		if webhook.Verify(key, ts+1, body, want, now, window) == nil || webhook.Verify(key, ts, append(body, ' '), want, now, window) == nil {
+		if webhook.Verify(trusted, header(ts+1, want), body, now, window) == nil || webhook.Verify(trusted, header(ts, want), append(body, ' '), now, window) == nil {
 			t.Error("verified a signature for another timestamp or body")
 		}
 	})
+}
+
+// headers builds a request's signature headers as a sender sets them (canonical names).
+func headers(id, ts, sig string) http.Header {
+	h := http.Header{}
+	h.Set(webhook.HeaderID, id)
+	h.Set(webhook.HeaderTimestamp, ts)
+	h.Set(webhook.HeaderSignature, sig)
+	return h
 }

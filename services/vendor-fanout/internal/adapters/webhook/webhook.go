@@ -1,19 +1,20 @@
 // Package webhook delivers every action to an in-house system as a signed JSON POST.
 //
-// The signature scheme is shared with receivers through Sign and Verify: the request
-// carries X-Consentry-Key-Id, X-Consentry-Timestamp (unix seconds) and
-// X-Consentry-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>.
-// Receivers verify against the raw body bytes and reject timestamps outside their
-// replay window, so a captured request cannot be replayed later.
+// The signature is platform/webhooksig's, the one on every webhook Consentry sends
+// (docs/webhooks.md): Standard Webhooks headers webhook-id (the same on every retry of a
+// delivery), webhook-timestamp and webhook-signature, an Ed25519 signature of
+// "id.timestamp.body" by a key only Consentry holds. Receivers verify with the public keys
+// vendor-fanout serves at GET /.well-known/webhook-keys, against the raw body bytes, and
+// reject timestamps outside their replay window, so a captured request cannot be replayed
+// later and no receiver can sign one.
 package webhook
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,33 +28,31 @@ var _ vendor.Adapter = (*Adapter)(nil)
 // The signing scheme is platform/webhooksig's, shared with every webhook Consentry sends
 // (verification senders, enterprise Customers), so one receiver library verifies them all.
 const (
-	HeaderKeyID     = webhooksig.HeaderKeyID
+	HeaderID        = webhooksig.HeaderID
 	HeaderTimestamp = webhooksig.HeaderTimestamp
 	HeaderSignature = webhooksig.HeaderSignature
 )
 
 // Verify's errors.
 var (
+	ErrMissingHeaders     = webhooksig.ErrMissingHeaders
 	ErrMalformedSignature = webhooksig.ErrMalformedSignature
 	ErrStale              = webhooksig.ErrStale
 	ErrBadSignature       = webhooksig.ErrBadSignature
 )
 
-// Sign and Verify are webhooksig's.
-var (
-	Sign   = webhooksig.Sign
-	Verify = webhooksig.Verify
-)
+// Verify is webhooksig's, for receivers.
+var Verify = webhooksig.Verify
 
 // Config configures a webhook adapter.
 type Config struct {
-	// URL is the receiver's full endpoint, e.g. https://crm.internal.example/consentry.
+	// URL is the receiver's full endpoint, e.g. https://crm.internal.example/consentry;
+	// plain http only to a loopback host (webhooksig.CheckURL).
 	URL string
-	// KeyID names Secret to the receiver, so secrets can be rotated.
-	KeyID string
-	// Secret is the HMAC-SHA256 key shared with the receiver.
-	Secret []byte
-	// HTTP is the client to use; nil means one with a 10 s timeout.
+	// Keys sign the deliveries.
+	Keys *webhooksig.Keys
+	// HTTP is the client to use; nil means one with a 10 s timeout. The adapter uses a
+	// copy that follows no redirect.
 	HTTP *http.Client
 	// Now is the clock for the signed timestamp and Retry-After arithmetic; nil means
 	// time.Now.
@@ -63,31 +62,33 @@ type Config struct {
 // Adapter is a webhook adapter.
 type Adapter struct {
 	url    string
-	keyID  string
-	secret []byte
+	keys   *webhooksig.Keys
 	client *vendorhttp.Client
 }
 
 // New validates cfg and returns an adapter; the error names every field at fault.
 func New(cfg Config) (*Adapter, error) {
 	var errs []error
-	if u, err := url.Parse(cfg.URL); cfg.URL == "" {
+	if cfg.URL == "" {
 		errs = append(errs, errors.New("webhook: URL is required"))
-	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, errors.New("webhook: URL must be an absolute http or https URL"))
+	} else if err := webhooksig.CheckURL(cfg.URL); err != nil {
+		errs = append(errs, fmt.Errorf("webhook: URL: %w", err))
 	}
-	errs = append(errs, vendorhttp.Required("webhook: KeyID", cfg.KeyID))
-	if len(cfg.Secret) == 0 {
-		errs = append(errs, errors.New("webhook: Secret is required"))
+	if cfg.Keys == nil {
+		errs = append(errs, errors.New("webhook: Keys is required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	hc := cfg.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: vendorhttp.DefaultTimeout}
+	}
 	return &Adapter{
-		url:    cfg.URL,
-		keyID:  cfg.KeyID,
-		secret: append([]byte(nil), cfg.Secret...),
-		client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, nil),
+		url:  cfg.URL,
+		keys: cfg.Keys,
+		// A redirect would carry the signed body to a host no one configured.
+		client: vendorhttp.NewClient(webhooksig.NoRedirects(hc), cfg.Now, nil),
 	}, nil
 }
 
@@ -132,16 +133,17 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	if err != nil {
 		return vendor.Result{}, &vendor.Error{Kind: vendor.Permanent, Msg: "encoding the payload failed"}
 	}
-	ts := a.client.Now().Unix()
+	id := webhooksig.NewMessageID()
+	if req.IdempotencyKey != "" {
+		id = webhooksig.MessageID(req.IdempotencyKey)
+	}
+	header := http.Header{}
+	a.keys.SetHeaders(header, id, a.client.Now(), body)
 	resp, err := a.client.Do(ctx, vendorhttp.Request{
-		Method: http.MethodPost,
-		URL:    a.url,
-		Body:   body, // as signed, byte for byte
-		Header: http.Header{
-			HeaderKeyID:     {a.keyID},
-			HeaderTimestamp: {strconv.FormatInt(ts, 10)},
-			HeaderSignature: {Sign(a.secret, ts, body)},
-		},
+		Method:         http.MethodPost,
+		URL:            a.url,
+		Body:           body, // as signed, byte for byte
+		Header:         header,
 		IdempotencyKey: req.IdempotencyKey,
 	})
 	if err != nil {

@@ -1,30 +1,38 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/consentry/consentry/devkit/vendorsim"
+	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendortest"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/webhook"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
-var secret = []byte("whsec-test")
+// keys sign as Consentry does; trusted is what receivers fetch from it.
+var (
+	keys, _  = webhooksig.ParseKeys("k1:whsk_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
+	other, _ = webhooksig.ParseKeys("k1:whsk_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)))
+	trusted  = keys.Public(time.Now()).Keys
+)
 
 const email = "ada.lovelace@example.com"
 
-func newAdapter(t *testing.T, url string, now func() time.Time, key []byte) *webhook.Adapter {
+func newAdapter(t *testing.T, url string, now func() time.Time, ks *webhooksig.Keys) *webhook.Adapter {
 	t.Helper()
-	a, err := webhook.New(webhook.Config{URL: url, KeyID: "k1", Secret: key, Now: now})
+	a, err := webhook.New(webhook.Config{URL: url, Keys: ks, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,18 +55,25 @@ func request(action vendor.Action) vendor.Request {
 
 func TestNew(t *testing.T) {
 	_, err := webhook.New(webhook.Config{})
-	for _, field := range []string{"URL", "KeyID", "Secret"} {
+	for _, field := range []string{"URL", "Keys"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("New(empty) error = %v, want it to name %s", err, field)
 		}
 	}
-	if _, err := webhook.New(webhook.Config{URL: "/relative", KeyID: "k", Secret: secret}); err == nil || !strings.Contains(err.Error(), "URL") {
-		t.Errorf("New(relative URL) error = %v, want it to name URL", err)
+	for _, url := range []string{"/relative", "http://crm.internal.example/consentry", "ftp://crm.internal.example/"} {
+		if _, err := webhook.New(webhook.Config{URL: url, Keys: keys}); err == nil || !strings.Contains(err.Error(), "URL") {
+			t.Errorf("New(%s) error = %v, want it to name URL", url, err)
+		}
+	}
+	for _, url := range []string{"https://crm.internal.example/consentry", "http://127.0.0.1:8090/webhook", "http://localhost/webhook"} {
+		if _, err := webhook.New(webhook.Config{URL: url, Keys: keys}); err != nil {
+			t.Errorf("New(%s) = %v", url, err)
+		}
 	}
 }
 
 func TestSupports(t *testing.T) {
-	a := newAdapter(t, "https://example.test/hook", nil, secret)
+	a := newAdapter(t, "https://example.test/hook", nil, keys)
 	for _, action := range []vendor.Action{vendor.DeleteUser, vendor.OptOut, vendor.SuppressEmail, vendor.Restrict, vendor.UpdateConsent,
 		vendor.LiftRestriction, vendor.Rectify} {
 		if !a.Supports(action) {
@@ -74,7 +89,7 @@ func TestSupports(t *testing.T) {
 // (401 otherwise), and records the headers on the way to check them against Verify.
 func TestDeliver(t *testing.T) {
 	clock := vendortest.NewClock()
-	sim := &vendortest.Sim{Simulator: vendorsim.New(vendorsim.Options{Now: clock.Now, WebhookSecrets: map[string][]byte{"k1": secret}}), Clock: clock}
+	sim := &vendortest.Sim{Simulator: vendorsim.New(vendorsim.Options{Now: clock.Now, WebhookKeys: trusted}), Clock: clock}
 	var mu sync.Mutex
 	var headers http.Header
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +99,7 @@ func TestDeliver(t *testing.T) {
 		sim.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	a := newAdapter(t, srv.URL+"/webhook/inhouse", clock.Now, secret)
+	a := newAdapter(t, srv.URL+"/webhook/inhouse", clock.Now, keys)
 
 	tests := []struct {
 		name string
@@ -131,25 +146,27 @@ func TestDeliver(t *testing.T) {
 			h := headers
 			mu.Unlock()
 			ts, err := strconv.ParseInt(h.Get(webhook.HeaderTimestamp), 10, 64)
-			if err != nil || ts != clock.Now().Unix() || h.Get(webhook.HeaderKeyID) != "k1" || h.Get("Content-Type") != "application/json" {
-				t.Errorf("headers = %v, want key id k1, the clock's unix time and JSON", h)
+			// The id is the delivery's, so a retry carries the same one.
+			if err != nil || ts != clock.Now().Unix() || h.Get(webhook.HeaderID) != webhooksig.MessageID(req.IdempotencyKey) ||
+				h.Get("Content-Type") != "application/json" {
+				t.Errorf("headers = %v, want the delivery's id, the clock's unix time and JSON", h)
 			}
-			if err := webhook.Verify(secret, ts, call.Body, h.Get(webhook.HeaderSignature), clock.Now(), time.Minute); err != nil {
+			if err := webhook.Verify(trusted, h, call.Body, clock.Now(), time.Minute); err != nil {
 				t.Errorf("Verify(sent request) = %v", err)
 			}
 		})
 	}
 }
 
-// The receiver rejects a wrong secret and a timestamp outside its window: both are
+// The receiver rejects a key it does not trust and a timestamp outside its window: both are
 // credential or clock problems an operator fixes, so Auth.
 func TestRejected(t *testing.T) {
-	sim := vendortest.Start(t, vendorsim.Options{WebhookSecrets: map[string][]byte{"k1": secret}})
+	sim := vendortest.Start(t, vendorsim.Options{WebhookKeys: trusted})
 	url := sim.BaseURL("webhook") + "/inhouse"
 	behind := func() time.Time { return sim.Clock.Now().Add(-6 * time.Minute) }
 	for name, a := range map[string]*webhook.Adapter{
-		"wrong secret": newAdapter(t, url, sim.Clock.Now, []byte("other")),
-		"stale clock":  newAdapter(t, url, behind, secret),
+		"untrusted key": newAdapter(t, url, sim.Clock.Now, other),
+		"stale clock":   newAdapter(t, url, behind, keys),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := a.Deliver(t.Context(), request(vendor.OptOut))
@@ -159,48 +176,36 @@ func TestRejected(t *testing.T) {
 	}
 }
 
-func TestSignVerify(t *testing.T) {
-	now := time.Unix(1_772_445_600, 0)
-	body := []byte(`{"event_id":"evt-1"}`)
-	good := webhook.Sign(secret, now.Unix(), body)
-	if !strings.HasPrefix(good, "v1=") || len(good) != 3+64 {
-		t.Fatalf("Sign = %q, want v1=<64 hex>", good)
+// TestRedirectIsNotFollowed: a receiver answering 307 (which would resend the signed body)
+// gets the delivery failed, and the target it names receives nothing, though the client
+// vendor-fanout shares among adapters follows redirects.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(target.Close)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/collect", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	shared := &http.Client{Timeout: 5 * time.Second}
+	a, err := webhook.New(webhook.Config{URL: redirector.URL + "/consentry", Keys: keys, HTTP: shared})
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name   string
-		secret []byte
-		ts     int64
-		body   string
-		sig    string
-		window time.Duration
-		want   error
-	}{
-		{"valid", secret, now.Unix(), string(body), good, time.Minute, nil},
-		{"valid at the window's edge", secret, now.Unix() - 60, string(body), webhook.Sign(secret, now.Unix()-60, body), time.Minute, nil},
-		{"tampered body", secret, now.Unix(), `{"event_id":"evt-2"}`, good, time.Minute, webhook.ErrBadSignature},
-		{"other secret", []byte("other"), now.Unix(), string(body), good, time.Minute, webhook.ErrBadSignature},
-		{"timestamp not the signed one", secret, now.Unix() - 1, string(body), good, time.Minute, webhook.ErrBadSignature},
-		{"stale", secret, now.Unix() - 61, string(body), webhook.Sign(secret, now.Unix()-61, body), time.Minute, webhook.ErrStale},
-		{"from the future", secret, now.Unix() + 61, string(body), webhook.Sign(secret, now.Unix()+61, body), time.Minute, webhook.ErrStale},
-		{"no window", secret, now.Unix(), string(body), good, 0, webhook.ErrStale},
-		{"no version", secret, now.Unix(), string(body), strings.TrimPrefix(good, "v1="), time.Minute, webhook.ErrMalformedSignature},
-		{"not hex", secret, now.Unix(), string(body), "v1=zz", time.Minute, webhook.ErrMalformedSignature},
-		// Found by FuzzVerify: hex decoding ignores case, so a spelling Sign never
-		// writes verified.
-		{"upper-case hex", secret, now.Unix(), string(body), "v1=" + strings.ToUpper(good[3:]), time.Minute, webhook.ErrMalformedSignature},
+	if _, err := a.Deliver(t.Context(), request(vendor.OptOut)); err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("Deliver through a redirect = %v, want a refused redirect", err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := webhook.Verify(tc.secret, tc.ts, []byte(tc.body), tc.sig, now, tc.window); !errors.Is(err, tc.want) {
-				t.Errorf("Verify = %v, want %v", err, tc.want)
-			}
-		})
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the redirect target received %d requests", n)
+	}
+	if shared.CheckRedirect != nil {
+		t.Error("the shared client was changed")
 	}
 }
 
 func TestFaults(t *testing.T) {
-	sim := vendortest.Start(t, vendorsim.Options{WebhookSecrets: map[string][]byte{"k1": secret}})
-	a := newAdapter(t, sim.BaseURL("webhook")+"/inhouse", sim.Clock.Now, secret)
+	sim := vendortest.Start(t, vendorsim.Options{WebhookKeys: trusted})
+	a := newAdapter(t, sim.BaseURL("webhook")+"/inhouse", sim.Clock.Now, keys)
 	vendortest.RunFaults(t, sim, vendortest.StandardFaults("webhook"), func(ctx context.Context) error {
 		_, err := a.Deliver(ctx, request(vendor.DeleteUser))
 		return err
@@ -208,8 +213,8 @@ func TestFaults(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	sim := vendortest.Start(t, vendorsim.Options{WebhookSecrets: map[string][]byte{"k1": secret}})
-	a := newAdapter(t, sim.BaseURL("webhook")+"/inhouse", sim.Clock.Now, secret)
+	sim := vendortest.Start(t, vendorsim.Options{WebhookKeys: trusted})
+	a := newAdapter(t, sim.BaseURL("webhook")+"/inhouse", sim.Clock.Now, keys)
 	vendortest.RunCancel(t, sim, "webhook", func(ctx context.Context) error {
 		_, err := a.Deliver(ctx, request(vendor.OptOut))
 		return err
