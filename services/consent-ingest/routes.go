@@ -8,14 +8,20 @@ import (
 )
 
 func routes(a *api, keys *apikey.Keys, maxInFlight int) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/consents", keys.Require(http.HandlerFunc(a.postConsents), a.writeError))
-	mux.Handle("POST /v1/privacy-requests", keys.Require(http.HandlerFunc(a.postPrivacyRequest), a.writeError))
-	mux.Handle("POST /v1/privacy-requests/{id}/approve", keys.Require(http.HandlerFunc(a.postApprove), a.writeError))
-	mux.Handle("POST /v1/privacy-requests/{id}/reject", keys.Require(http.HandlerFunc(a.postReject), a.writeError))
-	mux.Handle("POST /v1/privacy-requests/{id}/extend", keys.Require(http.HandlerFunc(a.postExtend), a.writeError))
+	return server.LimitInFlight(maxInFlight, a.log, apiRoutes(a, keys))
+}
+
+// apiRoutes names the permission each route needs (docs/api-keys.md). Approving a request
+// of an enterprise tenant needs the controller permission besides (postApprove).
+func apiRoutes(a *api, keys *apikey.Keys) *apikey.Mux {
+	mux := keys.NewMux(a.writeError)
+	mux.Handle("POST /v1/consents", apikey.ConsentsWrite, a.postConsents)
+	mux.Handle("POST /v1/privacy-requests", apikey.RequestsWrite, a.postPrivacyRequest)
+	mux.Handle("POST /v1/privacy-requests/{id}/approve", apikey.RequestsManage, a.postApprove)
+	mux.Handle("POST /v1/privacy-requests/{id}/reject", apikey.RequestsManage, a.postReject)
+	mux.Handle("POST /v1/privacy-requests/{id}/extend", apikey.RequestsManage, a.postExtend)
 	// The person's verification link: public, authorised by its signed token alone.
-	mux.HandleFunc("GET /verify/{token}", a.getVerify)
-	mux.HandleFunc("POST /verify/{token}", a.postVerify)
-	return server.LimitInFlight(maxInFlight, a.log, mux)
+	mux.Public("GET /verify/{token}", http.HandlerFunc(a.getVerify))
+	mux.Public("POST /verify/{token}", http.HandlerFunc(a.postVerify))
+	return mux
 }

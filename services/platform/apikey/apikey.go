@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -23,17 +22,65 @@ type Key struct {
 	perms   map[Permission]bool
 }
 
-// Permission is something a key may do beyond submitting and reading for its tenants.
+// Permission is one thing a key may do. Every API route names the one it needs (Mux), so a
+// key holds only what its caller's job calls for: a key that posts consents cannot open a
+// subject's identifiers or close an erasure task. docs/api-keys.md has the table.
 type Permission string
 
 const (
+	ConsentsWrite    Permission = "consents:write"     // POST /v1/consents
+	RequestsWrite    Permission = "requests:write"     // POST /v1/privacy-requests
+	RequestsRead     Permission = "requests:read"      // GET /v1/privacy-requests[/{id}]
+	RequestsManage   Permission = "requests:manage"    // approve, reject, extend a request
+	ExportsRead      Permission = "exports:read"       // GET /v1/privacy-requests/{id}/export
+	SubjectsRead     Permission = "subjects:read"      // a subject's history and consent proof
+	LinksWrite       Permission = "links:write"        // mint and revoke unsubscribe links
+	EmailEventsWrite Permission = "email-events:write" // report bounces and complaints
+	SuppressionsRead Permission = "suppressions:read"  // GET /v1/suppressions[/{hash}]
+	TasksRead        Permission = "tasks:read"         // list and read manual tasks
+	TasksWrite       Permission = "tasks:write"        // complete a manual task (may start shredding)
+	IdentifiersRead  Permission = "identifiers:read"   // open a manual task's identifiers
+	DeadLettersRead  Permission = "dead-letters:read"  // list dead-lettered deliveries
+	// Operator runs Consentry itself: vendor lanes, replays, backfills, the audit chains.
+	// Only an all-tenant ("*") key may hold it.
+	Operator Permission = "operator"
 	// Verify lets a product service assert that it verified the person behind a privacy
 	// request (a logged-in session, say), so no verification link is sent.
 	Verify Permission = "verify"
 	// Controller marks an enterprise Customer's own credential: the controller of its
-	// tenant's data, whose submissions and approvals let a request run.
+	// tenant's data, whose submissions and approvals let a request run. Never on a "*" key:
+	// no one is the controller of every tenant.
 	Controller Permission = "controller"
 )
+
+// All lists every permission, in the order docs/api-keys.md gives them.
+var All = []Permission{ConsentsWrite, RequestsWrite, RequestsRead, RequestsManage, ExportsRead, SubjectsRead,
+	LinksWrite, EmailEventsWrite, SuppressionsRead, TasksRead, TasksWrite, IdentifiersRead, DeadLettersRead,
+	Operator, Verify, Controller}
+
+// ProductDefault is what a tenant key written without a permission list holds: what a
+// product service needs to report consents, file requests and follow them, and send mail.
+// It reads no export, no manual task and no subject's identifiers, and moves no request.
+var ProductDefault = []Permission{ConsentsWrite, RequestsWrite, RequestsRead, LinksWrite, EmailEventsWrite, SuppressionsRead}
+
+// OperatorDefault is what a "*" key written without a permission list holds: running the
+// pipeline and seeing a request through, but not speaking for a tenant's product (it
+// posts no consent, request, link or email event).
+var OperatorDefault = []Permission{Operator, RequestsRead, RequestsManage, ExportsRead, SubjectsRead,
+	SuppressionsRead, TasksRead, TasksWrite, IdentifiersRead, DeadLettersRead}
+
+// controllerExtra is what a legacy "controller" key gains beside ProductDefault: the
+// Customer decides on its users' requests and receives their data.
+var controllerExtra = []Permission{RequestsManage, ExportsRead}
+
+func known(p Permission) bool {
+	for _, q := range All {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
 
 // Can reports whether the key holds permission p.
 func (k Key) Can(p Permission) bool { return k.perms[p] }
@@ -52,7 +99,11 @@ type Keys struct{ byDigest map[[32]byte]Key }
 const MinSecretLen = 16
 
 // Parse reads "name:secret:tenant|tenant[:permission|permission],name2:secret2:*" ("*" is
-// every tenant; permissions are verify and controller).
+// every tenant). A key without a permission list, or whose list names only verify and
+// controller (the two that existed before permissions per route), holds a default set:
+// ProductDefault for a tenant key (plus RequestsManage and ExportsRead with controller),
+// OperatorDefault for a "*" key; the listed ones are added. A list naming any other
+// permission is exactly that list.
 func Parse(spec string) (*Keys, error) {
 	ks := &Keys{byDigest: map[[32]byte]Key{}}
 	names := map[string]bool{}
@@ -61,8 +112,9 @@ func Parse(spec string) (*Keys, error) {
 		if entry == "" {
 			continue
 		}
-		parts := strings.Split(entry, ":")
-		if len(parts) < 3 || len(parts) > 4 || parts[0] == "" || parts[2] == "" {
+		// Permission names hold a colon themselves, so the list is everything after the third.
+		parts := strings.SplitN(entry, ":", 4)
+		if len(parts) < 3 || parts[0] == "" || parts[2] == "" {
 			return nil, fmt.Errorf("apikey: entry %d: want name:secret:tenant[|tenant...][:permission|...]", i+1)
 		}
 		name, secret, scope := parts[0], parts[1], parts[2]
@@ -74,22 +126,39 @@ func Parse(spec string) (*Keys, error) {
 		}
 		names[name] = true
 		k := Key{Name: name, tenants: map[string]bool{}, perms: map[Permission]bool{}}
-		if len(parts) == 4 {
-			for _, p := range strings.Split(parts[3], "|") {
-				switch Permission(p) {
-				case Verify, Controller:
-					k.perms[Permission(p)] = true
-				default:
-					return nil, fmt.Errorf("apikey: key %q: unknown permission %q (want verify or controller)", name, p)
-				}
-			}
-		}
 		for _, t := range strings.Split(scope, "|") {
 			if t == "*" {
 				k.all = true
 			} else if t != "" {
 				k.tenants[t] = true
 			}
+		}
+		legacyOnly := true
+		if len(parts) == 4 {
+			for _, p := range strings.Split(parts[3], "|") {
+				if !known(Permission(p)) {
+					return nil, fmt.Errorf("apikey: key %q: unknown permission %q (docs/api-keys.md lists them)", name, p)
+				}
+				k.perms[Permission(p)] = true
+				legacyOnly = legacyOnly && (Permission(p) == Verify || Permission(p) == Controller)
+			}
+		}
+		if legacyOnly {
+			base := ProductDefault
+			if k.all {
+				base = OperatorDefault
+			} else if k.perms[Controller] {
+				base = append(append([]Permission{}, ProductDefault...), controllerExtra...)
+			}
+			for _, p := range base {
+				k.perms[p] = true
+			}
+		}
+		if k.all && k.perms[Controller] {
+			return nil, fmt.Errorf("apikey: key %q: the controller permission is for one Customer's own key, not a \"*\" key", name)
+		}
+		if !k.all && k.perms[Operator] {
+			return nil, fmt.Errorf("apikey: key %q: the operator permission needs a \"*\" (every tenant) key", name)
 		}
 		ks.byDigest[sha256.Sum256([]byte(secret))] = k
 	}
@@ -127,14 +196,6 @@ func (ks *Keys) Require(h http.Handler, onError func(http.ResponseWriter, error)
 	})
 }
 
-// Guard returns a wrapper that lets a handler run only for a valid key, answering
-// anything else with the API's JSON error. Routes wrap each machine endpoint with it.
-func (ks *Keys) Guard(log *slog.Logger) func(http.HandlerFunc) http.Handler {
-	return func(h http.HandlerFunc) http.Handler {
-		return ks.Require(h, func(w http.ResponseWriter, err error) { apierror.Write(w, log, err) })
-	}
-}
-
 // FromContext returns the key Require authenticated.
 func FromContext(ctx context.Context) (Key, bool) {
 	k, ok := ctx.Value(ctxKey{}).(Key)
@@ -152,11 +213,17 @@ func CheckTenant(ctx context.Context, tenant string) error {
 }
 
 // RequireOperator returns a Forbidden error unless the request's key is an operator's:
-// one that may act for every tenant. Endpoints whose answer spans tenants (the audit
-// chains, dead letters and manual tasks of every tenant) admit only such a key.
+// one that may act for every tenant and holds the operator permission. Endpoints whose
+// answer spans tenants (the audit chains, vendor lanes, every tenant's dead letters) admit
+// only such a key.
 func RequireOperator(ctx context.Context) error {
-	if k, ok := FromContext(ctx); ok && k.AllTenants() {
+	if k, ok := FromContext(ctx); ok && k.AllTenants() && k.Can(Operator) {
 		return nil
 	}
-	return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant)")
+	return apierror.New(apierror.Forbidden, "this needs an operator key (one scoped to every tenant, with the \"operator\" permission)")
+}
+
+// Forbidden is the error for a key that lacks p; it names p so the caller knows what to ask for.
+func Forbidden(p Permission) error {
+	return apierror.New(apierror.Forbidden, fmt.Sprintf("this API key lacks the permission %q", p))
 }
