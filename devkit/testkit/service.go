@@ -21,16 +21,22 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-// The test stack's API keys. APIKey may act for every tenant and assert that a person
-// was verified; TenantKey is the enterprise Customer acme's own credential (controller);
-// AcmeAppKey is a product service of acme's, which may assert verification but does not
-// speak for the Customer; GlobexKey is another Customer's credential.
+// The test stack's API keys (docs/api-keys.md). APIKey is a product service of every
+// tenant: it reports consents, files and follows requests, sends mail, and may assert
+// that a person was verified; OperatorKey runs the pipeline (vendor lanes, manual tasks,
+// exports, audit chains) for every tenant; TenantKey is the enterprise Customer acme's own
+// credential (controller); AcmeAppKey is a product service of acme's, which may assert
+// verification but does not speak for the Customer; GlobexKey is another Customer's
+// credential; ConsentsKey may only post consumer's and acme's consents.
 const (
-	APIKey     = "test-key-0123456789abcdef"
-	TenantKey  = "acme-key-0123456789abcdef"
-	AcmeAppKey = "acme-app-key-0123456789ab"
-	GlobexKey  = "globex-key-0123456789abcd"
-	// PlainKey may act for the consumer tenant and do nothing more.
+	APIKey      = "test-key-0123456789abcdef"
+	OperatorKey = "ops-key-0123456789abcdefg"
+	ConsentsKey = "consents-key-0123456789ab"
+	TenantKey   = "acme-key-0123456789abcdef"
+	AcmeAppKey  = "acme-app-key-0123456789ab"
+	GlobexKey   = "globex-key-0123456789abcd"
+	// PlainKey is the consumer tenant's key written without a permission list: the
+	// product default.
 	PlainKey = "plain-key-0123456789abcde"
 	// WebhookSigningKeys signs the webhooks services send in tests (one Ed25519 seed);
 	// receivers verify with the public keys the service serves.
@@ -58,7 +64,8 @@ func NewStack(t testing.TB) *Stack {
 		"CONSENTRY_KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL": s.RegistryURL,
 		"CONSENTRY_POSTGRES_URL":        s.PostgresURL,
-		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:verify,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
+		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:consents:write|requests:write|requests:read|links:write|email-events:write|suppressions:read|verify," +
+			"ops:" + OperatorKey + ":*,consents:" + ConsentsKey + ":consumer|acme:consents:write,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
 			":acme:verify,globex:" + GlobexKey + ":globex:controller,plain:" + PlainKey + ":consumer",
 		"CONSENTRY_LINK_KEYS":             "l1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
 		"CONSENTRY_WEBHOOK_SIGNING_KEYS":  WebhookSigningKeys,
@@ -195,6 +202,20 @@ func Call(t testing.TB, method, url, key string, body any, out any, headers ...s
 		}
 	}
 	return resp.StatusCode
+}
+
+// WantForbidden calls url with key and fails the test unless the answer is 403 naming
+// the permission the key lacks.
+func WantForbidden(t testing.TB, method, url, key string, body any, permission string) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if s := Call(t, method, url, key, body, &e); s != http.StatusForbidden || !strings.Contains(e.Error.Message, `"`+permission+`"`) {
+		t.Errorf("%s %s with key %.8s…: %d %q, want 403 naming %q", method, url, key, s, e.Error.Message, permission)
+	}
 }
 
 // Decoded is a record read back from a topic with its decoded event (nil for a tombstone).

@@ -54,7 +54,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var h history
-		testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_gpc/history", testkit.APIKey, nil, &h)
+		testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_gpc/history", testkit.OperatorKey, nil, &h)
 		if len(h.Events) == 4 {
 			break
 		}
@@ -62,7 +62,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 			t.Fatalf("%d of 4 events audited", len(h.Events))
 		}
 	}
-	if s := testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_gpc/consent", testkit.APIKey, nil, &consent); s != http.StatusOK {
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_gpc/consent", testkit.OperatorKey, nil, &consent); s != http.StatusOK {
 		t.Fatalf("consent: %d", s)
 	}
 
@@ -106,7 +106,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 			OK    bool   `json:"ok"`
 		} `json:"chains"`
 	}
-	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.APIKey, nil, &report); s != http.StatusOK || !report.OK || report.Rows != 4 ||
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.OperatorKey, nil, &report); s != http.StatusOK || !report.OK || report.Rows != 4 ||
 		len(report.Chains) != 1 || report.Chains[0].Chain != consent.Purposes["advertising"].Position.Chain {
 		t.Errorf("verify: %d %+v", s, report)
 	}
@@ -120,7 +120,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 			Hash  string `json:"hash"`
 		} `json:"heads"`
 	}
-	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/heads", testkit.APIKey, nil, &heads); s != http.StatusOK || len(heads.Heads) != 1 ||
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/heads", testkit.OperatorKey, nil, &heads); s != http.StatusOK || len(heads.Heads) != 1 ||
 		heads.Heads[0].Seq != 4 || len(heads.Heads[0].Hash) != 64 {
 		t.Errorf("heads: %d %+v", s, heads)
 	}
@@ -150,7 +150,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 			} `json:"break"`
 		} `json:"chains"`
 	}
-	testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.APIKey, nil, &broken)
+	testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.OperatorKey, nil, &broken)
 	if b := broken.Chains[0].Break; broken.OK || b == nil || b.EventID != gpc || b.Kind != "hash_mismatch" ||
 		b.Seq != consent.Purposes["advertising"].Position.ChainSeq {
 		t.Errorf("after tampering: %+v", broken)

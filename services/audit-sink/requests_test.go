@@ -162,13 +162,13 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 
 	waitFor(t, "every event audited", func() bool {
 		var h history
-		testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/history", testkit.APIKey, nil, &h)
-		return len(h.Events) == len(events)-1 && testkit.Call(t, "GET", base+"/"+acme, testkit.APIKey, nil, nil) == http.StatusOK
+		testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/history", testkit.OperatorKey, nil, &h)
+		return len(h.Events) == len(events)-1 && testkit.Call(t, "GET", base+"/"+acme, testkit.OperatorKey, nil, nil) == http.StatusOK
 	})
 
 	t.Run("view", func(t *testing.T) {
 		var v audit.RequestView
-		if s := testkit.Call(t, "GET", base+"/"+erasure, testkit.APIKey, nil, &v); s != http.StatusOK {
+		if s := testkit.Call(t, "GET", base+"/"+erasure, testkit.OperatorKey, nil, &v); s != http.StatusOK {
 			t.Fatalf("view: %d", s)
 		}
 		if v.Status != "in_progress" || v.Tenant != "consumer" || v.SubjectKey != key || v.Type != "erasure" || v.Jurisdiction != "gdpr" ||
@@ -241,7 +241,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 
 	t.Run("export", func(t *testing.T) {
 		for _, id := range []string{access, erasure} {
-			resp, body := getRaw(t, base+"/"+id+"/export", testkit.APIKey)
+			resp, body := getRaw(t, base+"/"+id+"/export", testkit.OperatorKey)
 			if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "conflict") {
 				t.Errorf("export of %s: %d %s, want 409", id, resp.StatusCode, body)
 			}
@@ -249,7 +249,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 		if resp, _ := getRaw(t, base+"/"+portability+"/export", testkit.TenantKey); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("acme key on a consumer export: %d, want 404", resp.StatusCode)
 		}
-		resp, body := getRaw(t, base+"/"+portability+"/export", testkit.APIKey)
+		resp, body := getRaw(t, base+"/"+portability+"/export", testkit.OperatorKey)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("export: %d %s", resp.StatusCode, body)
 		}
@@ -281,7 +281,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 			t.Errorf("privacy requests %v", statuses)
 		}
 
-		resp, body = getRaw(t, base+"/"+portability+"/export?format=csv", testkit.APIKey)
+		resp, body = getRaw(t, base+"/"+portability+"/export?format=csv", testkit.OperatorKey)
 		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(lines) != 2 {
 			t.Fatalf("csv: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)

@@ -101,7 +101,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 	var h history
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if s := testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/history", testkit.APIKey, nil, &h); s != http.StatusOK {
+		if s := testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/history", testkit.OperatorKey, nil, &h); s != http.StatusOK {
 			t.Fatalf("history: %d", s)
 		}
 		if len(h.Events) >= 5 || time.Now().After(deadline) {
@@ -144,7 +144,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 		OK   bool `json:"ok"`
 		Rows int  `json:"rows"`
 	}
-	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.APIKey, nil, &report); s != http.StatusOK || !report.OK || report.Rows != 6 {
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/verify", testkit.OperatorKey, nil, &report); s != http.StatusOK || !report.OK || report.Rows != 6 {
 		t.Errorf("verify: %d %+v", s, report)
 	}
 
@@ -165,7 +165,7 @@ func TestEveryTopicIsAuditedOnceAndServed(t *testing.T) {
 			EventID  string `json:"event_id"`
 		} `json:"purposes"`
 	}
-	testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/consent", testkit.APIKey, nil, &consent)
+	testkit.Call(t, "GET", svc.URL+"/v1/subjects/consumer/u_8d41/consent", testkit.OperatorKey, nil, &consent)
 	if a := consent.Purposes["analytics"]; a.Decision != "denied" || a.EventID != denyID {
 		t.Errorf("analytics is %+v; the later, older grant must not override the denial", a)
 	}

@@ -396,8 +396,8 @@ func TestEnterpriseRequestRunsOnlyOnTheCustomersWord(t *testing.T) {
 	}
 	approve := svc.URL + "/v1/privacy-requests/" + got.RequestID + "/approve"
 	// Another Customer cannot tell the request exists; acme's product service is not the
-	// controller; the all-tenant operator key is not the Customer either.
-	for key, want := range map[string]int{testkit.GlobexKey: http.StatusNotFound, testkit.AcmeAppKey: http.StatusForbidden, testkit.APIKey: http.StatusForbidden} {
+	// controller; neither the product key of every tenant nor the operator key is the Customer.
+	for key, want := range map[string]int{testkit.GlobexKey: http.StatusNotFound, testkit.AcmeAppKey: http.StatusForbidden, testkit.APIKey: http.StatusForbidden, testkit.OperatorKey: http.StatusForbidden} {
 		if status := testkit.Call(t, "POST", approve, key, nil, nil); status != want {
 			t.Errorf("approve with %.6s…: %d, want %d", key, status, want)
 		}
@@ -438,11 +438,11 @@ func TestExtensionObjectionAndChildRequests(t *testing.T) {
 	_, got := submit(t, svc, testkit.APIKey, erasure+`,"verified":true}`)
 	extend := svc.URL + "/v1/privacy-requests/" + got.RequestID + "/extend"
 	var ext requestAnswerJSON
-	if status := testkit.Call(t, "POST", extend, testkit.APIKey, `{"reason":"the request is complex"}`, &ext); status != http.StatusOK ||
+	if status := testkit.Call(t, "POST", extend, testkit.OperatorKey, `{"reason":"the request is complex"}`, &ext); status != http.StatusOK ||
 		!ext.DeadlineAt.After(got.DeadlineAt.AddDate(0, 1, 27)) {
 		t.Fatalf("extend: %d, deadline %v → %v", status, got.DeadlineAt, ext.DeadlineAt)
 	}
-	if status := testkit.Call(t, "POST", extend, testkit.APIKey, `{"reason":"again"}`, nil); status != http.StatusConflict {
+	if status := testkit.Call(t, "POST", extend, testkit.OperatorKey, `{"reason":"again"}`, nil); status != http.StatusConflict {
 		t.Errorf("second extension: %d", status)
 	}
 	events := statuses(t, stack, got.RequestID, "received", "in_progress", "in_progress")
@@ -457,7 +457,7 @@ func TestExtensionObjectionAndChildRequests(t *testing.T) {
 	completed.EventID, completed.Status, completed.Source = testkit.NewEventID(t), "completed", "consentry"
 	testkit.Publish(t, stack, stack.Kafka.Topics.Requests, completed.SubjectKey, &completed)
 	waitForStatus(t, stack, closing.RequestID, "completed")
-	if status := testkit.Call(t, "POST", svc.URL+"/v1/privacy-requests/"+closing.RequestID+"/extend", testkit.PlainKey,
+	if status := testkit.Call(t, "POST", svc.URL+"/v1/privacy-requests/"+closing.RequestID+"/extend", testkit.OperatorKey,
 		`{"reason":"x"}`, nil); status != http.StatusConflict {
 		t.Errorf("extending a completed request: %d, want 409", status)
 	}

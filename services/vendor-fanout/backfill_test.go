@@ -105,7 +105,7 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 		Planned       int `json:"planned"`
 		NewDeliveries int `json:"new_deliveries"`
 	}
-	if s := testkit.Call(t, "POST", f.svc.URL+"/v1/vendors/sendgrid/backfill", testkit.APIKey, nil, &resp); s != http.StatusOK {
+	if s := testkit.Call(t, "POST", f.svc.URL+"/v1/vendors/sendgrid/backfill", testkit.OperatorKey, nil, &resp); s != http.StatusOK {
 		t.Fatalf("back-fill: %d", s)
 	}
 	if resp.Planned != 2 || resp.NewDeliveries != 0 {

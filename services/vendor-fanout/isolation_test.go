@@ -40,7 +40,7 @@ func TestBreakerOpensAndProbesSparingly(t *testing.T) {
 		t.Errorf("fullstory was called %d times over %d half-openings, want at most %d; simulator calls:\n%s", calls, halfOpenings, max, f.summary())
 	}
 	var vs vendorsResponse
-	testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
+	testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.OperatorKey, nil, &vs)
 	for _, v := range vs.Vendors {
 		if v.Name == "fullstory" && (v.Breaker == "closed" || v.QueueDepth != 10 || !strings.Contains(v.LastError, "503")) {
 			t.Errorf("fullstory lane %+v: want a tripped breaker, all 10 deliveries held, the 503 as last error", v)

@@ -233,7 +233,7 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 	f.publish("u_task", "task@example.com", f.privacyRequest(rid, "restriction", "apply", "in_progress", time.Now().Add(720*time.Hour)))
 	var tasks tasksResponse
 	f.waitFor("the open task and HubSpot's opt-out", 60*time.Second, func() bool {
-		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.APIKey, nil, &tasks)
+		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.OperatorKey, nil, &tasks)
 		return len(tasks.Tasks) == 1 && f.successes("hubspot", "unsubscribe-all") == 1
 	})
 	if task := tasks.Tasks[0]; task.EventID != rid || task.Action != "restrict" {
@@ -244,7 +244,7 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 		t.Fatalf("completed with its task open: %+v", got)
 	}
 	url := f.svc.URL + "/v1/manual-tasks/" + strconv.FormatInt(tasks.Tasks[0].ID, 10) + "/complete"
-	if s := testkit.Call(t, "POST", url, testkit.APIKey, `{"completed_by":"ops@company"}`, nil); s != http.StatusOK {
+	if s := testkit.Call(t, "POST", url, testkit.OperatorKey, `{"completed_by":"ops@company"}`, nil); s != http.StatusOK {
 		t.Fatalf("completing the task: %d", s)
 	}
 	c := f.completion(rid)

@@ -36,7 +36,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 
 	var tasks tasksResponse
 	f.waitFor("four open tasks", 60*time.Second, func() bool {
-		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.APIKey, nil, &tasks)
+		testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.OperatorKey, nil, &tasks)
 		return len(tasks.Tasks) == 4
 	})
 	var vendors []string
@@ -71,7 +71,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 	var ids struct {
 		Email string `json:"email"`
 	}
-	if s := testkit.Call(t, "GET", taskURL+"/identifiers", testkit.APIKey, nil, &ids); s != 200 || ids.Email != "pro@example.com" {
+	if s := testkit.Call(t, "GET", taskURL+"/identifiers", testkit.OperatorKey, nil, &ids); s != 200 || ids.Email != "pro@example.com" {
 		t.Errorf("identifiers: %d %+v", s, ids)
 	}
 	if strings.Contains(f.svc.Logs.String(), "pro@example.com") {
@@ -90,11 +90,11 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"task"`
 	}
-	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.APIKey, `{"completed_by":"ops@company","note":"ref ZI-1"}`, &done); s != 200 ||
+	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.OperatorKey, `{"completed_by":"ops@company","note":"ref ZI-1"}`, &done); s != 200 ||
 		done.Task.Status != "completed" || done.AlreadyCompleted {
 		t.Fatalf("complete: %d %+v", s, done)
 	}
-	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.APIKey, `{"completed_by":"ops@company"}`, &done); s != 200 || !done.AlreadyCompleted {
+	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.OperatorKey, `{"completed_by":"ops@company"}`, &done); s != 200 || !done.AlreadyCompleted {
 		t.Errorf("second complete: %d %+v", s, done)
 	}
 	vendor := tasks.Tasks[0].Vendor
@@ -106,7 +106,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 		}
 		return false
 	})
-	testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.APIKey, nil, &tasks)
+	testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open", testkit.OperatorKey, nil, &tasks)
 	if len(tasks.Tasks) != 3 {
 		t.Errorf("%d open tasks after completing one, want 3", len(tasks.Tasks))
 	}

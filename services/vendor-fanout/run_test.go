@@ -203,7 +203,7 @@ func (f *fixture) idle(vendor string) {
 	f.t.Helper()
 	f.waitFor(vendor+"'s lane to have nothing left to call", 60*time.Second, func() bool {
 		var vs vendorsResponse
-		testkit.Call(f.t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
+		testkit.Call(f.t, "GET", f.svc.URL+"/v1/vendors", testkit.OperatorKey, nil, &vs)
 		for _, v := range vs.Vendors {
 			if v.Name == vendor {
 				return v.QueueDepth == 0 && v.AwaitingJobs == 0
@@ -334,7 +334,7 @@ func TestOneVendorDownDelaysNoOther(t *testing.T) {
 	})
 	var vs vendorsResponse
 	f.waitFor("amplitude's breaker to open", 60*time.Second, func() bool {
-		testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.APIKey, nil, &vs)
+		testkit.Call(t, "GET", f.svc.URL+"/v1/vendors", testkit.OperatorKey, nil, &vs)
 		for _, v := range vs.Vendors {
 			if v.Name == "amplitude" {
 				return v.Breaker == "open" && v.QueueDepth == subjects && v.LastError != ""
@@ -402,7 +402,7 @@ func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
 		} `json:"dead_letters"`
 	}
 	f.waitFor("the dead letter", 60*time.Second, func() bool {
-		testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters", testkit.APIKey, nil, &dl)
+		testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters", testkit.OperatorKey, nil, &dl)
 		return len(dl.DeadLetters) == 1
 	})
 	if n := len(f.hubspotCalls()); n != 1 {
@@ -421,11 +421,11 @@ func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
 	}
 	id := dl.DeadLetters[0].ID
 	replay := f.svc.URL + "/v1/dead-letters/" + strconv.FormatInt(id, 10) + "/replay"
-	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusAccepted {
+	if s := testkit.Call(t, "POST", replay, testkit.OperatorKey, nil, nil); s != http.StatusAccepted {
 		t.Fatalf("replay: %d", s)
 	}
 	f.waitFor("the replayed delivery", 60*time.Second, func() bool { return f.successes("hubspot", "unsubscribe-all") == 1 })
-	if s := testkit.Call(t, "POST", replay, testkit.APIKey, nil, nil); s != http.StatusNotFound {
+	if s := testkit.Call(t, "POST", replay, testkit.OperatorKey, nil, nil); s != http.StatusNotFound {
 		t.Errorf("second replay: %d, want 404 (nothing left to replay)", s)
 	}
 	f.idle("hubspot")
