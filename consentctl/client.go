@@ -32,7 +32,7 @@ func (e *apiError) Error() string {
 // template ("/v1/subjects/{tenant}/{subject_id}/history"), the only form an error shows:
 // the filled path may hold a subject id.
 func (e *env) call(method, base, route, path string, body []byte, headers ...string) ([]byte, error) {
-	key, err := e.opts.key()
+	key, err := e.opts.key(productCommands[e.command])
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func defaultOptions(getenv func(string) string) options {
 // may stand before the command or among its own flags.
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.apiKey, "api-key", o.apiKey, "bearer API key (env CONSENTRY_API_KEY)")
-	fs.StringVar(&o.apiKeyFile, "api-key-file", o.apiKeyFile, `read the key from a file: the key alone, or make run's .data/secrets.json ("api_key")`)
+	fs.StringVar(&o.apiKeyFile, "api-key-file", o.apiKeyFile, `read the key from a file: the key alone, or make run's .data/secrets.json ("api_key" to send, "operator_api_key" for the rest)`)
 	fs.StringVar(&o.ingestURL, "ingest-url", o.ingestURL, "consent-ingest (env CONSENTRY_INGEST_URL)")
 	fs.StringVar(&o.unsubscribeURL, "unsubscribe-url", o.unsubscribeURL, "unsubscribe-handler (env CONSENTRY_UNSUBSCRIBE_URL)")
 	fs.StringVar(&o.fanoutURL, "fanout-url", o.fanoutURL, "vendor-fanout (env CONSENTRY_FANOUT_URL)")
@@ -61,8 +61,11 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.compact, "compact", o.compact, "print JSON on one line instead of indented")
 }
 
-// key returns the API key: the flag or CONSENTRY_API_KEY, else the key file.
-func (o *options) key() (string, error) {
+// key returns the API key: the flag or CONSENTRY_API_KEY, else the key file. From make
+// run's secrets.json it takes the product key ("api_key") for a command a product makes
+// (sending consents and requests), and the operator key ("operator_api_key") for the
+// rest, so each call holds only what it needs (docs/api-keys.md).
+func (o *options) key(product bool) (string, error) {
 	if o.apiKey != "" || o.apiKeyFile == "" {
 		return o.apiKey, nil
 	}
@@ -75,9 +78,16 @@ func (o *options) key() (string, error) {
 		return text, nil
 	}
 	var secrets struct {
-		APIKey string `json:"api_key"`
+		APIKey      string `json:"api_key"`
+		OperatorKey string `json:"operator_api_key"`
 	}
-	if err := json.Unmarshal(b, &secrets); err != nil || secrets.APIKey == "" {
+	if err := json.Unmarshal(b, &secrets); err != nil {
+		return "", errors.New("api key file: not JSON")
+	}
+	if !product && secrets.OperatorKey != "" {
+		return secrets.OperatorKey, nil
+	}
+	if secrets.APIKey == "" {
 		return "", errors.New("api key file: JSON without an api_key")
 	}
 	return secrets.APIKey, nil

@@ -33,7 +33,12 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// command is the running command's name: it picks the key from a secrets file.
+	command string
 }
+
+// productCommands are what a product service does; every other command is an operator's.
+var productCommands = map[string]bool{"consent send": true, "request send": true}
 
 // command is one leaf of the command tree, named by its words ("dead-letters replay").
 type command struct {
@@ -105,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return exitUsage
 	}
-	e := &env{ctx: ctx, opts: &opts, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{ctx: ctx, opts: &opts, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, command: cmd.name}
 	if err := do(e, positional); err != nil {
 		fmt.Fprintf(stderr, "consentctl %s: %v\n", cmd.name, err)
 		if errors.Is(err, errUsage) {

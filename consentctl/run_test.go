@@ -178,7 +178,8 @@ func TestCommandsAgainstTheEmbeddedStack(t *testing.T) {
 	}
 	t.Cleanup(s.Stop)
 	c := ctl{t: t, env: map[string]string{
-		"CONSENTRY_API_KEY":             s.APIKey(),
+		// Sending commands take the product key from it, the others the operator key.
+		"CONSENTRY_API_KEY_FILE":        filepath.Join(dataDir, "secrets.json"),
 		"CONSENTRY_INGEST_URL":          s.URL("consent-ingest"),
 		"CONSENTRY_UNSUBSCRIBE_URL":     s.URL("unsubscribe-handler"),
 		"CONSENTRY_FANOUT_URL":          s.URL("vendor-fanout"),
@@ -349,11 +350,15 @@ func TestCommandsAgainstTheEmbeddedStack(t *testing.T) {
 		for k, v := range c.env {
 			env[k] = v
 		}
-		delete(env, "CONSENTRY_API_KEY")
+		delete(env, "CONSENTRY_API_KEY_FILE")
 		c := ctl{t: t, env: env}
 		c.ok(nil, "vendors", "--api-key-file", filepath.Join(dataDir, "secrets.json"))
 		if _, errs := c.fails(exitFail, "vendors"); !strings.Contains(errs, "401") {
 			t.Errorf("without a key: %s", errs)
+		}
+		// The product key alone may not read manual tasks: the refusal names what it lacks.
+		if _, errs := c.fails(exitFail, "tasks", "list", "--api-key", s.APIKey()); !strings.Contains(errs, "403") || !strings.Contains(errs, "tasks:read") {
+			t.Errorf("tasks list with the product key: %s", errs)
 		}
 	})
 

@@ -563,7 +563,7 @@ func chains(ctx context.Context, s *stack.Stack) (Invariant, error) {
 	if err != nil {
 		return inv, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.APIKey())
+	req.Header.Set("Authorization", "Bearer "+s.OperatorKey())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return inv, fmt.Errorf("verifying the audit chains: %w", err)

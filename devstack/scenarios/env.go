@@ -25,8 +25,10 @@ type Env interface {
 	// URL is the base URL of a service: consent-ingest, unsubscribe-handler,
 	// vendor-fanout or audit-sink.
 	URL(service string) string
-	// APIKey is valid for every tenant, with the verify permission.
+	// APIKey is a product key for every tenant, with the verify permission.
 	APIKey() string
+	// OperatorKey runs the pipeline: manual tasks, exports, histories, the audit chains.
+	OperatorKey() string
 	// CustomerKey is the demo enterprise Customer acme's own (controller) key.
 	CustomerKey() string
 	SimulatorURL() string
@@ -104,7 +106,7 @@ func History(t testing.TB, env Env, tenant, subject string) []HistoryEntry {
 	var h struct {
 		Events []HistoryEntry `json:"events"`
 	}
-	if status := testkit.Call(t, "GET", env.URL("audit-sink")+"/v1/subjects/"+tenant+"/"+subject+"/history", env.APIKey(), nil, &h); status != 200 {
+	if status := testkit.Call(t, "GET", env.URL("audit-sink")+"/v1/subjects/"+tenant+"/"+subject+"/history", env.OperatorKey(), nil, &h); status != 200 {
 		t.Fatalf("history: %d", status)
 	}
 	return h.Events
@@ -212,7 +214,7 @@ func OpenTasks(t testing.TB, env Env, requestID string) []ManualTask {
 	var got struct {
 		Tasks []ManualTask `json:"manual_tasks"`
 	}
-	if code := testkit.Call(t, "GET", env.URL("vendor-fanout")+"/v1/manual-tasks?status=open&limit=500", env.APIKey(), nil, &got); code != http.StatusOK {
+	if code := testkit.Call(t, "GET", env.URL("vendor-fanout")+"/v1/manual-tasks?status=open&limit=500", env.OperatorKey(), nil, &got); code != http.StatusOK {
 		t.Fatalf("GET /v1/manual-tasks: %d", code)
 	}
 	var out []ManualTask
@@ -238,7 +240,7 @@ func CompleteTasks(t testing.TB, env Env, requestID string) []ManualTask {
 	})
 	Eventually(t, "request "+requestID+" completed with its manual tasks", 120*time.Second, func() bool {
 		for _, task := range OpenTasks(t, env, requestID) {
-			if code := testkit.Call(t, "POST", fmt.Sprintf("%s/v1/manual-tasks/%d/complete", env.URL("vendor-fanout"), task.ID), env.APIKey(),
+			if code := testkit.Call(t, "POST", fmt.Sprintf("%s/v1/manual-tasks/%d/complete", env.URL("vendor-fanout"), task.ID), env.OperatorKey(),
 				`{"completed_by":"privacy-team","note":"done at the vendor"}`, nil); code != http.StatusOK {
 				t.Fatalf("completing task %d: %d", task.ID, code)
 			}

@@ -16,7 +16,7 @@ import (
 // PrivacyRequests sends each type of privacy request over HTTP and checks what the
 // vendors saw, how each request moved, and what the person gets back.
 func PrivacyRequests(t *testing.T, s Env) {
-	key := s.APIKey()
+	key, ops := s.APIKey(), s.OperatorKey()
 
 	t.Run("erasure", func(t *testing.T) {
 		_, id := SubmitRequest(t, s, key, `{"tenant":"consumer","subject_id":"u_era","identifiers":{"email":"era@example.com",
@@ -44,7 +44,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 		var export struct {
 			IdentifiersStatus string `json:"identifiers_status"`
 		}
-		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+access+"/export", key, nil, &export); code != http.StatusOK ||
+		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+access+"/export", ops, nil, &export); code != http.StatusOK ||
 			export.IdentifiersStatus != "destroyed" {
 			t.Errorf("export after the erasure: %d, identifiers %q, want destroyed", code, export.IdentifiersStatus)
 		}
@@ -88,14 +88,14 @@ func PrivacyRequests(t *testing.T, s Env) {
 			} `json:"privacy_requests"`
 		}
 		Eventually(t, "the export to hold the consent", 60*time.Second, func() bool {
-			code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", key, nil, &export)
+			code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", ops, nil, &export)
 			return code == http.StatusOK && len(export.ConsentHistory) > 0
 		})
 		if export.ConsentHistory[0].EventID != consentID || !slices.Contains(export.Identifiers.Emails, "acc@example.com") ||
 			len(export.PrivacyRequests) != 1 || export.PrivacyRequests[0].RequestID != id {
 			t.Errorf("export %+v", export)
 		}
-		csv := Get(t, s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export?format=csv", key)
+		csv := Get(t, s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export?format=csv", ops)
 		if lines := strings.Split(strings.TrimSpace(csv), "\n"); len(lines) < 2 || !strings.Contains(lines[0], "purpose") || !strings.Contains(csv, consentID) {
 			t.Errorf("CSV export:\n%s", csv)
 		}
@@ -109,7 +109,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 			t.Fatalf("status %s, want verifying", status)
 		}
 		link := VerificationLink(t, s, id)
-		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", key, nil, nil); code != http.StatusConflict {
+		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", ops, nil, nil); code != http.StatusConflict {
 			t.Errorf("export before verification: %d, want 409", code)
 		}
 		resp, err := http.PostForm(link, url.Values{})
@@ -173,7 +173,7 @@ func PrivacyRequests(t *testing.T, s Env) {
 				Decision string `json:"decision"`
 			} `json:"purposes"`
 		}
-		testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/subjects/consumer/u_obj/consent", key, nil, &consent)
+		testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/subjects/consumer/u_obj/consent", ops, nil, &consent)
 		if consent.Purposes[schemas.PurposeMarketingEmail].Decision != schemas.Denied || consent.Purposes[schemas.PurposeSalesOutreach].Decision != schemas.Denied {
 			t.Errorf("consent after the objection: %+v", consent.Purposes)
 		}

@@ -17,10 +17,15 @@ import (
 // directory: a second run must compute the same subject keys (pepper) and open what the
 // first run sealed (master key).
 type Secrets struct {
-	APIKey     string `json:"api_key"`
-	Pepper     string `json:"pepper"`
-	MasterKeys string `json:"master_keys"`
-	LinkKeys   string `json:"link_keys"`
+	// APIKey is the demo product's key for every tenant: it posts consents and requests,
+	// mints links and reports mail events, and follows requests (docs/api-keys.md).
+	APIKey string `json:"api_key"`
+	// OperatorKey runs the pipeline: vendor lanes, dead letters, manual tasks, exports,
+	// subject histories, the audit chains.
+	OperatorKey string `json:"operator_api_key"`
+	Pepper      string `json:"pepper"`
+	MasterKeys  string `json:"master_keys"`
+	LinkKeys    string `json:"link_keys"`
 	// WebhookSigningKeys signs the webhooks the services send (CONSENTRY_WEBHOOK_SIGNING_KEYS);
 	// the simulator's receiver trusts its public half.
 	WebhookSigningKeys string `json:"webhook_signing_keys"`
@@ -50,11 +55,14 @@ func loadSecrets(dir, apiKey string) (Secrets, error) {
 	default:
 		return s, fmt.Errorf("stack: %w", err)
 	}
-	if s.CustomerKey == "" || s.WebhookSigningKeys == "" {
+	if s.CustomerKey == "" || s.WebhookSigningKeys == "" || s.OperatorKey == "" {
 		// Data directories from before a key existed get one too (the shared
 		// webhook_secret of before is no longer read).
 		if s.CustomerKey == "" {
 			s.CustomerKey = "cs_acme_" + randomHex(16)
+		}
+		if s.OperatorKey == "" {
+			s.OperatorKey = "cs_ops_" + randomHex(16)
 		}
 		if s.WebhookSigningKeys == "" {
 			s.WebhookSigningKeys = "dev1:" + webhooksig.GenerateSecretKey()

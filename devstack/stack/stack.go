@@ -294,14 +294,15 @@ func (s *Stack) startSimulator() error {
 // env is the production-shaped environment of one service.
 func (s *Stack) env(name string) []string {
 	sim := s.SimulatorURL()
-	// The dev key may vouch that a person was verified (:verify), as a signed-in product
-	// would; acme's key is that demo Customer's own (:controller).
+	// The dev key is a product's for every tenant, and may vouch that a person was verified
+	// (verify), as a signed-in product would; the operator key runs the pipeline; acme's key
+	// is that demo Customer's own (controller). docs/api-keys.md.
 	vars := map[string]string{
 		"CONSENTRY_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Services[name]),
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
-		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:verify,acme:" + s.secrets.CustomerKey + ":acme:controller",
+		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:" + ProductPermissions + ",ops:" + s.secrets.OperatorKey + ":*,acme:" + s.secrets.CustomerKey + ":acme:controller",
 		"CONSENTRY_SUBJECT_PEPPER":        s.secrets.Pepper,
 		"CONSENTRY_MASTER_KEYS":           s.secrets.MasterKeys,
 		"CONSENTRY_LINK_KEYS":             s.secrets.LinkKeys,
@@ -541,8 +542,15 @@ func (s *Stack) URL(name string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Services[name])
 }
 
-// APIKey returns the dev API key, valid for every tenant.
+// ProductPermissions are the dev key's: the product default of docs/api-keys.md, for
+// every tenant, plus verify.
+const ProductPermissions = "consents:write|requests:write|requests:read|links:write|email-events:write|suppressions:read|verify"
+
+// APIKey returns the dev product key, valid for every tenant (ProductPermissions).
 func (s *Stack) APIKey() string { return s.secrets.APIKey }
+
+// OperatorKey returns the dev operator key: every tenant, the operator default set.
+func (s *Stack) OperatorKey() string { return s.secrets.OperatorKey }
 
 // CustomerKey returns the demo enterprise Customer acme's own API key.
 func (s *Stack) CustomerKey() string { return s.secrets.CustomerKey }
