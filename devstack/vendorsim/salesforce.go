@@ -54,7 +54,19 @@ func (s *Simulator) salesforceHeaders(w http.ResponseWriter) {
 	s.state.salesforce.usage++
 	used := s.state.salesforce.usage
 	s.mu.Unlock()
-	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.Itoa(used)+"/"+strconv.Itoa(salesforceDailyLimit))
+	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.Itoa(min(used, s.sfLimit))+"/"+strconv.Itoa(s.sfLimit))
+}
+
+// salesforceSpent refuses calls past the org's allocation the way Salesforce does: 403
+// REQUEST_LIMIT_EXCEEDED, no Retry-After (docs/vendors/salesforce.md).
+func (s *Simulator) salesforceSpent(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	over := s.state.salesforce.usage > s.sfLimit
+	s.mu.Unlock()
+	if over {
+		salesforceThrottle(w, 0)
+	}
+	return over
 }
 
 // salesforceRecord authorizes the request and returns the record key, or writes the

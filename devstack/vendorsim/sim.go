@@ -48,6 +48,14 @@ type Options struct {
 	// Logger receives one line per vendor call. Default: discard. Only vendor, method
 	// and status are logged: paths and bodies hold emails and ids.
 	Logger *slog.Logger
+	// HubSpotDailyLimit is the account's daily call allocation (default 250,000, the
+	// Free/Starter tier). Calls past it are refused with HubSpot's DAILY 429 until the
+	// next midnight UTC (the simulated account's time zone).
+	HubSpotDailyLimit int
+	// SalesforceDailyLimit is the org's API request allocation shown in Sforce-Limit-Info
+	// (default 15,000). Calls past it are refused with 403 REQUEST_LIMIT_EXCEEDED until
+	// Reset: Salesforce's allocation rolls over 24 hours, which no test waits for.
+	SalesforceDailyLimit int
 	// Random draws in [0, 1) to decide whether a fault with rate < 1 hits a call. It is
 	// called under the simulator's lock, so it need not be safe for concurrent use.
 	// Default: a PCG with a fixed seed, so a run's fault pattern repeats exactly.
@@ -60,6 +68,8 @@ type Simulator struct {
 	now      func() time.Time
 	jobDelay time.Duration
 	secrets  map[string][]byte
+	hsLimit  int
+	sfLimit  int
 	log      *slog.Logger
 	vendors  map[string]vendorSpec
 	routes   *http.ServeMux // vendor endpoints
@@ -116,6 +126,14 @@ func New(opts Options) *Simulator {
 		secrets:  make(map[string][]byte, len(opts.WebhookSecrets)),
 		faults:   map[string]Fault{},
 		state:    newState(),
+		hsLimit:  opts.HubSpotDailyLimit,
+		sfLimit:  opts.SalesforceDailyLimit,
+	}
+	if s.hsLimit <= 0 {
+		s.hsLimit = 250_000
+	}
+	if s.sfLimit <= 0 {
+		s.sfLimit = salesforceDailyLimit
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -255,6 +273,7 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		spec.fail(resp, http.StatusBadRequest, "simulated permanent rejection")
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
+	case spec.spent(resp):
 	default:
 		serveMux(s.routes, resp, r, spec.fail)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,7 +68,14 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 		base := e.setting("base_url")
 		switch in.Type {
 		case "hubspot":
-			a, err = hubspot.New(hubspot.Config{BaseURL: base, Token: e.secret("token"), HTTP: client})
+			cfg := hubspot.Config{BaseURL: base, Token: e.secret("token"), HTTP: client}
+			if z := e.setting("daily_limit_zone"); z != "" {
+				if cfg.DailyLimitZone, err = time.LoadLocation(z); err != nil {
+					err = fmt.Errorf("%s: %w", e.name("daily_limit_zone"), err)
+					break
+				}
+			}
+			a, err = hubspot.New(cfg)
 		case "amplitude":
 			a, err = amplitude.New(amplitude.Config{BaseURL: base, APIKey: e.secret("api_key"), SecretKey: e.secret("secret_key"),
 				Requester: e.setting("requester"), HTTP: client})
@@ -76,8 +84,15 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 		case "fullstory":
 			a, err = fullstory.New(fullstory.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
 		case "salesforce":
-			a, err = salesforce.New(salesforce.Config{BaseURL: base, AccessToken: e.secret("access_token"),
-				APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client})
+			cfg := salesforce.Config{BaseURL: base, AccessToken: e.secret("access_token"),
+				APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client}
+			if v := e.setting("api_usage_threshold"); v != "" {
+				if cfg.UsageThreshold, err = strconv.ParseFloat(v, 64); err != nil {
+					err = fmt.Errorf("%s must be a number in (0, 1]", e.name("api_usage_threshold"))
+					break
+				}
+			}
+			a, err = salesforce.New(cfg)
 		case "linkedin":
 			a, err = linkedin.New(linkedin.Config{BaseURL: base, AccessToken: e.secret("access_token"),
 				SegmentID: e.setting("segment_id"), Version: e.setting("version"), HTTP: client})

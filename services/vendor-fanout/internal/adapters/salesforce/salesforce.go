@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,12 +44,18 @@ type Config struct {
 	HTTP *http.Client
 	// Now is the clock for Retry-After arithmetic; nil means time.Now.
 	Now func() time.Time
+	// UsageThreshold is the share of the org's 24-hour API allocation
+	// (Sforce-Limit-Info api-usage=N/M) above which the lane stops calling: the
+	// allocation is shared with every other integration of the org, and spending it
+	// all stops them too. Default 0.9; 1 brakes only when it is spent.
+	UsageThreshold float64
 }
 
 // Adapter is the Salesforce adapter.
 type Adapter struct {
 	sobjectURL string // {BaseURL}/services/data/{APIVersion}/sobjects/{Object}/
 	client     *vendorhttp.Client
+	threshold  float64
 }
 
 // New validates cfg and returns an adapter; the error names every field at fault.
@@ -59,10 +66,16 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Object == "" {
 		cfg.Object = "Contact"
 	}
+	if cfg.UsageThreshold == 0 {
+		cfg.UsageThreshold = 0.9
+	}
 	base, err := vendorhttp.BaseURL("salesforce: BaseURL", cfg.BaseURL)
 	err = errors.Join(err, vendorhttp.Required("salesforce: AccessToken", cfg.AccessToken))
 	if !versionRE.MatchString(cfg.APIVersion) {
 		err = errors.Join(err, errors.New(`salesforce: APIVersion must look like "v60.0"`))
+	}
+	if !(cfg.UsageThreshold > 0 && cfg.UsageThreshold <= 1) {
+		err = errors.Join(err, errors.New("salesforce: UsageThreshold must be in (0, 1]"))
 	}
 	if !objectRE.MatchString(cfg.Object) {
 		err = errors.Join(err, errors.New("salesforce: Object must be an sObject API name such as Contact"))
@@ -74,6 +87,7 @@ func New(cfg Config) (*Adapter, error) {
 	return &Adapter{
 		sobjectURL: base + "/services/data/" + cfg.APIVersion + "/sobjects/" + cfg.Object + "/",
 		client:     vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
+		threshold:  cfg.UsageThreshold,
 	}, nil
 }
 
@@ -104,7 +118,7 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	}
 	switch {
 	case resp.OK():
-		return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
+		return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode, Brake: a.brake(resp)}, nil
 	case resp.StatusCode == http.StatusNotFound && req.Action == vendor.DeleteUser:
 		// A second delete of the same id. For OptOut a 404 stays Permanent: the
 		// record id is stale and someone should look.
@@ -133,4 +147,34 @@ func classifyError(resp *vendorhttp.Response, now time.Time) *vendor.Error {
 		e.Msg += fmt.Sprintf(" (+%d more)", len(errs)-1)
 	}
 	return e
+}
+
+// brake reads Sforce-Limit-Info, "returned in each request to REST API"
+// (docs/vendors/salesforce.md): api-usage=N/M over the threshold parks the lane. The
+// allocation rolls over 24 hours, so no reset time is known; the lane's wait grows
+// while usage stays high.
+func (a *Adapter) brake(resp *vendorhttp.Response) *vendor.Brake {
+	used, limit, ok := apiUsage(resp.Header.Get("Sforce-Limit-Info"))
+	if !ok || limit <= 0 || float64(used) < a.threshold*float64(limit) {
+		return nil
+	}
+	return &vendor.Brake{Reason: fmt.Sprintf("Sforce-Limit-Info api-usage=%d/%d", used, limit)}
+}
+
+// apiUsage parses "api-usage=N/M", possibly among other "; "-separated items.
+func apiUsage(v string) (used, limit int, ok bool) {
+	for item := range strings.SplitSeq(v, ";") {
+		k, val, found := strings.Cut(strings.TrimSpace(item), "=")
+		if !found || k != "api-usage" {
+			continue
+		}
+		n, m, found := strings.Cut(val, "/")
+		if !found {
+			return 0, 0, false
+		}
+		u, err1 := strconv.Atoi(strings.TrimSpace(n))
+		l, err2 := strconv.Atoi(strings.TrimSpace(m))
+		return u, l, err1 == nil && err2 == nil
+	}
+	return 0, 0, false
 }

@@ -167,3 +167,28 @@ func TestCancel(t *testing.T) {
 		return err
 	})
 }
+
+// Sforce-Limit-Info (docs/vendors/salesforce.md) is on every answer: once the org's
+// 24-hour allocation is past the threshold the adapter asks the lane to brake, and once
+// it is spent Salesforce's 403 REQUEST_LIMIT_EXCEEDED is a throttle, not a rejection.
+func TestAPIUsageBrakes(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{SalesforceDailyLimit: 10})
+	a, err := salesforce.New(salesforce.Config{BaseURL: sim.BaseURL("salesforce"), AccessToken: "00D-token", Now: sim.Clock.Now, UsageThreshold: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 10; i++ {
+		res, err := a.Deliver(t.Context(), request(vendor.OptOut))
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if want := i >= 5; (res.Brake != nil) != want {
+			t.Fatalf("call %d (api-usage=%d/10): brake %+v, want braking %v", i, i, res.Brake, want)
+		}
+	}
+	_, err = a.Deliver(t.Context(), request(vendor.OptOut))
+	e := vendortest.WantError(t, err, vendor.Throttled, 403, 0)
+	if e.Msg != "REQUEST_LIMIT_EXCEEDED" {
+		t.Errorf("Msg = %q, want REQUEST_LIMIT_EXCEEDED", e.Msg)
+	}
+}
