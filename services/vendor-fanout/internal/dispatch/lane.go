@@ -127,8 +127,8 @@ type Lane struct {
 	// last call that came back without one; the wait after a throttle that names no
 	// time grows with it.
 	throttles atomic.Int32
-	mu             sync.Mutex
-	lastError      string
+	mu        sync.Mutex
+	lastError string
 }
 
 // NewLane builds a lane with the breaker settings of docs/kafka-postgres.md §7.

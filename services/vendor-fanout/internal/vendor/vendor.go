@@ -164,7 +164,7 @@ type Error struct {
 	// known without a Retry-After (HubSpot's DAILY policy resets at midnight in the
 	// account's time zone). Zero when unknown.
 	ResetAt time.Time
-	Msg        string
+	Msg     string
 }
 
 func (e *Error) Error() string {
