@@ -9,6 +9,9 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 
 	// HubSpot (docs/vendors/hubspot.md).
 	mux.HandleFunc("POST /hubspot/crm/v3/objects/contacts/gdpr-delete", s.hubspotGDPRDelete)
+	mux.HandleFunc("POST /hubspot/oauth/v1/token", s.hubspotToken)
+	mux.HandleFunc("POST /salesforce/services/oauth2/token", s.salesforceToken)
+	mux.HandleFunc("POST /linkedin/oauth/v2/accessToken", s.linkedinToken)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAll)
 	mux.HandleFunc("GET /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAllStatus)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v3/unsubscribe", s.hubspotUnsubscribeV3)

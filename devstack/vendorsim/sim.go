@@ -48,6 +48,9 @@ type Options struct {
 	// Logger receives one line per vendor call. Default: discard. Only vendor, method
 	// and status are logged: paths and bodies hold emails and ids.
 	Logger *slog.Logger
+	// TokenLifetime is how long access tokens from the vendors' token endpoints stay
+	// valid (default 2 h, Salesforce's default session timeout).
+	TokenLifetime time.Duration
 	// HubSpotDailyLimit is the account's daily call allocation (default 250,000, the
 	// Free/Starter tier). Calls past it are refused with HubSpot's DAILY 429 until the
 	// next midnight UTC (the simulated account's time zone).
@@ -65,15 +68,16 @@ type Options struct {
 // Simulator holds the recorded calls, injected faults and per-vendor state.
 // It is safe for concurrent use.
 type Simulator struct {
-	now      func() time.Time
-	jobDelay time.Duration
-	secrets  map[string][]byte
-	hsLimit  int
-	sfLimit  int
-	log      *slog.Logger
-	vendors  map[string]vendorSpec
-	routes   *http.ServeMux // vendor endpoints
-	admin    *http.ServeMux // /_sim endpoints, never recorded or faulted
+	now           func() time.Time
+	jobDelay      time.Duration
+	secrets       map[string][]byte
+	hsLimit       int
+	tokenLifetime time.Duration
+	sfLimit       int
+	log           *slog.Logger
+	vendors       map[string]vendorSpec
+	routes        *http.ServeMux // vendor endpoints
+	admin         *http.ServeMux // /_sim endpoints, never recorded or faulted
 
 	mu     sync.Mutex
 	random func() float64
@@ -104,6 +108,9 @@ type state struct {
 	fullstory  fullstoryState
 	salesforce salesforceState
 	sendgrid   sendgridState
+	// tokens maps each access token the token endpoints issued to its expiry.
+	tokens   map[string]time.Time
+	tokenSeq int
 }
 
 func newState() *state {
@@ -113,21 +120,26 @@ func newState() *state {
 		fullstory:  newFullstoryState(),
 		salesforce: salesforceState{deleted: map[string]bool{}},
 		sendgrid:   newSendgridState(),
+		tokens:     map[string]time.Time{},
 	}
 }
 
 // New returns a Simulator with defaults filled in.
 func New(opts Options) *Simulator {
 	s := &Simulator{
-		now:      opts.Now,
-		jobDelay: opts.JobDelay,
-		log:      opts.Logger,
-		random:   opts.Random,
-		secrets:  make(map[string][]byte, len(opts.WebhookSecrets)),
-		faults:   map[string]Fault{},
-		state:    newState(),
-		hsLimit:  opts.HubSpotDailyLimit,
-		sfLimit:  opts.SalesforceDailyLimit,
+		now:           opts.Now,
+		jobDelay:      opts.JobDelay,
+		log:           opts.Logger,
+		random:        opts.Random,
+		secrets:       make(map[string][]byte, len(opts.WebhookSecrets)),
+		faults:        map[string]Fault{},
+		state:         newState(),
+		hsLimit:       opts.HubSpotDailyLimit,
+		sfLimit:       opts.SalesforceDailyLimit,
+		tokenLifetime: opts.TokenLifetime,
+	}
+	if s.tokenLifetime <= 0 {
+		s.tokenLifetime = defaultTokenLifetime
 	}
 	if s.hsLimit <= 0 {
 		s.hsLimit = 250_000
@@ -273,6 +285,8 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		spec.fail(resp, http.StatusBadRequest, "simulated permanent rejection")
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
+	case s.expiredToken(r):
+		spec.fail(resp, http.StatusUnauthorized, "Session expired or invalid")
 	case spec.spent(resp):
 	default:
 		serveMux(s.routes, resp, r, spec.fail)

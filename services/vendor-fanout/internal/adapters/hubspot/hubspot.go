@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/oauth"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -23,6 +24,9 @@ type Config struct {
 	// Token is a private-app or OAuth access token with crm.objects.contacts.write and
 	// communication-preferences (subscriptions-status) write scopes.
 	Token string
+	// Tokens, when set, replaces Token: an OAuth app's access token, renewed from its
+	// refresh token before expires_in runs out and once after a 401.
+	Tokens *oauth.Source
 	// HTTP is the client to use; nil means one with a 10 s timeout.
 	HTTP *http.Client
 	// Now is the clock for Retry-After arithmetic; nil means time.Now.
@@ -48,14 +52,19 @@ type Adapter struct {
 // New validates cfg and returns an adapter; the error names every field at fault.
 func New(cfg Config) (*Adapter, error) {
 	base, err := vendorhttp.BaseURL("hubspot: BaseURL", cfg.BaseURL)
-	if err := errors.Join(err, vendorhttp.Required("hubspot: Token", cfg.Token)); err != nil {
+	if cfg.Tokens == nil {
+		err = errors.Join(err, vendorhttp.Required("hubspot: Token", cfg.Token))
+	}
+	if err != nil {
 		return nil, err
 	}
 	if cfg.DailyLimitZone == nil {
 		cfg.DailyLimitZone = time.UTC
 	}
-	auth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.Token) }
-	return &Adapter{base: base, client: vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth), zone: cfg.DailyLimitZone}, nil
+	if cfg.Tokens == nil {
+		cfg.Tokens = oauth.Static(cfg.Token)
+	}
+	return &Adapter{base: base, client: vendorhttp.NewTokenClient(cfg.HTTP, cfg.Now, cfg.Tokens), zone: cfg.DailyLimitZone}, nil
 }
 
 // Supports reports DeleteUser (GDPR delete) and OptOut (unsubscribe from all email).

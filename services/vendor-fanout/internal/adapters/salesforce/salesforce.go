@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/oauth"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	BaseURL string
 	// AccessToken is an OAuth access token for a user who may edit and delete Object.
 	AccessToken string
+	// Tokens, when set, replaces AccessToken: a token from the JWT bearer or
+	// refresh-token flow, renewed after Salesforce answers 401 INVALID_SESSION_ID.
+	Tokens *oauth.Source
 	// APIVersion is the REST API version; default "v60.0".
 	APIVersion string
 	// Object is the sObject the subject's record id names; default "Contact". It must
@@ -70,7 +74,9 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.UsageThreshold = 0.9
 	}
 	base, err := vendorhttp.BaseURL("salesforce: BaseURL", cfg.BaseURL)
-	err = errors.Join(err, vendorhttp.Required("salesforce: AccessToken", cfg.AccessToken))
+	if cfg.Tokens == nil {
+		err = errors.Join(err, vendorhttp.Required("salesforce: AccessToken", cfg.AccessToken))
+	}
 	if !versionRE.MatchString(cfg.APIVersion) {
 		err = errors.Join(err, errors.New(`salesforce: APIVersion must look like "v60.0"`))
 	}
@@ -83,10 +89,12 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.AccessToken) }
+	if cfg.Tokens == nil {
+		cfg.Tokens = oauth.Static(cfg.AccessToken)
+	}
 	return &Adapter{
 		sobjectURL: base + "/services/data/" + cfg.APIVersion + "/sobjects/" + cfg.Object + "/",
-		client:     vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
+		client:     vendorhttp.NewTokenClient(cfg.HTTP, cfg.Now, cfg.Tokens),
 		threshold:  cfg.UsageThreshold,
 	}, nil
 }
