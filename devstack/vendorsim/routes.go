@@ -19,6 +19,11 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 	// Salesforce (docs/vendors/salesforce.md). The API version is a wildcard so adapters can move off v60.0.
 	mux.HandleFunc("PATCH /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceUpdate)
 	mux.HandleFunc("DELETE /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceDelete)
+	mux.HandleFunc("POST /salesforce/services/data/{version}/jobs/ingest", s.salesforceCreateJob)
+	mux.HandleFunc("PUT /salesforce/services/data/{version}/jobs/ingest/{job}/batches", s.salesforceUploadBatch)
+	mux.HandleFunc("PATCH /salesforce/services/data/{version}/jobs/ingest/{job}", s.salesforceJobState)
+	mux.HandleFunc("GET /salesforce/services/data/{version}/jobs/ingest/{job}", s.salesforceJobGet)
+	mux.HandleFunc("GET /salesforce/services/data/{version}/jobs/ingest/{job}/failedResults/", s.salesforceFailedResults)
 
 	// FullStory (docs/vendors/fullstory.md).
 	mux.HandleFunc("DELETE /fullstory/v2/users", s.fullstoryDelete)

@@ -118,7 +118,7 @@ func newState() *state {
 		hubspot:    newHubspotState(),
 		posthog:    newPosthogState(),
 		fullstory:  newFullstoryState(),
-		salesforce: salesforceState{deleted: map[string]bool{}},
+		salesforce: salesforceState{deleted: map[string]bool{}, erased: map[string]bool{}, jobs: map[string]*salesforceJob{}},
 		sendgrid:   newSendgridState(),
 		tokens:     map[string]time.Time{},
 	}
