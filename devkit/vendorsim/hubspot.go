@@ -17,6 +17,9 @@ type hubspotState struct {
 	optedOut map[string]time.Time
 	// unsubscribed holds v3 per-type unsubscribes, keyed email + "\x00" + type id.
 	unsubscribed map[string]bool
+	// day and used count the account's calls today (UTC), for the daily limit.
+	day  string
+	used int
 }
 
 func newHubspotState() hubspotState {
@@ -46,7 +49,7 @@ func hubspotError(w http.ResponseWriter, status int, msg string) {
 // Retry-After, so it is only sent when the fault asks for it.
 func hubspotThrottle(w http.ResponseWriter, retryAfterS int) {
 	retryAfter(w.Header(), retryAfterS)
-	w.Header().Set("X-HubSpot-RateLimit-Secondly-Remaining", "0")
+	w.Header().Set("X-HubSpot-RateLimit-Remaining", "0")
 	writeJSON(w, http.StatusTooManyRequests, map[string]string{
 		"status":        "error",
 		"message":       "You have reached your ten_secondly_rolling limit.",
@@ -55,6 +58,46 @@ func hubspotThrottle(w http.ResponseWriter, retryAfterS int) {
 		"policyName":    "TEN_SECONDLY_ROLLING",
 		"requestId":     stableUUID("hubspot", "rate-limit", "request"),
 	})
+}
+
+// hubspotHeaders counts the call against the day and sends HubSpot's documented
+// rate-limit headers (docs/vendors/hubspot.md): the rolling ten-second window and, as for
+// private-app tokens, the daily allocation.
+func (s *Simulator) hubspotHeaders(w http.ResponseWriter) {
+	day := s.now().UTC().Format(time.DateOnly)
+	s.mu.Lock()
+	st := &s.state.hubspot
+	if st.day != day {
+		st.day, st.used = day, 0
+	}
+	st.used++
+	remaining := max(s.hsLimit-st.used, 0)
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+	h.Set("X-HubSpot-RateLimit-Max", "100")
+	h.Set("X-HubSpot-RateLimit-Remaining", "99")
+	h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(s.hsLimit))
+	h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(remaining))
+}
+
+// hubspotSpent refuses calls past the daily limit with HubSpot's documented 429: no
+// Retry-After, policyName DAILY; it resets at the account's midnight.
+func (s *Simulator) hubspotSpent(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	over := s.state.hubspot.used > s.hsLimit
+	s.mu.Unlock()
+	if over {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{
+			"status":        "error",
+			"message":       "You have reached your daily limit.",
+			"errorType":     "RATE_LIMIT",
+			"correlationId": stableUUID("hubspot", "daily-limit"),
+			"policyName":    "DAILY",
+			"requestId":     stableUUID("hubspot", "daily-limit", "request"),
+		})
+	}
+	return over
 }
 
 func hubspotAuthorized(w http.ResponseWriter, r *http.Request) bool {

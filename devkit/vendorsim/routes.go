@@ -9,6 +9,9 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 
 	// HubSpot (docs/vendors/hubspot.md).
 	mux.HandleFunc("POST /hubspot/crm/v3/objects/contacts/gdpr-delete", s.hubspotGDPRDelete)
+	mux.HandleFunc("POST /hubspot/oauth/v1/token", s.hubspotToken)
+	mux.HandleFunc("POST /salesforce/services/oauth2/token", s.salesforceToken)
+	mux.HandleFunc("POST /linkedin/oauth/v2/accessToken", s.linkedinToken)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAll)
 	mux.HandleFunc("GET /hubspot/communication-preferences/v4/statuses/{email}/unsubscribe-all", s.hubspotUnsubscribeAllStatus)
 	mux.HandleFunc("POST /hubspot/communication-preferences/v3/unsubscribe", s.hubspotUnsubscribeV3)
@@ -16,6 +19,11 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 	// Salesforce (docs/vendors/salesforce.md). The API version is a wildcard so adapters can move off v60.0.
 	mux.HandleFunc("PATCH /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceUpdate)
 	mux.HandleFunc("DELETE /salesforce/services/data/{version}/sobjects/{object}/{id}", s.salesforceDelete)
+	mux.HandleFunc("POST /salesforce/services/data/{version}/jobs/ingest", s.salesforceCreateJob)
+	mux.HandleFunc("PUT /salesforce/services/data/{version}/jobs/ingest/{job}/batches", s.salesforceUploadBatch)
+	mux.HandleFunc("PATCH /salesforce/services/data/{version}/jobs/ingest/{job}", s.salesforceJobState)
+	mux.HandleFunc("GET /salesforce/services/data/{version}/jobs/ingest/{job}", s.salesforceJobGet)
+	mux.HandleFunc("GET /salesforce/services/data/{version}/jobs/ingest/{job}/failedResults/", s.salesforceFailedResults)
 
 	// FullStory (docs/vendors/fullstory.md).
 	mux.HandleFunc("DELETE /fullstory/v2/users", s.fullstoryDelete)

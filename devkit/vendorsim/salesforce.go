@@ -14,8 +14,14 @@ const salesforceDailyLimit = 15000
 // salesforceState is what Salesforce remembers (docs/vendors/salesforce.md). Every record exists
 // until deleted.
 type salesforceState struct {
+	// deleted holds records a REST DELETE moved to the Recycle Bin: gone from the API,
+	// still restorable. erased holds records a Bulk API 2.0 hardDelete job removed for
+	// good (docs/vendors/salesforce.md).
 	deleted map[string]bool // object + "/" + id
-	usage   int             // calls so far, for Sforce-Limit-Info
+	erased  map[string]bool
+	jobs    map[string]*salesforceJob
+	jobSeq  int
+	usage   int // calls so far, for Sforce-Limit-Info
 }
 
 // salesforceError writes Salesforce's error array with a status-derived errorCode.
@@ -54,7 +60,19 @@ func (s *Simulator) salesforceHeaders(w http.ResponseWriter) {
 	s.state.salesforce.usage++
 	used := s.state.salesforce.usage
 	s.mu.Unlock()
-	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.Itoa(used)+"/"+strconv.Itoa(salesforceDailyLimit))
+	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.Itoa(min(used, s.sfLimit))+"/"+strconv.Itoa(s.sfLimit))
+}
+
+// salesforceSpent refuses calls past the org's allocation the way Salesforce does: 403
+// REQUEST_LIMIT_EXCEEDED, no Retry-After (docs/vendors/salesforce.md).
+func (s *Simulator) salesforceSpent(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	over := s.state.salesforce.usage > s.sfLimit
+	s.mu.Unlock()
+	if over {
+		salesforceThrottle(w, 0)
+	}
+	return over
 }
 
 // salesforceRecord authorizes the request and returns the record key, or writes the
@@ -99,7 +117,7 @@ func (s *Simulator) salesforceUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	gone := s.state.salesforce.deleted[key]
+	gone := s.state.salesforce.deleted[key] || s.state.salesforce.erased[key]
 	s.mu.Unlock()
 	if gone {
 		salesforceError(w, http.StatusNotFound, "The requested resource does not exist")
@@ -115,7 +133,7 @@ func (s *Simulator) salesforceDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	gone := s.state.salesforce.deleted[key]
+	gone := s.state.salesforce.deleted[key] || s.state.salesforce.erased[key]
 	s.state.salesforce.deleted[key] = true
 	s.mu.Unlock()
 	if gone {

@@ -61,6 +61,17 @@ type Options struct {
 	// appears: newer PostHog queues a deletion before any row exists. The row then
 	// completes JobDelay later.
 	PostHogStatusLag time.Duration
+	// TokenLifetime is how long access tokens from the vendors' token endpoints stay
+	// valid (default 2 h, Salesforce's default session timeout).
+	TokenLifetime time.Duration
+	// HubSpotDailyLimit is the account's daily call allocation (default 250,000, the
+	// Free/Starter tier). Calls past it are refused with HubSpot's DAILY 429 until the
+	// next midnight UTC (the simulated account's time zone).
+	HubSpotDailyLimit int
+	// SalesforceDailyLimit is the org's API request allocation shown in Sforce-Limit-Info
+	// (default 15,000). Calls past it are refused with 403 REQUEST_LIMIT_EXCEEDED until
+	// Reset: Salesforce's allocation rolls over 24 hours, which no test waits for.
+	SalesforceDailyLimit int
 	// Random draws in [0, 1) to decide whether a fault with rate < 1 hits a call. It is
 	// called under the simulator's lock, so it need not be safe for concurrent use.
 	// Default: a PCG with a fixed seed, so a run's fault pattern repeats exactly.
@@ -77,6 +88,10 @@ type Simulator struct {
 	noRateLimits          bool
 	unknownAmplitudeUsers map[string]bool
 	posthogStatusLag      time.Duration
+
+	hsLimit       int
+	tokenLifetime time.Duration
+	sfLimit       int
 
 	log     *slog.Logger
 	vendors map[string]vendorSpec
@@ -112,6 +127,9 @@ type state struct {
 	fullstory  fullstoryState
 	salesforce salesforceState
 	sendgrid   sendgridState
+	// tokens maps each access token the token endpoints issued to its expiry.
+	tokens   map[string]time.Time
+	tokenSeq int
 }
 
 func newState() *state {
@@ -119,8 +137,9 @@ func newState() *state {
 		hubspot:    newHubspotState(),
 		posthog:    newPosthogState(),
 		fullstory:  newFullstoryState(),
-		salesforce: salesforceState{deleted: map[string]bool{}},
+		salesforce: salesforceState{deleted: map[string]bool{}, erased: map[string]bool{}, jobs: map[string]*salesforceJob{}},
 		sendgrid:   newSendgridState(),
+		tokens:     map[string]time.Time{},
 	}
 }
 
@@ -138,6 +157,18 @@ func New(opts Options) *Simulator {
 		noRateLimits:          opts.NoRateLimits,
 		unknownAmplitudeUsers: map[string]bool{},
 		posthogStatusLag:      max(opts.PostHogStatusLag, 0),
+		hsLimit:               opts.HubSpotDailyLimit,
+		sfLimit:               opts.SalesforceDailyLimit,
+		tokenLifetime:         opts.TokenLifetime,
+	}
+	if s.tokenLifetime <= 0 {
+		s.tokenLifetime = defaultTokenLifetime
+	}
+	if s.hsLimit <= 0 {
+		s.hsLimit = 250_000
+	}
+	if s.sfLimit <= 0 {
+		s.sfLimit = salesforceDailyLimit
 	}
 	for _, u := range opts.AmplitudeUnknownUsers {
 		s.unknownAmplitudeUsers[u] = true
@@ -276,6 +307,9 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		spec.fail(resp, http.StatusBadRequest, "simulated permanent rejection")
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
+	case s.expiredToken(r):
+		spec.fail(resp, http.StatusUnauthorized, "Session expired or invalid")
+	case spec.spent(resp):
 	default:
 		if fault.Mode == ModePartial {
 			r = r.WithContext(context.WithValue(r.Context(), partialKey{}, true))

@@ -15,16 +15,19 @@ type vendorSpec struct {
 	throttle func(w http.ResponseWriter, retryAfterS int)
 	// headers sets what the vendor sends on every response.
 	headers func(w http.ResponseWriter)
+	// spent writes the vendor's refusal and reports true when its daily quota is used
+	// up (after headers counted this call).
+	spent func(w http.ResponseWriter) bool
 }
 
 // vendorSpecs lists every vendor prefix the simulator serves.
 func (s *Simulator) vendorSpecs() map[string]vendorSpec {
 	specs := map[string]vendorSpec{
-		"hubspot":    {fail: hubspotError, throttle: hubspotThrottle},
+		"hubspot":    {fail: hubspotError, throttle: hubspotThrottle, headers: s.hubspotHeaders, spent: s.hubspotSpent},
 		"amplitude":  {fail: amplitudeError},
 		"posthog":    {fail: posthogError},
 		"fullstory":  {fail: fullstoryError},
-		"salesforce": {fail: salesforceError, throttle: salesforceThrottle, headers: s.salesforceHeaders},
+		"salesforce": {fail: salesforceError, throttle: salesforceThrottle, headers: s.salesforceHeaders, spent: s.salesforceSpent},
 		"linkedin":   {fail: linkedinError},
 		"sendgrid":   {fail: sendgridError, throttle: s.sendgridThrottle, headers: s.sendgridHeaders},
 		"webhook":    {fail: plainError},
@@ -53,6 +56,9 @@ func (v vendorSpec) withDefaults() vendorSpec {
 	}
 	if v.headers == nil {
 		v.headers = func(http.ResponseWriter) {}
+	}
+	if v.spent == nil {
+		v.spent = func(http.ResponseWriter) bool { return false }
 	}
 	return v
 }

@@ -260,6 +260,7 @@ func TestConfirmationLinkGoesOnlyToTheAddressOnFile(t *testing.T) {
 	stack := testkit.NewStack(t)
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	sender.trust(t, svc)
 	putOnFile(t, svc, testkit.APIKey, designExample) // Ada, u_8d41, ada@example.com
 
 	const attack = `{"tenant":"consumer","subject_id":"u_8d41","identifiers":{"email":"mallory@example.net"},"type":"erasure","reason":"user_request"}`
@@ -315,6 +316,7 @@ func TestSubjectWithNothingOnFileIsRefused(t *testing.T) {
 	stack := testkit.NewStack(t)
 	sender := newReceiver(t)
 	svc := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_VERIFICATION_SENDER_URL": sender.URL})
+	sender.trust(t, svc)
 	// A consent without an email puts nothing on file.
 	putOnFile(t, svc, testkit.APIKey, strings.Replace(designExample, `"email": "ada@example.com", `, "", 1))
 

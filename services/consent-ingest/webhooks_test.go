@@ -41,6 +41,7 @@ func TestACustomerCannotForgeWebhooks(t *testing.T) {
 	acme.waitFor(t, a.RequestID)
 	_, g := submit(t, svc, testkit.APIKey, strings.ReplaceAll(request, "%s", "globex"))
 	globex.waitFor(t, g.RequestID)
+	putOnFile(t, svc, testkit.APIKey, designExample) // the link goes only to an address on file
 	_, s := submit(t, svc, testkit.PlainKey, erasure+"}")
 	sender.waitFor(t, s.RequestID)
 

@@ -355,7 +355,7 @@ func (a *api) unsubscribeList(ctx context.Context, sub linkSubject, list string)
 		}
 		now := a.now().UTC()
 		cause := schemas.Header{EventID: id, Tenant: sub.tenant, SubjectKey: sub.subjectKey, OccurredAt: now, RecordedAt: now,
-			Source: "email_link", PolicyVersion: a.policyVersion, Identifiers: sub.sealed}
+			Source: schemas.SourceEmailLink, PolicyVersion: a.policyVersion, Identifiers: sub.sealed}
 		m, err := s.applyTopic(ctx, tx, topicChange{cause: cause, hash: sub.hash, topic: list, suppress: true})
 		if err != nil || m == nil {
 			return err

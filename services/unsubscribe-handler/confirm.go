@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -75,7 +76,7 @@ func (a *api) postConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	want := map[string]string{}
 	for _, p := range g.Purposes {
-		want[p] = "granted"
+		want[p] = schemas.Granted
 	}
 	wantTopics := map[string]bool{}
 	for _, t := range g.Topics {

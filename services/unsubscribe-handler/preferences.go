@@ -211,7 +211,7 @@ func (a *api) savePrefs(ctx context.Context, sub linkSubject, want map[string]st
 		for p, v := range want {
 			switch {
 			case st.decisions[p] == v:
-			case v == "granted" && !confirmed:
+			case v == schemas.Granted && !confirmed:
 				out.grantPurposes = append(out.grantPurposes, p)
 			default:
 				diff[p] = v

@@ -222,6 +222,9 @@ func TestConsumerSuppressesLiftsAndNeverLiftsAfterErasure(t *testing.T) {
 	// Received, it is not verified yet: nothing happens until work on it starts.
 	publish("consumer", "eve", "eve@example.com", erasure("received"))
 	publish("consumer", "eve", "eve@example.com", erasure("in_progress"))
+	// Requests and consents are different topics, with no order between them: the grant
+	// comes after the erasure only once the erasure's suppression is on the topic.
+	assertSuppressionLog(t, stack, pseudonym.EmailSHA256("eve@example.com"), []string{"suppress", "suppress:erasure"})
 	publish("consumer", "eve", "eve@example.com", consent("granted")) // after erasure: must not lift
 	// A marker on the same partition: once its suppression is there, the grant before it
 	// was processed, and a wrongful lift would sit between the two.

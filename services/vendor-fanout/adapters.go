@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/fullstory"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/hubspot"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/linkedin"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/oauth"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/posthog"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/salesforce"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/sendgrid"
@@ -68,6 +70,60 @@ func (e *instanceEnv) webhookChecks(keys *webhooksig.Keys) {
 	}
 }
 
+// optional is a secret that may be absent.
+func (e *instanceEnv) optional(key string) string { return e.getenv(e.name(key)) }
+
+// tokens returns a renewing token source when the instance is configured for one: a
+// refresh token (CONSENTRY_VENDOR_<NAME>_REFRESH_TOKEN with _CLIENT_ID and
+// _CLIENT_SECRET), or for Salesforce a JWT bearer key (_PRIVATE_KEY, PEM, with
+// _CLIENT_ID and the setting username). nil means the static token of the vendor's
+// token variable. tokenURL is the vendor's documented token endpoint.
+func (e *instanceEnv) tokens(tokenURL string, secretRequired bool, client *http.Client) *oauth.Source {
+	var lifetime time.Duration
+	if v := e.setting("token_lifetime"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			e.errs = append(e.errs, fmt.Errorf("vendor %s: %s must be a duration", e.in.Name, e.name("token_lifetime")))
+		}
+		lifetime = d
+	}
+	opts := oauth.Options{Lifetime: lifetime}
+	if u := e.setting("token_url"); u != "" {
+		tokenURL = u
+	}
+	if rt := e.optional("refresh_token"); rt != "" {
+		cfg := oauth.RefreshConfig{TokenURL: tokenURL, ClientID: e.setting("client_id"), RefreshToken: rt, HTTP: client}
+		if secretRequired {
+			cfg.ClientSecret = e.secret("client_secret")
+		} else {
+			cfg.ClientSecret = e.optional("client_secret")
+		}
+		if cfg.ClientID == "" {
+			e.errs = append(e.errs, fmt.Errorf("vendor %s: %s is required with a refresh token", e.in.Name, e.name("client_id")))
+		}
+		return oauth.Renewing(oauth.RefreshFlow(cfg), opts)
+	}
+	if e.in.Type == "salesforce" {
+		if pk := e.optional("private_key"); pk != "" {
+			key, err := oauth.ParseRSAKey(pk)
+			if err != nil {
+				e.errs = append(e.errs, fmt.Errorf("vendor %s: %s: %w", e.in.Name, e.name("private_key"), err))
+			}
+			login := e.setting("login_url")
+			if login == "" {
+				login = "https://login.salesforce.com"
+			}
+			cfg := oauth.JWTBearerConfig{LoginURL: login, Audience: e.setting("audience"), ClientID: e.setting("client_id"),
+				Username: e.setting("username"), Key: key, HTTP: client}
+			if cfg.ClientID == "" || cfg.Username == "" {
+				e.errs = append(e.errs, fmt.Errorf("vendor %s: %s and %s are required with a private key", e.in.Name, e.name("client_id"), e.name("username")))
+			}
+			return oauth.Renewing(oauth.JWTBearerFlow(cfg), opts)
+		}
+	}
+	return nil
+}
+
 // buildAdapters builds the adapter of every instance that has an API, reporting every
 // missing setting at once.
 func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Duration, webhookKeys *webhooksig.Keys) (map[string]vendor.Adapter, error) {
@@ -87,7 +143,17 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 		base := e.setting("base_url")
 		switch in.Type {
 		case "hubspot":
-			a, err = hubspot.New(hubspot.Config{BaseURL: base, Token: e.secret("token"), HTTP: client})
+			cfg := hubspot.Config{BaseURL: base, HTTP: client}
+			if cfg.Tokens = e.tokens(strings.TrimRight(base, "/")+"/oauth/v1/token", true, client); cfg.Tokens == nil {
+				cfg.Token = e.secret("token")
+			}
+			if z := e.setting("daily_limit_zone"); z != "" {
+				if cfg.DailyLimitZone, err = time.LoadLocation(z); err != nil {
+					err = fmt.Errorf("%s: %w", e.name("daily_limit_zone"), err)
+					break
+				}
+			}
+			a, err = hubspot.New(cfg)
 		case "amplitude":
 			a, err = amplitude.New(amplitude.Config{BaseURL: base, APIKey: e.secret("api_key"), SecretKey: e.secret("secret_key"),
 				Requester: e.setting("requester"), HTTP: client})
@@ -96,8 +162,21 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 		case "fullstory":
 			a, err = fullstory.New(fullstory.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
 		case "salesforce":
-			a, err = salesforce.New(salesforce.Config{BaseURL: base, AccessToken: e.secret("access_token"),
-				APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client})
+			cfg := salesforce.Config{BaseURL: base, APIVersion: e.setting("api_version"), Object: e.setting("object"), HTTP: client}
+			login := e.setting("login_url")
+			if login == "" {
+				login = "https://login.salesforce.com"
+			}
+			if cfg.Tokens = e.tokens(strings.TrimRight(login, "/")+"/services/oauth2/token", false, client); cfg.Tokens == nil {
+				cfg.AccessToken = e.secret("access_token")
+			}
+			if v := e.setting("api_usage_threshold"); v != "" {
+				if cfg.UsageThreshold, err = strconv.ParseFloat(v, 64); err != nil {
+					err = fmt.Errorf("%s must be a number in (0, 1]", e.name("api_usage_threshold"))
+					break
+				}
+			}
+			a, err = salesforce.New(cfg)
 		case "linkedin":
 			var sunset time.Time
 			if v := e.setting("version_sunset"); v != "" {
@@ -106,8 +185,11 @@ func buildAdapters(t *routing.Table, getenv func(string) string, timeout time.Du
 					break
 				}
 			}
-			a, err = linkedin.New(linkedin.Config{BaseURL: base, AccessToken: e.secret("access_token"),
-				SegmentID: e.setting("segment_id"), Version: e.setting("version"), VersionSunset: sunset, HTTP: client})
+			cfg := linkedin.Config{BaseURL: base, SegmentID: e.setting("segment_id"), Version: e.setting("version"), VersionSunset: sunset, HTTP: client}
+			if cfg.Tokens = e.tokens("https://www.linkedin.com/oauth/v2/accessToken", true, client); cfg.Tokens == nil {
+				cfg.AccessToken = e.secret("access_token")
+			}
+			a, err = linkedin.New(cfg)
 		case "sendgrid":
 			a, err = sendgrid.New(sendgrid.Config{BaseURL: base, APIKey: e.secret("api_key"), HTTP: client})
 		case "webhook":

@@ -42,6 +42,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"built-in routing table: default (HubSpot, Amplitude, PostHog, FullStory, a privacy-desk task list) or seed (all of default plus LinkedIn, Salesforce, SendGrid, and manual tasks for ZoomInfo, Lusha, RB2B and 11x)")
 	l.Duration(&c.Policy.BaseBackoff, "retry-base", "CONSENTRY_FANOUT_RETRY_BASE", def.BaseBackoff, "first retry backoff ceiling")
 	l.Duration(&c.Policy.MaxBackoff, "retry-max", "CONSENTRY_FANOUT_RETRY_MAX", def.MaxBackoff, "largest retry backoff")
+	l.Duration(&c.Policy.MaxThrottleWait, "max-throttle-wait", "CONSENTRY_FANOUT_MAX_THROTTLE_WAIT", def.MaxThrottleWait,
+		"longest lane pause after a throttle that names no time (it doubles per consecutive throttle)")
 	l.Int(&c.Policy.MaxAttempts, "max-attempts", "CONSENTRY_FANOUT_MAX_ATTEMPTS", def.MaxAttempts, "failed calls before a dead letter (0: retry until the deadline)")
 	l.Duration(&c.Policy.PollInterval, "poll-interval", "CONSENTRY_FANOUT_POLL_INTERVAL", def.PollInterval, "first wait before checking a vendor job")
 	l.Duration(&c.Policy.MaxPollInterval, "poll-max", "CONSENTRY_FANOUT_POLL_MAX", def.MaxPollInterval, "longest wait between vendor job checks")
@@ -56,6 +58,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	errs := []error{c.Common.Validate(), c.Kafka.Validate()}
 	if c.MasterKeys == "" {
 		errs = append(errs, errors.New("CONSENTRY_MASTER_KEYS is required: fan-out opens identifiers to call vendors"))
+	}
+	if c.Policy.MaxThrottleWait < c.Policy.BaseBackoff {
+		errs = append(errs, errors.New("CONSENTRY_FANOUT_MAX_THROTTLE_WAIT must be at least CONSENTRY_FANOUT_RETRY_BASE"))
 	}
 	if c.Policy.BaseBackoff <= 0 || c.Policy.MaxBackoff < c.Policy.BaseBackoff {
 		errs = append(errs, errors.New("CONSENTRY_FANOUT_RETRY_BASE must be positive and at most CONSENTRY_FANOUT_RETRY_MAX"))

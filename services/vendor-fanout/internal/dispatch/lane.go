@@ -62,6 +62,11 @@ type Policy struct {
 	// Lease is how long a claimed delivery is hidden from other dispatchers; longer than
 	// any call can take.
 	Lease time.Duration
+	// MaxThrottleWait caps the lane's wait after a throttle that names no time (no
+	// Retry-After, no quota reset: Salesforce's REQUEST_LIMIT_EXCEEDED, LinkedIn's 429).
+	// The wait starts at BaseBackoff and doubles with each consecutive throttle, so a
+	// vendor whose daily quota is spent is asked a few times an hour, not every second.
+	MaxThrottleWait time.Duration
 }
 
 // DefaultPolicy suits production; tests shorten it.
@@ -69,6 +74,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		BaseBackoff: time.Second, MaxBackoff: 10 * time.Minute,
 		PollInterval: time.Minute, MaxPollInterval: 6 * time.Hour, Lease: 2 * time.Minute,
+		MaxThrottleWait: time.Hour,
 	}
 }
 
@@ -109,8 +115,12 @@ type Lane struct {
 	wake    chan struct{}
 
 	throttledUntil atomic.Int64 // unix nanos; the vendor's Retry-After for the whole lane
-	mu             sync.Mutex
-	lastError      string
+	// throttles counts consecutive throttling signals (429s, quota brakes) since the
+	// last call that came back without one; the wait after a throttle that names no
+	// time grows with it.
+	throttles atomic.Int32
+	mu        sync.Mutex
+	lastError string
 }
 
 // NewLane builds a lane with the breaker settings of docs/kafka-postgres.md §7.
@@ -120,6 +130,9 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if cfg.Policy.MaxThrottleWait <= 0 {
+		cfg.Policy.MaxThrottleWait = time.Hour
 	}
 	l := &Lane{
 		cfg:     cfg,
@@ -363,6 +376,15 @@ func (l *Lane) attempt(ctx context.Context, d fanout.Delivery) fanout.Result {
 		return l.failed(d, l.deps.Now(), err)
 	}
 	l.setLastError("")
+	if result.Brake != nil {
+		// Done, but the vendor's own counters say the next call would be refused.
+		l.throttle(l.deps.Now(), 0, result.Brake.Until)
+		l.log.Warn("vendor quota spent; the lane pauses", "reason", result.Brake.Reason,
+			"until", time.Unix(0, l.throttledUntil.Load()).UTC())
+		result.Brake = nil
+	} else {
+		l.throttles.Store(0)
+	}
 	switch result.Outcome {
 	case vendor.Accepted:
 		if l.poller != nil {
@@ -425,22 +447,44 @@ func (l *Lane) failed(d fanout.Delivery, now time.Time, err error) fanout.Result
 		return l.dead(d, e.HTTPStatus, e.Error())
 	case vendor.Throttled:
 		// Never call again before the vendor's Retry-After, for any delivery of this lane.
-		wait := max(e.RetryAfter, l.backoff(d.Attempts))
-		until := now.Add(wait)
-		for {
-			cur := l.throttledUntil.Load()
-			if cur >= until.UnixNano() || l.throttledUntil.CompareAndSwap(cur, until.UnixNano()) {
-				break
-			}
-		}
-		l.deps.Metrics.throttled(l.cfg.Instance)
-		l.deps.Metrics.throttledUntil(l.cfg.Instance, time.Unix(0, l.throttledUntil.Load()))
+		wait := max(l.throttle(now, e.RetryAfter, e.ResetAt), l.backoff(d.Attempts))
 		return l.retry(d, now, false, wait, e.Error())
 	case vendor.Auth:
 		l.deps.Metrics.authFailure(l.cfg.Instance)
 		l.log.Error("vendor rejected our credentials", "status", e.HTTPStatus)
 	}
 	return l.retry(d, now, true, 0, e.Error())
+}
+
+// throttle closes the lane's gate after a throttling signal and returns the wait: the
+// vendor's Retry-After, else until its quota resets, else a wait that doubles with each
+// consecutive throttle from BaseBackoff up to MaxThrottleWait. Without the growth a
+// vendor out of its daily quota (Salesforce says only REQUEST_LIMIT_EXCEEDED) was asked
+// again every second or so all day, each call a refusal that counts against the account.
+func (l *Lane) throttle(now time.Time, retryAfter time.Duration, resetAt time.Time) time.Duration {
+	n := l.throttles.Add(1)
+	var wait time.Duration
+	switch {
+	case retryAfter > 0:
+		wait = retryAfter
+	case resetAt.After(now):
+		wait = min(resetAt.Sub(now), vendor.MaxRetryAfter)
+	default:
+		wait = l.cfg.Policy.BaseBackoff << min(n-1, 30)
+		if wait <= 0 || wait > l.cfg.Policy.MaxThrottleWait {
+			wait = l.cfg.Policy.MaxThrottleWait
+		}
+	}
+	until := now.Add(wait)
+	for {
+		cur := l.throttledUntil.Load()
+		if cur >= until.UnixNano() || l.throttledUntil.CompareAndSwap(cur, until.UnixNano()) {
+			break
+		}
+	}
+	l.deps.Metrics.throttled(l.cfg.Instance)
+	l.deps.Metrics.throttledUntil(l.cfg.Instance, time.Unix(0, l.throttledUntil.Load()))
+	return wait
 }
 
 // retry schedules d again, or dead-letters it once its attempts or deadline run out.

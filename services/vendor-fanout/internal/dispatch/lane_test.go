@@ -324,3 +324,90 @@ func TestPollsShareTheLanesLimiterAndRetryAfter(t *testing.T) {
 		}
 	})
 }
+
+// A vendor out of its quota that names no time (Salesforce's REQUEST_LIMIT_EXCEEDED,
+// LinkedIn's 429) must be asked less and less often, not every second all day.
+func TestThrottleWithoutRetryAfterGrowsPerConsecutiveThrottle(t *testing.T) {
+	clock := now
+	a := &scripted{deliver: fail(&vendor.Error{Kind: vendor.Throttled, HTTPStatus: 403, Msg: "REQUEST_LIMIT_EXCEEDED"})}
+	l := lane(a)
+	l.deps.Now = func() time.Time { return clock }
+	var last time.Duration
+	for i := range 5 {
+		l.attempt(context.Background(), delivery())
+		gate := l.gate()
+		want := time.Second << i
+		if gate < want {
+			t.Fatalf("throttle %d: the lane may call again in %v, want at least %v", i+1, gate, want)
+		}
+		if gate <= last {
+			t.Fatalf("throttle %d: wait %v did not grow from %v", i+1, gate, last)
+		}
+		last = gate
+		clock = clock.Add(gate) // the gate opens; the vendor refuses again
+	}
+	if a.calls != 5 {
+		t.Errorf("%d calls, want 5 (one per opened gate)", a.calls)
+	}
+	// Capped: many more throttles never wait longer than MaxThrottleWait.
+	for range 30 {
+		l.attempt(context.Background(), delivery())
+		clock = clock.Add(l.gate())
+	}
+	l.attempt(context.Background(), delivery())
+	if g := l.gate(); g > l.cfg.Policy.MaxThrottleWait+l.cfg.Policy.MaxBackoff {
+		t.Errorf("wait %v exceeds the cap %v", g, l.cfg.Policy.MaxThrottleWait)
+	}
+	// A call that succeeds resets the count.
+	a.deliver = func() (vendor.Result, error) { return vendor.Result{Outcome: vendor.Delivered}, nil }
+	clock = clock.Add(l.gate())
+	l.attempt(context.Background(), delivery())
+	if n := l.throttles.Load(); n != 0 {
+		t.Errorf("consecutive throttles after a success = %d, want 0", n)
+	}
+}
+
+// HubSpot's DAILY 429 says when the quota resets (the account's midnight) without a
+// Retry-After: the lane waits until then, for every delivery.
+func TestThrottleWaitsUntilQuotaReset(t *testing.T) {
+	reset := now.Add(7 * time.Hour)
+	a := &scripted{deliver: fail(&vendor.Error{Kind: vendor.Throttled, HTTPStatus: 429, ResetAt: reset})}
+	l := lane(a)
+	r := l.attempt(context.Background(), delivery())
+	if got := now.Add(l.gate()); got.Before(reset) {
+		t.Errorf("the lane may call again at %v, before the quota resets at %v", got, reset)
+	}
+	if r.NextAttemptAt.Before(reset) || r.CountAttempt {
+		t.Errorf("delivery retried at %v (counted %v), want ≥ %v and not counted", r.NextAttemptAt, r.CountAttempt, reset)
+	}
+	l.attempt(context.Background(), delivery())
+	if a.calls != 1 {
+		t.Errorf("the vendor was called %d times after saying its quota was spent, want 1", a.calls)
+	}
+}
+
+// A successful answer whose usage headers say the quota is spent (HubSpot's
+// X-HubSpot-RateLimit-Daily-Remaining: 0, Salesforce's api-usage over the threshold)
+// closes the gate before the vendor has to refuse.
+func TestBrakeOnSuccessClosesTheGate(t *testing.T) {
+	reset := now.Add(3 * time.Hour)
+	a := &scripted{deliver: func() (vendor.Result, error) {
+		return vendor.Result{Outcome: vendor.Delivered, Brake: &vendor.Brake{Until: reset, Reason: "daily remaining 0"}}, nil
+	}}
+	l := lane(a)
+	if r := l.attempt(context.Background(), delivery()); r.State != fanout.Done {
+		t.Fatalf("the braking call's delivery is %s, want done", r.State)
+	}
+	if got := now.Add(l.gate()); got.Before(reset) {
+		t.Errorf("gate opens at %v, want not before %v", got, reset)
+	}
+	// No reset known: the gate still closes, for a growing wait.
+	a.deliver = func() (vendor.Result, error) {
+		return vendor.Result{Outcome: vendor.Delivered, Brake: &vendor.Brake{Reason: "api-usage"}}, nil
+	}
+	l = lane(a)
+	l.attempt(context.Background(), delivery())
+	if l.gate() < time.Second {
+		t.Errorf("gate %v after a brake without a reset, want ≥ 1s", l.gate())
+	}
+}

@@ -99,6 +99,20 @@ type Result struct {
 	Reference string
 	// Detail explains Skipped and similar outcomes; never a personal identifier.
 	Detail string
+	// Brake is set when the vendor's own usage headers say its quota is spent (or
+	// nearly): the call succeeded, but the lane must stop calling before the vendor
+	// has to refuse.
+	Brake *Brake
+}
+
+// Brake asks the lane to stop calling a vendor whose quota is spent.
+type Brake struct {
+	// Until is when the vendor's quota renews, if it said so (HubSpot's daily limit
+	// resets at the account's midnight). Zero when unknown: the lane then waits a time
+	// that grows with each consecutive throttle.
+	Until time.Time
+	// Reason names the signal (a header or vendor code), never a personal identifier.
+	Reason string
 }
 
 // Adapter delivers actions to one vendor.
@@ -155,7 +169,11 @@ type Error struct {
 	Kind       Kind
 	HTTPStatus int
 	RetryAfter time.Duration // for Throttled: how long the vendor asked us to wait (0 if unsaid)
-	Msg        string
+	// ResetAt, for Throttled, is when the vendor's exhausted quota renews, when it is
+	// known without a Retry-After (HubSpot's DAILY policy resets at midnight in the
+	// account's time zone). Zero when unknown.
+	ResetAt time.Time
+	Msg     string
 }
 
 func (e *Error) Error() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/hubspot"
@@ -175,4 +176,48 @@ func TestCancel(t *testing.T) {
 		_, err := a.Deliver(ctx, request(vendor.OptOut))
 		return err
 	})
+}
+
+// HubSpot's daily limit (docs/vendors/hubspot.md): the answer that spends the last call
+// of the day says so in X-HubSpot-RateLimit-Daily-Remaining, and the next is a 429 with
+// policyName DAILY and no Retry-After. Both must park the lane until the account's
+// midnight, not for a second.
+func TestDailyLimit(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{HubSpotDailyLimit: 2})
+	zone := time.FixedZone("UTC-5", -5*3600)
+	a, err := hubspot.New(hubspot.Config{BaseURL: sim.BaseURL("hubspot"), Token: "pat-na1-test", Now: sim.Clock.Now, DailyLimitZone: zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := sim.Clock.Now().In(zone)
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, zone)
+
+	res, err := a.Deliver(t.Context(), request(vendor.OptOut))
+	if err != nil || res.Brake != nil {
+		t.Fatalf("first call: %+v, %v; want delivered without a brake", res, err)
+	}
+	res, err = a.Deliver(t.Context(), request(vendor.DeleteUser))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Brake == nil || res.Brake.Until.Before(midnight) || res.Brake.Until.After(midnight.Add(time.Hour)) {
+		t.Fatalf("last call of the day: brake %+v, want one until just after %v", res.Brake, midnight)
+	}
+	_, err = a.Deliver(t.Context(), request(vendor.OptOut))
+	e := vendortest.WantError(t, err, vendor.Throttled, 429, 0)
+	if e.ResetAt.Before(midnight) || e.ResetAt.After(midnight.Add(time.Hour)) {
+		t.Errorf("DAILY 429: ResetAt %v, want just after %v", e.ResetAt, midnight)
+	}
+	if !strings.Contains(e.Msg, "DAILY") {
+		t.Errorf("error %q does not name the DAILY policy", e.Msg)
+	}
+}
+
+// The ten-secondly 429 names no Retry-After; the rolling window is the wait.
+func TestTenSecondlyLimitWaitsTheInterval(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{})
+	a := newAdapter(t, sim)
+	sim.MustFault(t, vendorsim.Fault{Vendor: "hubspot", Mode: vendorsim.Mode429})
+	_, err := a.Deliver(t.Context(), request(vendor.OptOut))
+	vendortest.WantError(t, err, vendor.Throttled, 429, 10*time.Second)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/oauth"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/vendorhttp"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	BaseURL string
 	// AccessToken is an OAuth 2.0 member token with rw_dmp_segments.
 	AccessToken string
+	// Tokens, when set, replaces AccessToken: renewed from a programmatic refresh token
+	// before its 60 days run out and once after a 401.
+	Tokens *oauth.Source
 	// SegmentID is the DMP segment subjects are removed from.
 	SegmentID string
 	// Version is the LinkedIn-Version header, YYYYMM; default DefaultVersion.
@@ -91,8 +95,10 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	base, err := vendorhttp.BaseURL("linkedin: BaseURL", cfg.BaseURL)
 	err = errors.Join(err,
-		vendorhttp.Required("linkedin: AccessToken", cfg.AccessToken),
 		vendorhttp.Required("linkedin: SegmentID", cfg.SegmentID))
+	if cfg.Tokens == nil {
+		err = errors.Join(err, vendorhttp.Required("linkedin: AccessToken", cfg.AccessToken))
+	}
 	sunset, ok := Sunset(cfg.Version)
 	if !ok {
 		err = errors.Join(err, errors.New("linkedin: Version must be YYYYMM"))
@@ -103,12 +109,14 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.AccessToken) }
+	if cfg.Tokens == nil {
+		cfg.Tokens = oauth.Static(cfg.AccessToken)
+	}
 	return &Adapter{
 		usersURL: base + "/rest/dmpSegments/" + url.PathEscape(cfg.SegmentID) + "/users",
 		version:  cfg.Version,
 		sunset:   sunset,
-		client:   vendorhttp.NewClient(cfg.HTTP, cfg.Now, auth),
+		client:   vendorhttp.NewTokenClient(cfg.HTTP, cfg.Now, cfg.Tokens),
 	}, nil
 }
 

@@ -2,8 +2,10 @@ package salesforce_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/salesforce"
@@ -97,31 +99,82 @@ func TestOptOut(t *testing.T) {
 }
 
 // The repeat delete gets 404: Salesforce's "already done".
-func TestDeleteUser(t *testing.T) {
+// Erasure is a Bulk API 2.0 hardDelete job, not a REST DELETE: a deleted record sits in
+// the Recycle Bin, restorable (docs/vendors/salesforce.md). The job is accepted, then
+// polled until JobComplete; only then is the record gone for good.
+func TestDeleteUserIsAHardDeleteJob(t *testing.T) {
 	sim, a := start(t, salesforce.Config{})
 	req := request(vendor.DeleteUser)
-	for i, want := range []struct {
-		outcome vendor.Outcome
-		status  int
-	}{{vendor.Delivered, 204}, {vendor.AlreadyDone, 404}} {
-		res, err := a.Deliver(t.Context(), req)
-		if err != nil || res.Outcome != want.outcome || res.HTTPStatus != want.status {
-			t.Fatalf("call %d: %+v, %v; want %s %d", i+1, res, err, want.outcome, want.status)
-		}
-		calls := sim.Calls()
-		vendortest.CheckCall(t, calls[len(calls)-1], vendortest.Want{
-			Method: "DELETE", Path: "/salesforce/services/data/v60.0/sobjects/Contact/" + recordID,
-			IdempotencyKey: req.IdempotencyKey, Status: want.status,
-		})
-		if body := calls[len(calls)-1].Body; len(body) != 0 {
-			t.Errorf("body = %q, want none", body)
-		}
+	res, err := a.Deliver(t.Context(), req)
+	if err != nil || res.Outcome != vendor.Accepted || !strings.HasPrefix(res.Reference, "job:") {
+		t.Fatalf("Deliver = %+v, %v; want accepted with a job reference", res, err)
 	}
-	// Opting a deleted record out is a stale id, not a success.
-	_, err := a.Deliver(t.Context(), request(vendor.OptOut))
-	e := vendortest.WantError(t, err, vendor.Permanent, 404, 0)
-	if e.Msg != "NOT_FOUND" {
+	calls := sim.CallsTo("salesforce")
+	if len(calls) != 3 {
+		t.Fatalf("%d calls, want create, upload, close", len(calls))
+	}
+	jobID := strings.TrimPrefix(res.Reference, "job:")
+	jobs := "/salesforce/services/data/v60.0/jobs/ingest"
+	vendortest.CheckCall(t, calls[0], vendortest.Want{Method: "POST", Path: jobs, Status: 200})
+	if body := vendortest.JSONBody(t, calls[0]); body["operation"] != "hardDelete" || body["object"] != "Contact" {
+		t.Errorf("job = %v, want a hardDelete of Contact", body)
+	}
+	vendortest.CheckCall(t, calls[1], vendortest.Want{Method: "PUT", Path: jobs + "/" + jobID + "/batches", Status: 201})
+	if got := string(calls[1].Body); got != "Id\n"+recordID+"\n" {
+		t.Errorf("CSV = %q, want the Id column and the record id", got)
+	}
+	vendortest.CheckCall(t, calls[2], vendortest.Want{Method: "PATCH", Path: jobs + "/" + jobID, Status: 200})
+	if got := sim.SalesforceRecordState("Contact", recordID); got != "active" {
+		t.Errorf("before the job ran the record is %s, want active", got)
+	}
+
+	done, err := a.Poll(t.Context(), req, res.Reference)
+	if err != nil || done {
+		t.Fatalf("Poll before the job ran = %v, %v; want not done", done, err)
+	}
+	sim.Clock.Advance(time.Minute)
+	done, err = a.Poll(t.Context(), req, res.Reference)
+	if err != nil || !done {
+		t.Fatalf("Poll after the job ran = %v, %v; want done", done, err)
+	}
+	if got := sim.SalesforceRecordState("Contact", recordID); got != "erased" {
+		t.Errorf("record is %s, want erased (not in the Recycle Bin)", got)
+	}
+
+	// A second job for the same record reports the failed row: Permanent, with the
+	// sf__Error code only.
+	res, err = a.Deliver(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Clock.Advance(time.Minute)
+	_, err = a.Poll(t.Context(), req, res.Reference)
+	e := vendortest.WantError(t, err, vendor.Permanent, 200, 0)
+	if !strings.Contains(e.Msg, "ENTITY_IS_DELETED") || strings.Contains(e.Msg, recordID) {
+		t.Errorf("Msg = %q, want the sf__Error code and no record id", e.Msg)
+	}
+	// Opting an erased record out is a stale id, not a success.
+	_, err = a.Deliver(t.Context(), request(vendor.OptOut))
+	if e := vendortest.WantError(t, err, vendor.Permanent, 404, 0); e.Msg != "NOT_FOUND" {
 		t.Errorf("Msg = %q, want the errorCode NOT_FOUND", e.Msg)
+	}
+}
+
+// What a REST DELETE does, for the record: the Recycle Bin, not erasure.
+func TestSimulatorRESTDeleteIsRecyclable(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{})
+	r, err := http.NewRequestWithContext(t.Context(), http.MethodDelete, sim.BaseURL("salesforce")+"/services/data/v60.0/sobjects/Contact/"+recordID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer 00D-token")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := sim.SalesforceRecordState("Contact", recordID); resp.StatusCode != 204 || got != "recycle_bin" {
+		t.Errorf("REST DELETE: %d, record %s; want 204, recycle_bin", resp.StatusCode, got)
 	}
 }
 
@@ -166,4 +219,29 @@ func TestCancel(t *testing.T) {
 		_, err := a.Deliver(ctx, request(vendor.DeleteUser))
 		return err
 	})
+}
+
+// Sforce-Limit-Info (docs/vendors/salesforce.md) is on every answer: once the org's
+// 24-hour allocation is past the threshold the adapter asks the lane to brake, and once
+// it is spent Salesforce's 403 REQUEST_LIMIT_EXCEEDED is a throttle, not a rejection.
+func TestAPIUsageBrakes(t *testing.T) {
+	sim := vendortest.Start(t, vendorsim.Options{SalesforceDailyLimit: 10})
+	a, err := salesforce.New(salesforce.Config{BaseURL: sim.BaseURL("salesforce"), AccessToken: "00D-token", Now: sim.Clock.Now, UsageThreshold: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 10; i++ {
+		res, err := a.Deliver(t.Context(), request(vendor.OptOut))
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if want := i >= 5; (res.Brake != nil) != want {
+			t.Fatalf("call %d (api-usage=%d/10): brake %+v, want braking %v", i, i, res.Brake, want)
+		}
+	}
+	_, err = a.Deliver(t.Context(), request(vendor.OptOut))
+	e := vendortest.WantError(t, err, vendor.Throttled, 403, 0)
+	if e.Msg != "REQUEST_LIMIT_EXCEEDED" {
+		t.Errorf("Msg = %q, want REQUEST_LIMIT_EXCEEDED", e.Msg)
+	}
 }

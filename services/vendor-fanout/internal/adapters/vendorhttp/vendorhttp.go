@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
+	"golang.org/x/oauth2"
 
 	"github.com/consentry/consentry/platform/tracing"
+	"github.com/consentry/consentry/services/vendor-fanout/internal/adapters/oauth"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
@@ -33,9 +35,19 @@ const (
 
 // Client makes calls to one vendor with its credentials.
 type Client struct {
-	http *http.Client
-	now  func() time.Time
-	auth func(*http.Request)
+	http   *http.Client
+	now    func() time.Time
+	auth   func(*http.Request)
+	tokens *oauth.Source
+}
+
+// NewTokenClient is NewClient for a vendor whose credential is an OAuth access token:
+// each request carries the source's current token, and a 401 answer drops that token
+// and repeats the request once with a fresh one (a renewing source only).
+func NewTokenClient(hc *http.Client, now func() time.Time, tokens *oauth.Source) *Client {
+	c := NewClient(hc, now, nil)
+	c.tokens = tokens
+	return c
 }
 
 // NewClient fills in defaults: hc nil means a client with DefaultTimeout, now nil means
@@ -68,6 +80,9 @@ type Request struct {
 	Header http.Header
 	// IdempotencyKey is sent as Idempotency-Key when not empty.
 	IdempotencyKey string
+	// ContentType replaces application/json for a []byte Body (Salesforce's Bulk API
+	// takes text/csv).
+	ContentType string
 }
 
 // Response is a vendor's answer, already read and closed.
@@ -119,7 +134,7 @@ func jsonProblem(err error) string {
 // *vendor.Error for a transport failure, or Permanent when the request cannot be built.
 // No error carries the URL: paths can hold an email.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
-	var body io.Reader
+	var payload []byte
 	if r.Body != nil {
 		b, ok := r.Body.([]byte)
 		if !ok {
@@ -128,7 +143,32 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 				return nil, &vendor.Error{Kind: vendor.Permanent, Msg: "encoding the request body failed"}
 			}
 		}
-		body = bytes.NewReader(b)
+		payload = b
+	}
+	if c.tokens == nil {
+		return c.do(ctx, r, payload, nil)
+	}
+	tok, err := c.tokens.Token()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, r, payload, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !c.tokens.Renewable() {
+		return resp, err
+	}
+	// The token expired early or was revoked (Salesforce: INVALID_SESSION_ID): once
+	// with a fresh token. A second 401 is the vendor's answer, classified as Auth.
+	c.tokens.Invalidate(tok)
+	if tok, err = c.tokens.Token(); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, r, payload, tok)
+}
+
+func (c *Client) do(ctx context.Context, r Request, payload []byte, tok *oauth2.Token) (*Response, error) {
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
 	if err != nil {
@@ -140,9 +180,16 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		}
 	}
 	c.auth(req)
+	if tok != nil {
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
 	req.Header.Set("User-Agent", UserAgent)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := "application/json"
+		if r.ContentType != "" {
+			ct = r.ContentType
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
