@@ -27,11 +27,13 @@ import (
 // exports, audit chains) for every tenant; TenantKey is the enterprise Customer acme's own
 // credential (controller); AcmeAppKey is a product service of acme's, which may assert
 // verification but does not speak for the Customer; GlobexKey is another Customer's
-// credential; ConsentsKey may only post consumer's and acme's consents.
+// credential; ConsentsKey may only post consumer's and acme's consents; AcmeDeskKey is
+// acme's privacy desk, which works acme's manual tasks.
 const (
 	APIKey      = "test-key-0123456789abcdef"
 	OperatorKey = "ops-key-0123456789abcdefg"
 	ConsentsKey = "consents-key-0123456789ab"
+	AcmeDeskKey = "acme-desk-key-0123456789a"
 	TenantKey   = "acme-key-0123456789abcdef"
 	AcmeAppKey  = "acme-app-key-0123456789ab"
 	GlobexKey   = "globex-key-0123456789abcd"
@@ -65,7 +67,8 @@ func NewStack(t testing.TB) *Stack {
 		"CONSENTRY_SCHEMA_REGISTRY_URL": s.RegistryURL,
 		"CONSENTRY_POSTGRES_URL":        s.PostgresURL,
 		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:consents:write|requests:write|requests:read|links:write|email-events:write|suppressions:read|verify," +
-			"ops:" + OperatorKey + ":*,consents:" + ConsentsKey + ":consumer|acme:consents:write,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
+			"ops:" + OperatorKey + ":*,consents:" + ConsentsKey + ":consumer|acme:consents:write," +
+			"acme-desk:" + AcmeDeskKey + ":acme:tasks:read|tasks:write|identifiers:read,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
 			":acme:verify,globex:" + GlobexKey + ":globex:controller,plain:" + PlainKey + ":consumer",
 		"CONSENTRY_LINK_KEYS":             "l1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
 		"CONSENTRY_WEBHOOK_SIGNING_KEYS":  WebhookSigningKeys,

@@ -77,10 +77,13 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 	if strings.Contains(f.svc.Logs.String(), "pro@example.com") {
 		t.Error("the disclosure was logged with the address")
 	}
-	if s := testkit.Call(t, "GET", taskURL, testkit.TenantKey, nil, nil); s != http.StatusNotFound {
+	if s := testkit.Call(t, "GET", taskURL, testkit.AcmeDeskKey, nil, nil); s != http.StatusNotFound {
 		t.Errorf("another tenant's key reads the task: %d", s)
 	}
-	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.TenantKey, `{"completed_by":"mallory"}`, nil); s != http.StatusNotFound {
+	if s := testkit.Call(t, "GET", taskURL+"/identifiers", testkit.AcmeDeskKey, nil, nil); s != http.StatusNotFound {
+		t.Errorf("another tenant's key opens the task's identifiers: %d", s)
+	}
+	if s := testkit.Call(t, "POST", taskURL+"/complete", testkit.AcmeDeskKey, `{"completed_by":"mallory"}`, nil); s != http.StatusNotFound {
 		t.Errorf("another tenant's key completes the task: %d", s)
 	}
 
