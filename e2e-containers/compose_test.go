@@ -55,6 +55,7 @@ func TestComposeFileDescribesTheWholeStack(t *testing.T) {
 	}
 
 	ports := map[string]string{"consent-ingest": "8081", "unsubscribe-handler": "8082", "vendor-fanout": "8083", "audit-sink": "8084"}
+	adminPorts := map[string]string{"consent-ingest": "8181", "unsubscribe-handler": "8182", "vendor-fanout": "8183", "audit-sink": "8184"}
 	for name, port := range ports {
 		svc := doc.Services[name]
 		build, _ := svc["build"].(map[string]any)
@@ -72,13 +73,17 @@ func TestComposeFileDescribesTheWholeStack(t *testing.T) {
 		if env["CONSENTRY_HTTP_ADDR"] != ":"+port {
 			t.Errorf("%s listens on %v, want :%s", name, env["CONSENTRY_HTTP_ADDR"], port)
 		}
+		admin := adminPorts[name]
+		if env["CONSENTRY_ADMIN_ADDR"] != ":"+admin {
+			t.Errorf("%s's admin listener is %v, want :%s", name, env["CONSENTRY_ADMIN_ADDR"], admin)
+		}
 		if p, _ := svc["ports"].([]any); !slices.Contains(p, any(port+":"+port)) {
 			t.Errorf("%s publishes %v, want %s:%s", name, p, port, port)
 		}
 		hc, _ := svc["healthcheck"].(map[string]any)
 		test, _ := hc["test"].([]any)
-		if !strings.Contains(strings.Join(anyStrings(test), " "), "127.0.0.1:"+port+"/readyz") {
-			t.Errorf("%s healthcheck %v does not ask its /readyz", name, test)
+		if !strings.Contains(strings.Join(anyStrings(test), " "), "127.0.0.1:"+admin+"/readyz") {
+			t.Errorf("%s healthcheck %v does not ask its admin /readyz", name, test)
 		}
 		deps, _ := svc["depends_on"].(map[string]any)
 		for _, dep := range []string{"kafka", "schema-registry", "postgres", "kafka-init", "probe"} {

@@ -304,7 +304,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 		}
 		var metrics string
 		waitFor(t, "the request gauges", func() bool {
-			resp, body := getRaw(t, svc.URL+"/metrics", "")
+			resp, body := getRaw(t, svc.AdminURL+"/metrics", "")
 			metrics = string(body)
 			return resp.StatusCode == http.StatusOK && strings.Contains(metrics, want[0])
 		})

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
 		discarded: newDiscarded(reg),
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
+	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
