@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
-		discarded: newDiscarded(reg),
+		discarded: newDiscarded(reg), verify: newVerifyGuard(cfg.Verify, time.Now),
 	}
 	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys, cfg.MaxInFlight), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 

@@ -10,13 +10,13 @@ import (
 
 	"github.com/consentry/consentry/platform/bootstrap"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
