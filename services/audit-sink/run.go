@@ -49,7 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 	chainOK := newChainGauge(reg)
-	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now, chain: chainOK}
+	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now, chain: chainOK,
+		exportMax: cfg.ExportMaxEntries}
 	gauges := newRequestGauges(reg)
 	workers := []server.Worker{
 		{Name: "consumer", Run: consumer.Run},
