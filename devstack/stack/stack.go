@@ -37,24 +37,28 @@ import (
 // Services, in start order: consumers of a topic come up with its producer already there.
 var Services = []string{"consent-ingest", "unsubscribe-handler", "vendor-fanout", "audit-sink"}
 
-// Ports of everything the stack serves.
+// Ports of everything the stack serves. Services are the public API ports; Admin are
+// the services' admin ports (/healthz, /readyz, /metrics).
 type Ports struct {
 	Kafka, Registry, Postgres, Simulator int
 	Services                             map[string]int
+	Admin                                map[string]int
 }
 
 // DefaultPorts are the embedded stack's ports (docs/architecture.md, "Ports and endpoints").
 func DefaultPorts() Ports {
 	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Services: map[string]int{
 		"consent-ingest": 8081, "unsubscribe-handler": 8082, "vendor-fanout": 8083, "audit-sink": 8084,
+	}, Admin: map[string]int{
+		"consent-ingest": 8181, "unsubscribe-handler": 8182, "vendor-fanout": 8183, "audit-sink": 8184,
 	}}
 }
 
 // FreePorts picks free ports for every part, for tests that run beside a dev stack.
 func FreePorts() (Ports, error) {
-	p := Ports{Services: map[string]int{}}
+	p := Ports{Services: map[string]int{}, Admin: map[string]int{}}
 	fixed := []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator}
-	picked, err := freeport.Pick(len(fixed) + len(Services))
+	picked, err := freeport.Pick(len(fixed) + 2*len(Services))
 	if err != nil {
 		return p, err
 	}
@@ -63,6 +67,7 @@ func FreePorts() (Ports, error) {
 	}
 	for i, s := range Services {
 		p.Services[s] = picked[len(fixed)+i]
+		p.Admin[s] = picked[len(fixed)+len(Services)+i]
 	}
 	return p, nil
 }
@@ -298,6 +303,7 @@ func (s *Stack) env(name string) []string {
 	// would; acme's key is that demo Customer's own (:controller).
 	vars := map[string]string{
 		"CONSENTRY_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Services[name]),
+		"CONSENTRY_ADMIN_ADDR":            fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Admin[name]),
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
@@ -380,9 +386,9 @@ func (s *Stack) startService(ctx context.Context, name string) error {
 	return nil
 }
 
-// Ready reports whether a service answers /readyz with 200.
+// Ready reports whether a service answers /readyz (on its admin port) with 200.
 func (s *Stack) Ready(ctx context.Context, name string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(name)+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL(name)+"/readyz", nil)
 	if err != nil {
 		return false
 	}
@@ -399,7 +405,7 @@ func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, name := range Services {
 		for {
-			resp, err := http.Get(s.URL(name) + "/readyz")
+			resp, err := http.Get(s.AdminURL(name) + "/readyz")
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -539,6 +545,12 @@ func (s *Stack) PostgresURL() string {
 // URL returns a service's base URL.
 func (s *Stack) URL(name string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Services[name])
+}
+
+// AdminURL returns the base URL of a service's admin listener (/healthz, /readyz,
+// /metrics), which is not the API's.
+func (s *Stack) AdminURL(name string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Admin[name])
 }
 
 // APIKey returns the dev API key, valid for every tenant.

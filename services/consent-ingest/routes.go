@@ -15,7 +15,7 @@ func routes(a *api, keys *apikey.Keys, maxInFlight int) http.Handler {
 	mux.Handle("POST /v1/privacy-requests/{id}/reject", keys.Require(http.HandlerFunc(a.postReject), a.writeError))
 	mux.Handle("POST /v1/privacy-requests/{id}/extend", keys.Require(http.HandlerFunc(a.postExtend), a.writeError))
 	// The person's verification link: public, authorised by its signed token alone.
-	mux.HandleFunc("GET /verify/{token}", a.getVerify)
-	mux.HandleFunc("POST /verify/{token}", a.postVerify)
+	mux.Handle("GET /verify/{token}", a.limitVerify(a.getVerify))
+	mux.Handle("POST /verify/{token}", a.limitVerify(a.postVerify))
 	return server.LimitInFlight(maxInFlight, a.log, mux)
 }

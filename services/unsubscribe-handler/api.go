@@ -17,6 +17,7 @@ import (
 	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
@@ -24,7 +25,6 @@ import (
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 

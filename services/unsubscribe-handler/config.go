@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/webhooksig"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
