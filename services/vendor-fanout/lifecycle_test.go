@@ -319,3 +319,23 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 		t.Error("the logs name the address")
 	}
 }
+
+// Attack: a database restored from a backup taken before an erasure brings the erased
+// subject's wrapped key back. Replaying the erasure's completion from the requests topic
+// (its consumer group reset to the backup's time, deploy/README.md) destroys it again.
+func TestAReplayedErasureCompletionDestroysARestoredKey(t *testing.T) {
+	t.Parallel()
+	f := start(t, nil)
+	other := f.otherProcess()
+	// The restored key: live, as the backup had it.
+	sealed := f.primeOtherProcess(other, "u_restored", "restored@example.com")
+	rid := newRequestID(t)
+	deadline := time.Now().Add(720 * time.Hour)
+	f.publish("u_restored", "restored@example.com", func(h schemas.Header) (string, schemas.Event) {
+		h.Source = schemas.SourceConsentry
+		return f.stack.Kafka.Topics.Requests, &schemas.PrivacyRequest{Header: h, RequestID: rid, Type: "erasure", Reason: "user_request",
+			Status: "partially_completed", DeadlineAt: &deadline, Jurisdiction: "gdpr",
+			Detail: "1 of 4 vendor actions not carried out: hubspot delete_user: dead_lettered (HTTP 400)"}
+	})
+	f.refusedElsewhere(other, "u_restored", sealed)
+}

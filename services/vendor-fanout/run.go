@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		})
 	}
 
-	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now,
+	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now, log: log,
 		wake: func(instances map[string]bool) {
 			for name := range instances {
 				if l, ok := lanes[name]; ok {

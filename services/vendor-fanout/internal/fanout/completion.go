@@ -67,6 +67,19 @@ func ClosesAtDeadline(d Decision, now time.Time) bool {
 	return d.Kind == KindRequest && d.RequestType == schemas.RequestErasure && d.DeadlineAt != nil && now.After(*d.DeadlineAt)
 }
 
+// ClosedErasure returns the subject whose key an event says is destroyed: the
+// announcement, by Consentry, that an erasure completed or partially completed. Reading
+// it again destroys the key again — nothing, normally; after a database restored from a
+// backup taken before the erasure, the key the backup brought back (deploy/README.md).
+func ClosedErasure(e schemas.Event) (subjectKey string, ok bool) {
+	pr, ok := e.(*schemas.PrivacyRequest)
+	if !ok || pr.Type != schemas.RequestErasure || pr.Source != schemas.SourceConsentry ||
+		(pr.Status != schemas.StatusCompleted && pr.Status != schemas.StatusPartiallyCompleted) {
+		return "", false
+	}
+	return pr.SubjectKey, true
+}
+
 // CarriedOut returns the outcomes of a delivery that did what its action asked, or that
 // had nothing to act on — skipped, the vendor knowing the person by no identifier the
 // request carries, is the routine case of a vendor that holds nothing of theirs. Any

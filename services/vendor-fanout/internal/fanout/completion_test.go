@@ -112,3 +112,28 @@ func TestClosesAtDeadline(t *testing.T) {
 		})
 	}
 }
+
+func TestClosedErasure(t *testing.T) {
+	cases := []struct {
+		name                string
+		typ, status, source string
+		want                bool
+	}{
+		{"completed erasure", schemas.RequestErasure, schemas.StatusCompleted, schemas.SourceConsentry, true},
+		{"partially completed erasure", schemas.RequestErasure, schemas.StatusPartiallyCompleted, schemas.SourceConsentry, true},
+		{"erasure in progress", schemas.RequestErasure, "in_progress", schemas.SourceConsentry, false},
+		{"completed restriction", schemas.RequestRestriction, schemas.StatusCompleted, schemas.SourceConsentry, false},
+		{"a completion someone else wrote", schemas.RequestErasure, schemas.StatusCompleted, "cmp", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := &schemas.PrivacyRequest{Header: schemas.Header{SubjectKey: "sk", Source: c.source}, Type: c.typ, Status: c.status}
+			if key, ok := fanout.ClosedErasure(e); ok != c.want || (ok && key != "sk") {
+				t.Errorf("ClosedErasure = %q, %v; want %v", key, ok, c.want)
+			}
+		})
+	}
+	if _, ok := fanout.ClosedErasure(&schemas.ConsentChanged{}); ok {
+		t.Error("a consent change closes an erasure")
+	}
+}

@@ -139,6 +139,22 @@ func (s *Store) close(ctx context.Context, tx pgx.Tx, eventIDs []string, deadlin
 	return err
 }
 
+// Shred destroys the data keys of subjects whose erasure an announcement on Kafka says
+// is closed (fanout.ClosedErasure): a no-op for keys already destroyed; after a restore
+// from a backup older than the erasure, it destroys the key the backup brought back.
+func (s *Store) Shred(ctx context.Context, subjectKeys []string) (int, error) {
+	if len(subjectKeys) == 0 {
+		return 0, nil
+	}
+	var destroyed []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		destroyed, err = keystore.Destroy(ctx, tx, subjectKeys)
+		return err
+	})
+	return len(destroyed), err
+}
+
 // DeadlineError is the last error of a delivery the request's legal deadline cut short.
 const DeadlineError = "the erasure's legal deadline passed before this vendor carried it out: the request was closed " +
 	"and the subject's data key destroyed, so a replay can no longer open the identifiers"
