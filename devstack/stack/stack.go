@@ -83,6 +83,9 @@ type Config struct {
 	Partitions int
 	// SimulatorJobDelay is how long the simulator's async vendor jobs take. Default 2 s.
 	SimulatorJobDelay time.Duration
+	// SimulatorTokenLifetime is how long the simulator's token endpoints' access tokens
+	// stay valid (default 2 h), to make a run outlive its vendor tokens.
+	SimulatorTokenLifetime time.Duration
 	// SimulatorNoRateLimits lets the simulator take calls faster than the vendors allow
 	// (Amplitude: one a second), for load runs whose routing does so on purpose.
 	SimulatorNoRateLimits bool
@@ -284,8 +287,9 @@ func (s *Stack) startSimulator() error {
 		return fmt.Errorf("stack: secrets.json webhook_signing_keys: %w", err)
 	}
 	s.Simulator = vendorsim.New(vendorsim.Options{
-		JobDelay:     s.cfg.SimulatorJobDelay,
-		NoRateLimits: s.cfg.SimulatorNoRateLimits,
+		JobDelay:      s.cfg.SimulatorJobDelay,
+		NoRateLimits:  s.cfg.SimulatorNoRateLimits,
+		TokenLifetime: s.cfg.SimulatorTokenLifetime,
 		// What a Customer would fetch from GET /.well-known/webhook-keys.
 		WebhookKeys: keys.Public(time.Now()).Keys,
 		Logger:      s.log,
@@ -558,6 +562,25 @@ func (s *Stack) APIKey() string { return s.secrets.APIKey }
 
 // CustomerKey returns the demo enterprise Customer acme's own API key.
 func (s *Stack) CustomerKey() string { return s.secrets.CustomerKey }
+
+// Metrics reads a service's Prometheus exposition, the one place tests learn where a
+// service serves its metrics.
+func (s *Stack) Metrics(ctx context.Context, name string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL(name)+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("stack: %s /metrics: %d", name, resp.StatusCode)
+	}
+	return string(b), err
+}
 
 // LogPath returns where a service's output goes.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.cfg.DataDir, "logs", name+".log") }

@@ -51,6 +51,8 @@ type api struct {
 	sender     webhooksig.Sender // mails confirmation links; nil URL: grants cannot be confirmed
 	senderURL  string
 	confirmTTL time.Duration
+
+	sendGrid sendGridInbound // the signed Event Webhook route
 }
 
 var (

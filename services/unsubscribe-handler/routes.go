@@ -12,6 +12,9 @@ func routes(a *api, keys *apikey.Keys) http.Handler {
 	mux.Handle("POST /v1/unsubscribe-links", auth(a.postLink))
 	mux.Handle("DELETE /v1/unsubscribe-links/{id}", auth(a.deleteLink))
 	mux.Handle("POST /v1/email-events", auth(a.postEmailEvents))
+	// SendGrid cannot hold our API key: its ECDSA signature, checked against the tenant's
+	// configured key, is the authority here (postSendGridEvents).
+	mux.HandleFunc("POST /v1/email-events/sendgrid", a.postSendGridEvents)
 	mux.Handle("GET /v1/suppressions", auth(a.listSuppressions))
 	mux.Handle("GET /v1/suppressions/{email_sha256}", auth(a.getSuppression))
 	// Public pages: the signed token is the only authority, and anyone can reach them, so

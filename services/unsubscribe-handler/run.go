@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
 		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
 		sender: webhooksig.Sender{Keys: cfg.parsedWebhook}, senderURL: cfg.SenderURL,
-		confirmTTL: cfg.ConfirmTTL}
+		confirmTTL: cfg.ConfirmTTL, sendGrid: sendGridInbound{keys: cfg.SendGridKeys, groups: cfg.SendGridGroups}}
 	if len(cfg.TrustedProxies) == 0 {
 		// Behind an ingress the peer is the ingress, so every visitor would share one
 		// bucket of the public pages' rate limit and one busy client would lock out all.
