@@ -3,11 +3,14 @@ package containers
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/consentry/consentry/platform/config"
 )
 
 // TestComposeFileDescribesTheWholeStack checks deploy/compose.yaml where Docker cannot
@@ -55,6 +58,7 @@ func TestComposeFileDescribesTheWholeStack(t *testing.T) {
 	}
 
 	ports := map[string]string{"consent-ingest": "8081", "unsubscribe-handler": "8082", "vendor-fanout": "8083", "audit-sink": "8084"}
+	adminPorts := map[string]string{"consent-ingest": "8181", "unsubscribe-handler": "8182", "vendor-fanout": "8183", "audit-sink": "8184"}
 	for name, port := range ports {
 		svc := doc.Services[name]
 		build, _ := svc["build"].(map[string]any)
@@ -72,13 +76,27 @@ func TestComposeFileDescribesTheWholeStack(t *testing.T) {
 		if env["CONSENTRY_HTTP_ADDR"] != ":"+port {
 			t.Errorf("%s listens on %v, want :%s", name, env["CONSENTRY_HTTP_ADDR"], port)
 		}
-		if p, _ := svc["ports"].([]any); !slices.Contains(p, any(port+":"+port)) {
-			t.Errorf("%s publishes %v, want %s:%s", name, p, port, port)
+		admin := adminPorts[name]
+		if env["CONSENTRY_ADMIN_ADDR"] != ":"+admin {
+			t.Errorf("%s's admin listener is %v, want :%s", name, env["CONSENTRY_ADMIN_ADDR"], admin)
+		}
+		if p, _ := svc["ports"].([]any); !slices.Contains(p, any("127.0.0.1:"+port+":"+port)) || !slices.Contains(p, any("127.0.0.1:"+admin+":"+admin)) {
+			t.Errorf("%s publishes %v, want 127.0.0.1:%s:%s and 127.0.0.1:%s:%s", name, p, port, port, admin, admin)
+		}
+		// The secrets' fallbacks are the public examples the services refuse off a dev box,
+		// and the file does not itself declare a dev box.
+		for _, v := range []string{"CONSENTRY_POSTGRES_URL", "CONSENTRY_API_KEYS", "CONSENTRY_SUBJECT_PEPPER", "CONSENTRY_MASTER_KEYS", "CONSENTRY_LINK_KEYS"} {
+			if s, _ := env[v].(string); !config.IsExampleSecret(withDefaults(s)) {
+				t.Errorf("%s: the fallback of %s (%q) is not among the example secrets the services refuse", name, v, s)
+			}
+		}
+		if s, _ := env[config.AllowExampleSecretsEnv].(string); withDefaults(s) != "false" {
+			t.Errorf("%s: %s is %q, want ${%s:-false}", name, config.AllowExampleSecretsEnv, s, config.AllowExampleSecretsEnv)
 		}
 		hc, _ := svc["healthcheck"].(map[string]any)
 		test, _ := hc["test"].([]any)
-		if !strings.Contains(strings.Join(anyStrings(test), " "), "127.0.0.1:"+port+"/readyz") {
-			t.Errorf("%s healthcheck %v does not ask its /readyz", name, test)
+		if !strings.Contains(strings.Join(anyStrings(test), " "), "127.0.0.1:"+admin+"/readyz") {
+			t.Errorf("%s healthcheck %v does not ask its admin /readyz", name, test)
 		}
 		deps, _ := svc["depends_on"].(map[string]any)
 		for _, dep := range []string{"kafka", "schema-registry", "postgres", "kafka-init", "probe"} {
@@ -93,6 +111,21 @@ func TestComposeFileDescribesTheWholeStack(t *testing.T) {
 	if env, _ := doc.Services["unsubscribe-handler"]["environment"].(map[string]any); env["CONSENTRY_LINK_KEYS"] == nil || env["CONSENTRY_PUBLIC_URL"] == nil {
 		t.Error("unsubscribe-handler needs CONSENTRY_LINK_KEYS and CONSENTRY_PUBLIC_URL")
 	}
+	// Nothing is published beyond the machine itself: the example secrets and the
+	// unauthenticated admin ports must not face a network.
+	for name, svc := range doc.Services {
+		ports, _ := svc["ports"].([]any)
+		for _, p := range ports {
+			if s, _ := p.(string); !strings.HasPrefix(s, "127.0.0.1:") {
+				t.Errorf("%s publishes %v on every interface, want 127.0.0.1:…", name, p)
+			}
+		}
+	}
+}
+
+// withDefaults expands ${VAR:-default} to its default, as Compose does with VAR unset.
+func withDefaults(s string) string {
+	return regexp.MustCompile(`\$\{[A-Z0-9_]+:-([^}]*)\}`).ReplaceAllString(s, "$1")
 }
 
 func anyStrings(v []any) []string {

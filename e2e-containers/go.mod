@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/consentry/consentry/devstack v0.0.0
+	github.com/consentry/consentry/platform v0.0.0
 	github.com/testcontainers/testcontainers-go v0.40.0
 	github.com/testcontainers/testcontainers-go/modules/postgres v0.40.0
 	github.com/testcontainers/testcontainers-go/modules/redpanda v0.40.0

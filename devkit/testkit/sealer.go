@@ -14,6 +14,14 @@ import (
 // they expect services to open.
 func Sealer(t testing.TB, postgresURL, spec string) *seal.Sealer {
 	t.Helper()
+	return SealerWith(t, postgresURL, spec, seal.Options{})
+}
+
+// SealerWith is Sealer with its cache options. Like a service's, it listens for keys
+// destroyed elsewhere (keystore.Listen) until the test ends: a test that gives it a long
+// CacheTTL sees a destroyed key refused through the listener alone.
+func SealerWith(t testing.TB, postgresURL, spec string, opts seal.Options) *seal.Sealer {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := postgres.Connect(ctx, postgresURL, 2, nil)
 	if err != nil {
@@ -28,7 +36,12 @@ func Sealer(t testing.TB, postgresURL, spec string) *seal.Sealer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return seal.NewSealer(master, store, seal.Options{})
+	sealer := seal.NewSealer(master, store, opts)
+	listenCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); keystore.Listen(listenCtx, pool.Config().ConnConfig, sealer, nil) }()
+	t.Cleanup(func() { stop(); <-done })
+	return sealer
 }
 
 // Sealer is the stack's: its database and the master keys its services get.

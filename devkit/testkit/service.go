@@ -85,22 +85,25 @@ type RunFunc func(ctx context.Context, args []string, getenv func(string) string
 
 // Service is a service running in the test process through its run function.
 type Service struct {
-	URL  string
-	Logs *SyncBuffer
-	stop func() error
+	URL string
+	// AdminURL serves /healthz, /readyz and /metrics; URL serves the API only.
+	AdminURL string
+	Logs     *SyncBuffer
+	stop     func() error
 }
 
 // Stop shuts the service down as SIGTERM would and returns run's error.
 func (s *Service) Stop() error { return s.stop() }
 
-// StartService runs a service on a free port with env (plus overrides) and waits until
-// /readyz answers 200.
+// StartService runs a service on free ports (API and admin) with env (plus overrides)
+// and waits until the admin /readyz answers 200.
 func StartService(t testing.TB, run RunFunc, env map[string]string, overrides map[string]string) *Service {
 	t.Helper()
-	port, err := freeport.One()
+	ports, err := freeport.Pick(2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	port, adminPort := ports[0], ports[1]
 	merged := map[string]string{}
 	for k, v := range env {
 		merged[k] = v
@@ -109,6 +112,7 @@ func StartService(t testing.TB, run RunFunc, env map[string]string, overrides ma
 		merged[k] = v
 	}
 	merged["CONSENTRY_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	merged["CONSENTRY_ADMIN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", adminPort)
 	logs := &SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -119,7 +123,7 @@ func StartService(t testing.TB, run RunFunc, env map[string]string, overrides ma
 		once.Do(func() { cancel(); runErr = <-done })
 		return runErr
 	}
-	svc := &Service{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Logs: logs, stop: stop}
+	svc := &Service{URL: fmt.Sprintf("http://127.0.0.1:%d", port), AdminURL: fmt.Sprintf("http://127.0.0.1:%d", adminPort), Logs: logs, stop: stop}
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("service stopped with: %v", err)
@@ -133,7 +137,7 @@ func StartService(t testing.TB, run RunFunc, env map[string]string, overrides ma
 			t.Fatalf("service exited during start-up: %v\nlogs:\n%s", err, logs.String())
 		default:
 		}
-		if resp, err := http.Get(svc.URL + "/readyz"); err == nil {
+		if resp, err := http.Get(svc.AdminURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return svc

@@ -42,6 +42,7 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	portMap := map[int]int{def.Registry: ports.Registry, def.Simulator: ports.Simulator, def.Kafka: ports.Kafka}
 	for name, p := range def.Services {
 		portMap[p] = ports.Services[name]
+		portMap[def.Admin[name]] = ports.Admin[name]
 	}
 
 	var script strings.Builder

@@ -330,7 +330,7 @@ func scanStack(t *testing.T, s *stack.Stack, dir string) *scanned {
 		t.Fatal(err)
 	}
 	for _, name := range stack.Services {
-		sc.add("metrics of "+name, []byte(get(t, s.URL(name)+"/metrics", "")))
+		sc.add("metrics of "+name, []byte(get(t, s.AdminURL(name)+"/metrics", "")))
 	}
 	t.Logf("scanned %d topic records, %d table rows, %d log files, %d files of the data directory", records, rows, len(logs), files)
 	if records == 0 || rows == 0 {

@@ -15,12 +15,17 @@ import (
 // Start runs a stack for a test with the settings the scenarios expect — fast vendor
 // retries, simulated vendor jobs done in half a second, four partitions — its own log in
 // the test's, and on failure the last lines each service logged. It stops when the test
-// ends. cfg names where (data, binaries, ports, external Kafka/registry/PostgreSQL).
+// ends. cfg names where (data, binaries, ports, external Kafka/registry/PostgreSQL) and
+// may add service settings (ServiceEnv) and simulator options.
 func Start(ctx context.Context, t *testing.T, cfg stack.Config) *stack.Stack {
 	t.Helper()
 	cfg.Partitions, cfg.SimulatorJobDelay = 4, 500*time.Millisecond
 	cfg.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.ServiceEnv = map[string]string{"CONSENTRY_FANOUT_RETRY_BASE": "100ms", "CONSENTRY_FANOUT_RETRY_MAX": "1s"}
+	env := map[string]string{"CONSENTRY_FANOUT_RETRY_BASE": "100ms", "CONSENTRY_FANOUT_RETRY_MAX": "1s"}
+	for k, v := range cfg.ServiceEnv { // the test's own settings win
+		env[k] = v
+	}
+	cfg.ServiceEnv = env
 	s, err := stack.Start(ctx, cfg)
 	if err != nil {
 		DumpLogs(t, cfg.DataDir)

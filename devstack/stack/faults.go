@@ -48,7 +48,7 @@ func (s *Stack) CrashPostgres(ctx context.Context, downFor time.Duration) error 
 // AddReplica starts one more process of a service, in the same consumer group, on a new
 // port, and returns its name.
 func (s *Stack) AddReplica(ctx context.Context, name string) (string, error) {
-	port, err := freeport.One()
+	ports, err := freeport.Pick(2)
 	if err != nil {
 		return "", err
 	}
@@ -56,7 +56,8 @@ func (s *Stack) AddReplica(ctx context.Context, name string) (string, error) {
 	s.replicas++
 	id := fmt.Sprintf("%s-%d", name, s.replicas)
 	s.mu.Unlock()
-	env := append(s.env(name), fmt.Sprintf("CONSENTRY_HTTP_ADDR=127.0.0.1:%d", port), "CONSENTRY_DEBUG_ADDR=") // os/exec keeps the last of a repeated variable
+	env := append(s.env(name), fmt.Sprintf("CONSENTRY_HTTP_ADDR=127.0.0.1:%d", ports[0]), // os/exec keeps the last of a repeated variable
+		fmt.Sprintf("CONSENTRY_ADMIN_ADDR=127.0.0.1:%d", ports[1]), "CONSENTRY_DEBUG_ADDR=")
 	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "logs", id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return "", err

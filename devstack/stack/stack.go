@@ -37,24 +37,28 @@ import (
 // Services, in start order: consumers of a topic come up with its producer already there.
 var Services = []string{"consent-ingest", "unsubscribe-handler", "vendor-fanout", "audit-sink"}
 
-// Ports of everything the stack serves.
+// Ports of everything the stack serves. Services are the public API ports; Admin are
+// the services' admin ports (/healthz, /readyz, /metrics).
 type Ports struct {
 	Kafka, Registry, Postgres, Simulator int
 	Services                             map[string]int
+	Admin                                map[string]int
 }
 
 // DefaultPorts are the embedded stack's ports (docs/architecture.md, "Ports and endpoints").
 func DefaultPorts() Ports {
 	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Services: map[string]int{
 		"consent-ingest": 8081, "unsubscribe-handler": 8082, "vendor-fanout": 8083, "audit-sink": 8084,
+	}, Admin: map[string]int{
+		"consent-ingest": 8181, "unsubscribe-handler": 8182, "vendor-fanout": 8183, "audit-sink": 8184,
 	}}
 }
 
 // FreePorts picks free ports for every part, for tests that run beside a dev stack.
 func FreePorts() (Ports, error) {
-	p := Ports{Services: map[string]int{}}
+	p := Ports{Services: map[string]int{}, Admin: map[string]int{}}
 	fixed := []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator}
-	picked, err := freeport.Pick(len(fixed) + len(Services))
+	picked, err := freeport.Pick(len(fixed) + 2*len(Services))
 	if err != nil {
 		return p, err
 	}
@@ -63,6 +67,7 @@ func FreePorts() (Ports, error) {
 	}
 	for i, s := range Services {
 		p.Services[s] = picked[len(fixed)+i]
+		p.Admin[s] = picked[len(fixed)+len(Services)+i]
 	}
 	return p, nil
 }
@@ -78,6 +83,9 @@ type Config struct {
 	Partitions int
 	// SimulatorJobDelay is how long the simulator's async vendor jobs take. Default 2 s.
 	SimulatorJobDelay time.Duration
+	// SimulatorTokenLifetime is how long the simulator's token endpoints' access tokens
+	// stay valid (default 2 h), to make a run outlive its vendor tokens.
+	SimulatorTokenLifetime time.Duration
 	// SimulatorNoRateLimits lets the simulator take calls faster than the vendors allow
 	// (Amplitude: one a second), for load runs whose routing does so on purpose.
 	SimulatorNoRateLimits bool
@@ -279,8 +287,9 @@ func (s *Stack) startSimulator() error {
 		return fmt.Errorf("stack: secrets.json webhook_signing_keys: %w", err)
 	}
 	s.Simulator = vendorsim.New(vendorsim.Options{
-		JobDelay:     s.cfg.SimulatorJobDelay,
-		NoRateLimits: s.cfg.SimulatorNoRateLimits,
+		JobDelay:      s.cfg.SimulatorJobDelay,
+		NoRateLimits:  s.cfg.SimulatorNoRateLimits,
+		TokenLifetime: s.cfg.SimulatorTokenLifetime,
 		// What a Customer would fetch from GET /.well-known/webhook-keys.
 		WebhookKeys: keys.Public(time.Now()).Keys,
 		Logger:      s.log,
@@ -299,6 +308,7 @@ func (s *Stack) env(name string) []string {
 	// is that demo Customer's own (controller). docs/api-keys.md.
 	vars := map[string]string{
 		"CONSENTRY_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Services[name]),
+		"CONSENTRY_ADMIN_ADDR":            fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Admin[name]),
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
@@ -381,9 +391,9 @@ func (s *Stack) startService(ctx context.Context, name string) error {
 	return nil
 }
 
-// Ready reports whether a service answers /readyz with 200.
+// Ready reports whether a service answers /readyz (on its admin port) with 200.
 func (s *Stack) Ready(ctx context.Context, name string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(name)+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL(name)+"/readyz", nil)
 	if err != nil {
 		return false
 	}
@@ -400,7 +410,7 @@ func (s *Stack) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, name := range Services {
 		for {
-			resp, err := http.Get(s.URL(name) + "/readyz")
+			resp, err := http.Get(s.AdminURL(name) + "/readyz")
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -542,6 +552,12 @@ func (s *Stack) URL(name string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Services[name])
 }
 
+// AdminURL returns the base URL of a service's admin listener (/healthz, /readyz,
+// /metrics), which is not the API's.
+func (s *Stack) AdminURL(name string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Admin[name])
+}
+
 // ProductPermissions are the dev key's: the product default of docs/api-keys.md, for
 // every tenant, plus verify.
 const ProductPermissions = "consents:write|requests:write|requests:read|links:write|email-events:write|suppressions:read|verify"
@@ -554,6 +570,25 @@ func (s *Stack) OperatorKey() string { return s.secrets.OperatorKey }
 
 // CustomerKey returns the demo enterprise Customer acme's own API key.
 func (s *Stack) CustomerKey() string { return s.secrets.CustomerKey }
+
+// Metrics reads a service's Prometheus exposition, the one place tests learn where a
+// service serves its metrics.
+func (s *Stack) Metrics(ctx context.Context, name string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AdminURL(name)+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("stack: %s /metrics: %d", name, resp.StatusCode)
+	}
+	return string(b), err
+}
 
 // LogPath returns where a service's output goes.
 func (s *Stack) LogPath(name string) string { return filepath.Join(s.cfg.DataDir, "logs", name+".log") }

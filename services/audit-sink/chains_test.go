@@ -110,7 +110,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		len(report.Chains) != 1 || report.Chains[0].Chain != consent.Purposes["advertising"].Position.Chain {
 		t.Errorf("verify: %d %+v", s, report)
 	}
-	if m := scrape(t, svc.URL); !strings.Contains(m, "consentry_audit_chain_ok 1\n") || !strings.Contains(m, "consentry_audit_chain_verified_timestamp_seconds ") {
+	if m := scrape(t, svc.AdminURL); !strings.Contains(m, "consentry_audit_chain_ok 1\n") || !strings.Contains(m, "consentry_audit_chain_verified_timestamp_seconds ") {
 		t.Error("after a clean verification the chain gauge does not say ok")
 	}
 	var heads struct {
@@ -155,7 +155,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		b.Seq != consent.Purposes["advertising"].Position.ChainSeq {
 		t.Errorf("after tampering: %+v", broken)
 	}
-	if m := scrape(t, svc.URL); !strings.Contains(m, "consentry_audit_chain_ok 0\n") {
+	if m := scrape(t, svc.AdminURL); !strings.Contains(m, "consentry_audit_chain_ok 0\n") {
 		t.Error("after a verification found a break the chain gauge still says ok")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/consentry/consentry/platform/apierror"
@@ -31,9 +32,14 @@ func (a *api) exportRequest(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.New(apierror.StateConflict, reason))
 		return
 	}
-	history, err := a.store.History(r.Context(), v.Tenant, v.SubjectKey)
+	history, more, err := a.store.History(r.Context(), v.Tenant, v.SubjectKey, nil, a.exportMax+1)
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the audit log is unavailable", err))
+		return
+	}
+	if more != nil && len(history) > a.exportMax {
+		apierror.Write(w, a.log, apierror.New(apierror.TooLarge, fmt.Sprintf(
+			"the subject's log holds more than %d entries, too many for one export; page through GET /v1/subjects/{tenant}/{subject_id}/history instead", a.exportMax)))
 		return
 	}
 	// The body holds personal data: no cache keeps a copy.

@@ -304,7 +304,7 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 		}
 		var metrics string
 		waitFor(t, "the request gauges", func() bool {
-			resp, body := getRaw(t, svc.URL+"/metrics", "")
+			resp, body := getRaw(t, svc.AdminURL+"/metrics", "")
 			metrics = string(body)
 			return resp.StatusCode == http.StatusOK && strings.Contains(metrics, want[0])
 		})
@@ -315,9 +315,58 @@ func TestPrivacyRequestsAreViewedListedExportedAndCounted(t *testing.T) {
 		}
 	})
 
+	t.Run("history pages", func(t *testing.T) {
+		url := svc.URL + "/v1/subjects/consumer/u_8d41/history"
+		var whole history
+		if s := testkit.Call(t, "GET", url, testkit.OperatorKey, nil, &whole); s != http.StatusOK || whole.Next != "" {
+			t.Fatalf("whole history: %d, next %q", s, whole.Next)
+		}
+		var paged []string
+		after := ""
+		for pages := 0; ; pages++ {
+			var h history
+			if s := testkit.Call(t, "GET", url+"?limit=5&after="+after, testkit.OperatorKey, nil, &h); s != http.StatusOK || len(h.Events) > 5 || pages > 5 {
+				t.Fatalf("page %d: %d, %d events", pages, s, len(h.Events))
+			}
+			for _, e := range h.Events {
+				paged = append(paged, e.EventID)
+			}
+			if h.Next == "" {
+				break
+			}
+			after = h.Next
+		}
+		var all []string
+		for _, e := range whole.Events {
+			all = append(all, e.EventID)
+		}
+		if !slices.Equal(paged, all) || len(all) != len(events)-1 {
+			t.Errorf("pages of 5 give %d entries %v, the whole history %d %v", len(paged), paged, len(all), all)
+		}
+		for _, q := range []string{"?limit=5001", "?limit=0", "?after=not-a-cursor"} {
+			if s := testkit.Call(t, "GET", url+q, testkit.OperatorKey, nil, nil); s != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", q, s)
+			}
+		}
+	})
+
 	if logs := svc.Logs.String(); strings.Contains(logs, "ada@example.com") || strings.Contains(logs, "u_8d41") {
 		t.Error("a personal identifier reached the log")
 	}
+
+	t.Run("export bound", func(t *testing.T) {
+		// The same log, served by an instance whose exports hold at most five entries.
+		if err := svc.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		small := testkit.StartService(t, run, stack.Env, map[string]string{"CONSENTRY_EXPORT_MAX_ENTRIES": "5"})
+		for _, q := range []string{"", "?format=csv"} {
+			resp, body := getRaw(t, small.URL+"/v1/privacy-requests/"+portability+"/export"+q, testkit.OperatorKey)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "history") {
+				t.Errorf("export%s of a log longer than the bound: %d %s, want 413 pointing at the history", q, resp.StatusCode, body)
+			}
+		}
+	})
 }
 
 // sealFor seals the subject's identifiers as consent-ingest would, under the stack's

@@ -49,7 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		return err
 	}
 	chainOK := newChainGauge(reg)
-	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now, chain: chainOK}
+	a := &api{log: log, store: store, pepper: deps.Pepper, serde: deps.Serde, sealer: deps.Sealer, now: time.Now, chain: chainOK,
+		exportMax: cfg.ExportMaxEntries}
 	gauges := newRequestGauges(reg)
 	workers := []server.Worker{
 		{Name: "consumer", Run: consumer.Run},
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 			return chainOK.run(ctx, store.Verify, cfg.VerifyInterval, log)
 		}})
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(t.Consents, t.Requests, t.Suppressions, t.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 type history struct {
 	SubjectKey string `json:"subject_key"`
+	Next       string `json:"next"`
 	Events     []struct {
 		EventID string         `json:"event_id"`
 		Type    string         `json:"type"`

@@ -51,6 +51,7 @@ type api struct {
 	flow          *requests.Flow
 	requestCfg    requestsConfig
 	discarded     prometheus.Counter
+	verify        *verifyGuard
 }
 
 func newDiscarded(reg prometheus.Registerer) prometheus.Counter {

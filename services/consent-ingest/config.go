@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // deadline zones must resolve in a minimal image with no zoneinfo
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
@@ -26,6 +28,19 @@ type serviceConfig struct {
 	MaxBatch      int
 	MaxInFlight   int
 	Requests      requestsConfig
+	Verify        verifyLimits
+}
+
+// verifyLimits bound the public verification page, the one route of the service that
+// faces the internet without a key.
+type verifyLimits struct {
+	Rate        int // requests per minute per client address
+	Burst       int
+	MaxInFlight int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client;
+	// without them the peer address is the client.
+	TrustedProxies []netip.Prefix
+	trustedRaw     []string
 }
 
 // requestsConfig is how privacy requests are verified, forwarded and timed.
@@ -82,6 +97,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Int(&c.MaxBatch, "max-batch", "CONSENTRY_MAX_BATCH", 1000, "most consents accepted in one request")
 	l.Int(&c.MaxInFlight, "max-in-flight", "CONSENTRY_MAX_IN_FLIGHT", 64,
 		"requests handled at once; more are answered 503 with Retry-After, which bounds memory under overload")
+	v := &c.Verify
+	l.Int(&v.Rate, "verify-rate", "CONSENTRY_VERIFY_RATE", 30, "requests per minute per client address on /verify/ pages")
+	l.Int(&v.Burst, "verify-burst", "CONSENTRY_VERIFY_BURST", 10, "burst of requests per client address on /verify/ pages")
+	l.Int(&v.MaxInFlight, "verify-max-in-flight", "CONSENTRY_VERIFY_MAX_IN_FLIGHT", 16,
+		"/verify/ requests handled at once, out of CONSENTRY_MAX_IN_FLIGHT; more are answered 503, so that the public page cannot take the API's share")
+	l.List(&v.trustedRaw, "trusted-proxies", "CONSENTRY_TRUSTED_PROXIES", nil,
+		"CIDRs of reverse proxies whose X-Forwarded-For is trusted for the client address")
 	r := &c.Requests
 	l.Secret(&r.LinkKeys, "CONSENTRY_LINK_KEYS")
 	l.String(&r.VerifyBaseURL, "verify-base-url", "CONSENTRY_VERIFY_BASE_URL", "",
@@ -113,6 +135,14 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, errors.New("CONSENTRY_MAX_IN_FLIGHT must be at least 1"))
+	}
+	if v.Rate < 1 || v.Burst < 1 || v.MaxInFlight < 1 {
+		errs = append(errs, errors.New("CONSENTRY_VERIFY_RATE, CONSENTRY_VERIFY_BURST and CONSENTRY_VERIFY_MAX_IN_FLIGHT must be at least 1"))
+	}
+	if p, err := ratelimit.ParsePrefixes(v.trustedRaw); err != nil {
+		errs = append(errs, errors.New("CONSENTRY_TRUSTED_PROXIES must list CIDR prefixes or addresses"))
+	} else {
+		v.TrustedProxies = p
 	}
 	errs = append(errs, r.parse(c.HTTPAddr)...)
 	return c, errors.Join(errs...)

@@ -21,7 +21,7 @@ func apiRoutes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("POST /v1/privacy-requests/{id}/reject", apikey.RequestsManage, a.postReject)
 	mux.Handle("POST /v1/privacy-requests/{id}/extend", apikey.RequestsManage, a.postExtend)
 	// The person's verification link: public, authorised by its signed token alone.
-	mux.Public("GET /verify/{token}", http.HandlerFunc(a.getVerify))
-	mux.Public("POST /verify/{token}", http.HandlerFunc(a.postVerify))
+	mux.Public("GET /verify/{token}", a.limitVerify(a.getVerify))
+	mux.Public("POST /verify/{token}", a.limitVerify(a.postVerify))
 	return mux
 }

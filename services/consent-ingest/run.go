@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
-		discarded: newDiscarded(reg),
+		discarded: newDiscarded(reg), verify: newVerifyGuard(cfg.Verify, time.Now),
 	}
 	handler := routes(a, deps.Keys, cfg.MaxInFlight)
 	if keys := cfg.Requests.parsedWebhook; keys != nil {
@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		mux.Handle("/", handler)
 		handler = mux
 	}
-	srv := server.New(cfg.HTTPAddr, handler, reg, log,
+	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, handler, reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,

@@ -12,6 +12,7 @@ const (
 	pageThanks
 	pageBadLink
 	pageTryAgain
+	pageBusy
 )
 
 // The page works without JavaScript and says nothing about who asked: whoever holds the
@@ -39,6 +40,8 @@ var pageTexts = map[pageKind][2]string{
 		"The link is not valid or has expired. If you still want us to act on your data, please make your request again."},
 	pageTryAgain: {"Please try again in a moment",
 		"We could not record your confirmation just now. Nothing was lost: please press the button again shortly."},
+	pageBusy: {"Please wait a moment",
+		"There have been too many attempts from your connection. Nothing was lost: please open the link again in a minute."},
 }
 
 func (a *api) verifyPage(w http.ResponseWriter, status int, kind pageKind, token string) {

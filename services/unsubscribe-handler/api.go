@@ -17,6 +17,7 @@ import (
 	"github.com/consentry/consentry/platform/failpoint"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
@@ -24,7 +25,6 @@ import (
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -51,6 +51,8 @@ type api struct {
 	sender     webhooksig.Sender // mails confirmation links; nil URL: grants cannot be confirmed
 	senderURL  string
 	confirmTTL time.Duration
+
+	sendGrid sendGridInbound // the signed Event Webhook route
 }
 
 var (

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/consentry/consentry/platform/config"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/webhooksig"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/sendgridsig"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
 
@@ -43,6 +46,14 @@ type serviceConfig struct {
 	// without them the peer address is the client.
 	TrustedProxies []netip.Prefix
 	trustedRaw     []string
+	// SendGridKeys verify SendGrid's signed Event Webhook, per tenant; a tenant without
+	// one has no signed route.
+	SendGridKeys    map[string]*ecdsa.PublicKey
+	sendGridKeysRaw []string
+	// SendGridGroups maps a tenant's SendGrid unsubscribe group (asm_group_id) to an email
+	// topic; a group_unsubscribe from an unmapped group opts out of all marketing email.
+	SendGridGroups    map[string]map[int64]string
+	sendGridGroupsRaw []string
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -71,6 +82,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Duration(&c.ConfirmTTL, "confirm-ttl", "CONSENTRY_CONFIRM_TTL", 48*time.Hour, "how long a mailed confirmation link stays valid")
 	l.List(&c.trustedRaw, "trusted-proxies", "CONSENTRY_TRUSTED_PROXIES", nil,
 		"CIDRs of reverse proxies whose X-Forwarded-For is trusted for the client address")
+	l.List(&c.sendGridKeysRaw, "sendgrid-webhook-keys", "CONSENTRY_SENDGRID_WEBHOOK_KEYS", nil,
+		"tenant=<base64 DER public key> for each tenant whose SendGrid Event Webhook is signed (docs/vendors/sendgrid.md)")
+	l.List(&c.sendGridGroupsRaw, "sendgrid-groups", "CONSENTRY_SENDGRID_GROUPS", nil,
+		"tenant/<asm_group_id>=<email topic>: the topic a SendGrid group_unsubscribe opts out of")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -132,5 +147,40 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	} else {
 		c.TrustedProxies = p
 	}
+	errs = append(errs, c.parseSendGrid()...)
 	return c, errors.Join(errs...)
+}
+
+func (c *serviceConfig) parseSendGrid() []error {
+	var errs []error
+	c.SendGridKeys = map[string]*ecdsa.PublicKey{}
+	for _, kv := range c.sendGridKeysRaw {
+		// Split on the first '=': base64 ends in '=' padding.
+		tenant, b64, ok := strings.Cut(kv, "=")
+		if !ok || !tenantPattern.MatchString(tenant) {
+			errs = append(errs, errors.New("CONSENTRY_SENDGRID_WEBHOOK_KEYS: each entry is tenant=<base64 DER public key>"))
+			continue
+		}
+		k, err := sendgridsig.ParseKey(b64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_SENDGRID_WEBHOOK_KEYS: the key of tenant %s %w", tenant, err))
+			continue
+		}
+		c.SendGridKeys[tenant] = k
+	}
+	c.SendGridGroups = map[string]map[int64]string{}
+	for _, kv := range c.sendGridGroupsRaw {
+		tg, topic, _ := strings.Cut(kv, "=")
+		tenant, g, _ := strings.Cut(tg, "/")
+		group, err := strconv.ParseInt(g, 10, 64)
+		if !tenantPattern.MatchString(tenant) || err != nil || group <= 0 || !listPattern.MatchString(topic) {
+			errs = append(errs, errors.New("CONSENTRY_SENDGRID_GROUPS: each entry is tenant/<asm_group_id>=<email topic>"))
+			continue
+		}
+		if c.SendGridGroups[tenant] == nil {
+			c.SendGridGroups[tenant] = map[int64]string{}
+		}
+		c.SendGridGroups[tenant][group] = topic
+	}
+	return errs
 }

@@ -73,33 +73,41 @@ func (a *api) suppressEmailEvents(ctx context.Context, source string, events []e
 		suppressed, unchanged = 0, 0
 		var msgs []kafka.Message
 		for _, e := range events {
-			hash := pseudonym.EmailSHA256(e.Email)
-			current, known, err := tx.Get(ctx, e.Tenant, hash)
+			m, changed, err := a.suppressEmailEvent(ctx, tx, source, e)
 			if err != nil {
 				return err
 			}
-			if known && current.Suppressed {
+			if changed {
+				suppressed++
+			} else {
 				unchanged++
-				continue
 			}
-			id, err := emailEventID(source, hash, e)
-			if err != nil {
-				return err
-			}
-			cause := schemas.Header{EventID: id, Tenant: e.Tenant, SubjectKey: current.SubjectKey, OccurredAt: e.OccurredAt,
-				RecordedAt: a.now().UTC(), Source: source, PolicyVersion: a.policyVersion}
-			m, err := s.apply(ctx, tx, change{cause: cause, hash: hash, suppress: true, reason: e.Kind})
-			if err != nil {
-				return err
-			}
-			if m != nil {
-				msgs = append(msgs, *m)
-			}
-			suppressed++
+			msgs = append(msgs, m...)
 		}
 		return s.producer.Publish(ctx, msgs...)
 	})
 	return suppressed, unchanged, err
+}
+
+// suppressEmailEvent records one bounce or complaint in tx; changed is false when the
+// address was suppressed already.
+func (a *api) suppressEmailEvent(ctx context.Context, tx *postgres.Tx, source string, e emailevents.Event) (msgs []kafka.Message, changed bool, err error) {
+	hash := pseudonym.EmailSHA256(e.Email)
+	current, known, err := tx.Get(ctx, e.Tenant, hash)
+	if err != nil || (known && current.Suppressed) {
+		return nil, false, err
+	}
+	id, err := emailEventID(source, hash, e)
+	if err != nil {
+		return nil, false, err
+	}
+	cause := schemas.Header{EventID: id, Tenant: e.Tenant, SubjectKey: current.SubjectKey, OccurredAt: e.OccurredAt,
+		RecordedAt: a.now().UTC(), Source: source, PolicyVersion: a.policyVersion}
+	m, err := a.suppressor.apply(ctx, tx, change{cause: cause, hash: hash, suppress: true, reason: e.Kind})
+	if err != nil || m == nil {
+		return nil, true, err
+	}
+	return []kafka.Message{*m}, true, nil
 }
 
 // emailEventID names a bounce or complaint by what identifies it at the platform

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
+	"github.com/consentry/consentry/platform/ratelimit"
 )
 
 // limited wraps a public page with the per-client rate limit. A refused request gets 429

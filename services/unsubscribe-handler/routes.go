@@ -13,6 +13,9 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("POST /v1/unsubscribe-links", apikey.LinksWrite, a.postLink)
 	mux.Handle("DELETE /v1/unsubscribe-links/{id}", apikey.LinksWrite, a.deleteLink)
 	mux.Handle("POST /v1/email-events", apikey.EmailEventsWrite, a.postEmailEvents)
+	// SendGrid cannot hold our API key: its ECDSA signature, checked against the tenant's
+	// configured key, is the authority here (postSendGridEvents).
+	mux.Public("POST /v1/email-events/sendgrid", http.HandlerFunc(a.postSendGridEvents))
 	mux.Handle("GET /v1/suppressions", apikey.SuppressionsRead, a.listSuppressions)
 	mux.Handle("GET /v1/suppressions/{email_sha256}", apikey.SuppressionsRead, a.getSuppression)
 	// Public pages: the signed token is the only authority, and anyone can reach them, so

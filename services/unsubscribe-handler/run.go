@@ -10,13 +10,13 @@ import (
 
 	"github.com/consentry/consentry/platform/bootstrap"
 	"github.com/consentry/consentry/platform/kafka"
+	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, _ io.Writer, stderr io.Writer) error {
@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
 		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
 		sender: webhooksig.Sender{Keys: cfg.parsedWebhook}, senderURL: cfg.SenderURL,
-		confirmTTL: cfg.ConfirmTTL}
+		confirmTTL: cfg.ConfirmTTL, sendGrid: sendGridInbound{keys: cfg.SendGridKeys, groups: cfg.SendGridGroups}}
 	if len(cfg.TrustedProxies) == 0 {
 		// Behind an ingress the peer is the ingress, so every visitor would share one
 		// bucket of the public pages' rate limit and one busy client would lock out all.
@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	if cfg.SenderURL == "" {
 		log.Warn("CONSENTRY_VERIFICATION_SENDER_URL is not set: the preference center can withdraw consent but not grant it")
 	}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
+	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys), reg, log, deps.Checks(t.Consents, t.Requests, t.Suppressions)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
 		Workers: []server.Worker{{Name: "consumer", Run: consumer.Run}},

@@ -100,17 +100,14 @@ func (a *api) getDeadLetters(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, err)
 		return
 	}
-	ds, err := a.store.DeadLetters(r.Context(), r.URL.Query().Get("vendor"), limit)
+	key, _ := apikey.FromContext(r.Context())
+	ds, err := a.store.DeadLetters(r.Context(), r.URL.Query().Get("vendor"), key.Tenants(), limit)
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
 		return
 	}
-	key, _ := apikey.FromContext(r.Context())
 	out := []deadLetter{}
 	for _, d := range ds {
-		if !key.Allows(d.Tenant) {
-			continue
-		}
 		out = append(out, deadLetter{ID: d.ID, Vendor: d.Instance, Action: d.Action, EventID: d.EventID, RequestID: d.RequestID,
 			Tenant: d.Tenant, SubjectKey: d.SubjectKey, Attempts: d.Attempts, HTTPStatus: d.HTTPStatus, LastError: d.LastError,
 			CreatedAt: d.CreatedAt, DeadSince: d.UpdatedAt})

@@ -13,10 +13,11 @@ import (
 )
 
 // withSendgrid is the default routing plus SendGrid for marketing email and erasure.
+// Amplitude keeps its documented one request a second: the simulator refuses more.
 const withSendgrid = `{
   "instances": [
     {"name": "hubspot", "type": "hubspot", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 4},
-    {"name": "amplitude", "type": "amplitude", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
+    {"name": "amplitude", "type": "amplitude", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1},
     {"name": "posthog", "type": "posthog", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
     {"name": "fullstory", "type": "fullstory", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2},
     {"name": "sendgrid", "type": "sendgrid", "tenants": ["*"], "rate_per_second": 50, "burst": 50, "concurrency": 2}

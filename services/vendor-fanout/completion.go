@@ -41,25 +41,29 @@ func (a announcer) message(c fanout.Completion) (kafka.Message, error) {
 // completionDetail says why the request is completed, from vendor names, actions,
 // outcomes and HTTP statuses only: never an identifier, nor a vendor's error text.
 func completionDetail(c fanout.Completion) string {
-	if fanout.Shreds(c) {
-		const shredded = "the subject's data key is destroyed (crypto-shredding): no sealed copy of their identifiers opens any more"
-		if c.Planned == 0 {
-			return "no vendor action required; " + shredded
-		}
-		return fmt.Sprintf("all %d vendor actions carried out; %s", c.Planned, shredded)
-	}
-	if c.Planned == 0 {
+	var detail string
+	switch {
+	case c.Planned == 0 && fanout.Shreds(c):
+		detail = "no vendor action required"
+	case c.Planned == 0:
 		return "no vendor action required for this request type"
-	}
-	if len(c.Unfinished) == 0 {
-		return fmt.Sprintf("all %d vendor actions carried out", c.Planned)
-	}
-	parts := make([]string, len(c.Unfinished))
-	for i, u := range c.Unfinished {
-		parts[i] = u.Instance + " " + u.Action + ": " + u.Outcome
-		if u.HTTPStatus != 0 {
-			parts[i] += fmt.Sprintf(" (HTTP %d)", u.HTTPStatus)
+	case len(c.Unfinished) == 0:
+		detail = fmt.Sprintf("all %d vendor actions carried out", c.Planned)
+	default:
+		parts := make([]string, len(c.Unfinished))
+		for i, u := range c.Unfinished {
+			parts[i] = u.Instance + " " + u.Action + ": " + u.Outcome
+			if u.HTTPStatus != 0 {
+				parts[i] += fmt.Sprintf(" (HTTP %d)", u.HTTPStatus)
+			}
 		}
+		detail = fmt.Sprintf("%d of %d vendor actions not carried out: %s", len(c.Unfinished), c.Planned, strings.Join(parts, "; "))
 	}
-	return fmt.Sprintf("%d of %d vendor actions not carried out: %s", len(c.Unfinished), c.Planned, strings.Join(parts, "; "))
+	if c.AtDeadline {
+		detail = "closed at its legal deadline; " + detail
+	}
+	if fanout.Shreds(c) {
+		detail += "; the subject's data key is destroyed (crypto-shredding): no sealed copy of their identifiers opens any more"
+	}
+	return detail
 }

@@ -23,7 +23,9 @@ type serviceConfig struct {
 	Policy         dispatch.Policy
 	BreakerTimeout time.Duration
 	VendorTimeout  time.Duration
-	Routes         *routing.Table
+	// DeadlineSweep is how often erasures past their legal deadline are looked for.
+	DeadlineSweep time.Duration
+	Routes        *routing.Table
 	// WebhookKeys sign the webhook adapter's deliveries (CONSENTRY_WEBHOOK_SIGNING_KEYS);
 	// nil when unset, and then an instance of type webhook is refused.
 	WebhookKeys *webhooksig.Keys
@@ -50,6 +52,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Duration(&c.Policy.Lease, "lease", "CONSENTRY_FANOUT_LEASE", def.Lease, "how long a claimed delivery is hidden from other dispatchers")
 	l.Duration(&c.BreakerTimeout, "breaker-timeout", "CONSENTRY_FANOUT_BREAKER_TIMEOUT", 30*time.Second, "how long a vendor's breaker stays open")
 	l.Duration(&c.VendorTimeout, "vendor-timeout", "CONSENTRY_VENDOR_TIMEOUT", 10*time.Second, "timeout of one vendor call")
+	l.Duration(&c.DeadlineSweep, "deadline-sweep", "CONSENTRY_FANOUT_DEADLINE_SWEEP", time.Minute,
+		"how often erasures past their legal deadline are closed and their subject's key destroyed")
 	var webhookKeys string
 	l.Secret(&webhookKeys, "CONSENTRY_WEBHOOK_SIGNING_KEYS")
 	if err := l.Parse(args); err != nil {
@@ -67,6 +71,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.Policy.Lease < 30*time.Second {
 		errs = append(errs, errors.New("CONSENTRY_FANOUT_LEASE must be at least 30s (longer than a vendor call can take)"))
+	}
+	if c.DeadlineSweep <= 0 {
+		errs = append(errs, errors.New("CONSENTRY_FANOUT_DEADLINE_SWEEP must be positive"))
 	}
 	var err error
 	if webhookKeys != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/consentry/consentry/platform/kafka"
@@ -23,6 +24,7 @@ type planner struct {
 	topics kafka.Topics
 	wake   func(instances map[string]bool)
 	now    func() time.Time
+	log    *slog.Logger
 }
 
 // decode reads an event and checks it is the record its topic carries: anything else on
@@ -48,7 +50,11 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		planned   []fanout.Delivery
 	)
 	touched := map[string]bool{}
+	var shred []string
 	for _, r := range batch {
+		if key, ok := fanout.ClosedErasure(r.Value); ok {
+			shred = append(shred, key)
+		}
 		d, ok := fanout.DecisionOf(r.Value)
 		if !ok {
 			continue
@@ -69,5 +75,10 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		return fmt.Errorf("planning deliveries: %w", err)
 	}
 	p.wake(touched)
+	if n, err := p.store.Shred(ctx, shred); err != nil {
+		return fmt.Errorf("re-applying erasures' key destruction: %w", err)
+	} else if n > 0 {
+		p.log.Warn("keys of erased subjects were live again (a database restored from an older backup?) and are destroyed", "keys", n)
+	}
 	return nil
 }

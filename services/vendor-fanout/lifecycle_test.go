@@ -177,6 +177,8 @@ func TestADeadLetteredVendorMakesTheRequestPartiallyCompleted(t *testing.T) {
 	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "4xx"}); err != nil {
 		t.Fatal(err)
 	}
+	other := f.otherProcess()
+	f.primeOtherProcess(other, "u_dl", "dl@example.com")
 	rid := newRequestID(t)
 	f.publish("u_dl", "dl@example.com", f.privacyRequest(rid, "erasure", "", "in_progress", time.Now().Add(720*time.Hour)))
 	c := f.completion(rid)
@@ -184,10 +186,72 @@ func TestADeadLetteredVendorMakesTheRequestPartiallyCompleted(t *testing.T) {
 	if c.Status != "partially_completed" || c.EventID != wantID {
 		t.Errorf("status %s, id %s; want partially_completed, %s", c.Status, c.EventID, wantID)
 	}
-	if c.Detail != "1 of 4 vendor actions not carried out: hubspot delete_user: dead_lettered (HTTP 400)" {
+	if c.Detail != "1 of 4 vendor actions not carried out: hubspot delete_user: dead_lettered (HTTP 400); "+
+		"the subject's data key is destroyed (crypto-shredding): no sealed copy of their identifiers opens any more" {
 		t.Errorf("detail %q", c.Detail)
 	}
 	if strings.Contains(c.Detail, "dl@example.com") || strings.Contains(f.svc.Logs.String(), "dl@example.com") {
+		t.Error("the detail or the logs name the address")
+	}
+	// Attack: the partial erasure kept the key, for a replay that may never come.
+	f.refusedElsewhere(other, "u_dl", c.Identifiers)
+}
+
+// otherProcess is another process of the stack that opens identifiers (audit-sink,
+// say): a sealer listening for destroyed keys, whose cache would keep a key an hour.
+func (f *fixture) otherProcess() *seal.Sealer {
+	f.t.Helper()
+	return testkit.SealerWith(f.t, f.stack.PostgresURL, f.stack.Env["CONSENTRY_MASTER_KEYS"], seal.Options{CacheTTL: time.Hour})
+}
+
+// refusedElsewhere opens subject's identifiers in other, which must have opened them
+// before the erasure closed (it has the key in cache), and waits until it refuses them:
+// within seconds of the erasure closing, no process opens them.
+func (f *fixture) refusedElsewhere(other *seal.Sealer, subject string, sealed *schemas.Sealed) {
+	f.t.Helper()
+	key := f.stack.Pepper.SubjectKey("consumer", subject)
+	f.waitFor("the erased subject's key refused in another process", 10*time.Second, func() bool {
+		_, err := other.Open(context.Background(), "consumer", key, sealed)
+		return errors.Is(err, seal.ErrShredded)
+	})
+}
+
+// primeOtherProcess has other open subject's identifiers (and so cache the key) before
+// the erasure is published.
+func (f *fixture) primeOtherProcess(other *seal.Sealer, subject, email string) *schemas.Sealed {
+	f.t.Helper()
+	key := f.stack.Pepper.SubjectKey("consumer", subject)
+	sealed, err := f.sealer.Seal(context.Background(), "consumer", key, seal.Identifiers{SubjectID: subject, Email: email})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if ids, err := other.Open(context.Background(), "consumer", key, sealed); err != nil || ids.Email != email {
+		f.t.Fatalf("the other process opens %+v (%v) before the erasure", ids, err)
+	}
+	return sealed
+}
+
+// Attack: a vendor that keeps failing — retried, never dead-lettered — held an erasure
+// open, and the subject's identifiers readable everywhere, past its legal deadline. The
+// sweeper closes it at the deadline: partially completed, naming HubSpot, the key
+// destroyed, and no other process opens the identifiers seconds later.
+func TestAnErasurePastItsDeadlineIsClosedAndShredded(t *testing.T) {
+	t.Parallel()
+	f := start(t, map[string]string{"CONSENTRY_FANOUT_MAX_ATTEMPTS": "0", "CONSENTRY_FANOUT_DEADLINE_SWEEP": "200ms"})
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "hubspot", Mode: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	other := f.otherProcess()
+	sealed := f.primeOtherProcess(other, "u_late", "late@example.com")
+	rid := newRequestID(t)
+	f.publish("u_late", "late@example.com", f.privacyRequest(rid, "erasure", "", "in_progress", time.Now().Add(3*time.Second)))
+	c := f.completion(rid)
+	if c.Status != "partially_completed" || !strings.HasPrefix(c.Detail, "closed at its legal deadline; ") ||
+		!strings.Contains(c.Detail, "hubspot delete_user: dead_lettered") || !strings.Contains(c.Detail, "the subject's data key is destroyed") {
+		t.Errorf("status %s, detail %q; want partially completed at the deadline, naming hubspot, key destroyed", c.Status, c.Detail)
+	}
+	f.refusedElsewhere(other, "u_late", sealed)
+	if strings.Contains(c.Detail, "late@example.com") || strings.Contains(f.svc.Logs.String(), "late@example.com") {
 		t.Error("the detail or the logs name the address")
 	}
 }
@@ -254,4 +318,24 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 	if bytes.Contains([]byte(f.svc.Logs.String()), []byte("task@example.com")) {
 		t.Error("the logs name the address")
 	}
+}
+
+// Attack: a database restored from a backup taken before an erasure brings the erased
+// subject's wrapped key back. Replaying the erasure's completion from the requests topic
+// (its consumer group reset to the backup's time, deploy/README.md) destroys it again.
+func TestAReplayedErasureCompletionDestroysARestoredKey(t *testing.T) {
+	t.Parallel()
+	f := start(t, nil)
+	other := f.otherProcess()
+	// The restored key: live, as the backup had it.
+	sealed := f.primeOtherProcess(other, "u_restored", "restored@example.com")
+	rid := newRequestID(t)
+	deadline := time.Now().Add(720 * time.Hour)
+	f.publish("u_restored", "restored@example.com", func(h schemas.Header) (string, schemas.Event) {
+		h.Source = schemas.SourceConsentry
+		return f.stack.Kafka.Topics.Requests, &schemas.PrivacyRequest{Header: h, RequestID: rid, Type: "erasure", Reason: "user_request",
+			Status: "partially_completed", DeadlineAt: &deadline, Jurisdiction: "gdpr",
+			Detail: "1 of 4 vendor actions not carried out: hubspot delete_user: dead_lettered (HTTP 400)"}
+	})
+	f.refusedElsewhere(other, "u_restored", sealed)
 }

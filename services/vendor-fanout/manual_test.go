@@ -113,7 +113,7 @@ func TestVendorsWithoutAnAPIGetTrackedManualTasks(t *testing.T) {
 	if len(tasks.Tasks) != 3 {
 		t.Errorf("%d open tasks after completing one, want 3", len(tasks.Tasks))
 	}
-	resp, err := http.Get(f.svc.URL + "/metrics")
+	resp, err := http.Get(f.svc.AdminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		})
 	}
 
-	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now,
+	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now, log: log,
 		wake: func(instances map[string]bool) {
 			for name := range instances {
 				if l, ok := lanes[name]; ok {
@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 
 	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, planner: p, opener: deps.Sealer, now: time.Now,
 		webhookKeys: cfg.WebhookKeys}
-	srv := server.New(cfg.HTTPAddr, routes(a, deps.Keys), reg, log,
+	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
@@ -123,6 +123,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 				return reportLanes(ctx, store, metrics, instanceNames(cfg.Routes), log)
 			}},
 			{Name: "backfill", Run: func(ctx context.Context) error { return backfillNewInstances(ctx, p, log) }},
+			{Name: "deadline-sweeper", Run: func(ctx context.Context) error {
+				return closeOverdueErasures(ctx, store, cfg.DeadlineSweep, notify, log)
+			}},
 		},
 		Closers: []func(){deps.Close},
 	})
@@ -173,4 +176,33 @@ func instanceNames(t *routing.Table) []string {
 		names[i] = in.Name
 	}
 	return names
+}
+
+// closeOverdueErasures closes, every interval, the erasures past their legal deadline
+// whatever their vendors still have open, and destroys their subject's key
+// (postgres.Store.CloseOverdue); notify wakes the relay to publish the announcements.
+func closeOverdueErasures(ctx context.Context, store *postgres.Store, interval time.Duration, notify func(), log *slog.Logger) error {
+	const batch = 100
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		n, err := store.CloseOverdue(ctx, time.Now(), batch)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Error("closing erasures past their deadline failed; retrying at the next sweep", "error", err)
+		case n > 0:
+			log.Warn("erasures closed at their legal deadline with vendors unfinished, their subjects' keys destroyed", "requests", n)
+			notify()
+			if n == batch {
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }

@@ -111,7 +111,7 @@ func TestTraceReachesTheVendorAndTheReceipt(t *testing.T) {
 	// already have published as a receipt: wait for the count itself.
 	var metrics string
 	f.waitFor("amplitude's delivery in the propagation histogram", 60*time.Second, func() bool {
-		metrics = scrape(t, f.svc.URL+"/metrics")
+		metrics = scrape(t, f.svc.AdminURL+"/metrics")
 		return strings.Contains(metrics, `consentry_fanout_propagation_seconds_count{vendor="amplitude"} 1`)
 	})
 	if !strings.Contains(metrics, `consentry_fanout_throttled_until_seconds{vendor="amplitude"} 0`) {

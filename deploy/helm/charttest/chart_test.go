@@ -270,6 +270,14 @@ func TestEverythingOn(t *testing.T) {
 	if len(r["ServiceMonitor"]) != 1 {
 		t.Errorf("ServiceMonitors: %v, want one", r.names("ServiceMonitor"))
 	}
+	for _, sm := range r["ServiceMonitor"] {
+		for _, e := range sm.(*serviceMonitor).Spec.Endpoints {
+			if e.Port != "admin" || e.Path != "/metrics" {
+				t.Errorf("ServiceMonitor scrapes %s on port %s, want /metrics on admin", e.Path, e.Port)
+			}
+		}
+	}
+	checkAdminOnlyFromMonitoring(t, r)
 	for _, s := range []string{"vendor-fanout", "audit-sink"} {
 		so, ok := r["ScaledObject"]["consentry-"+s].(*scaledObject)
 		if !ok {
@@ -300,6 +308,40 @@ func TestEverythingOn(t *testing.T) {
 	cm := r["ConfigMap"]["consentry-audit-sink"].(*corev1.ConfigMap)
 	if cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || cm.Data["CONSENTRY_SCHEMA_REGISTRY_URL"] != "https://schema-registry.kafka:8081" {
 		t.Errorf("the global env and the registry URL do not reach audit-sink's ConfigMap: %v", cm.Data)
+	}
+}
+
+// checkAdminOnlyFromMonitoring: the admin port (/readyz, /metrics) is open to the
+// monitoring namespace only, and the API port's peers do not get it.
+func checkAdminOnlyFromMonitoring(t *testing.T, r rendered) {
+	t.Helper()
+	for _, s := range services {
+		np, ok := r["NetworkPolicy"]["consentry-"+s].(*networkingv1.NetworkPolicy)
+		if !ok {
+			t.Errorf("no NetworkPolicy for %s", s)
+			continue
+		}
+		var adminRules int
+		for _, rule := range np.Spec.Ingress {
+			for _, p := range rule.Ports {
+				if p.Port == nil || p.Port.String() != "admin" {
+					continue
+				}
+				adminRules++
+				if len(rule.Ports) != 1 {
+					t.Errorf("%s: the admin port shares a rule with %v", s, rule.Ports)
+				}
+				for _, peer := range rule.From {
+					if peer.PodSelector != nil || peer.NamespaceSelector == nil ||
+						peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
+						t.Errorf("%s: the admin port is open to %+v, want the monitoring namespace only", s, peer)
+					}
+				}
+			}
+		}
+		if adminRules != 1 {
+			t.Errorf("%s: %d ingress rules name the admin port, want 1", s, adminRules)
+		}
 	}
 }
 
@@ -380,8 +422,8 @@ func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.
 	checkContainerSecurity(t, d.Name, c)
 	checkEnvByReference(t, d.Name, c.Env)
 
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" {
-		t.Errorf("%s: ports %+v, want one named http", d.Name, c.Ports)
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[1].Name != "admin" {
+		t.Fatalf("%s: ports %+v, want http and admin", d.Name, c.Ports)
 	}
 	for _, p := range []struct {
 		name  string
@@ -392,8 +434,9 @@ func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.
 			t.Errorf("%s: no %s probe", d.Name, p.name)
 			continue
 		}
-		if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "http" {
-			t.Errorf("%s: %s probe on %s:%s, want %s:http", d.Name, p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
+		// /readyz and /metrics are not on the API port, which an ingress may route.
+		if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "admin" {
+			t.Errorf("%s: %s probe on %s:%s, want %s:admin", d.Name, p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
 		}
 	}
 
@@ -439,6 +482,9 @@ func checkDeployment(t *testing.T, svc string, d *appsv1.Deployment, cm *corev1.
 	}
 	if got, want := cm.Data["CONSENTRY_HTTP_ADDR"], ":"+strconv.Itoa(int(c.Ports[0].ContainerPort)); got != want {
 		t.Errorf("%s listens on %q but its port is %s", d.Name, got, want)
+	}
+	if got, want := cm.Data["CONSENTRY_ADMIN_ADDR"], ":"+strconv.Itoa(int(c.Ports[1].ContainerPort)); got != want || c.Ports[0].ContainerPort == c.Ports[1].ContainerPort {
+		t.Errorf("%s's admin listener is on %q but its admin port is %s", d.Name, got, want)
 	}
 	if delay, err := time.ParseDuration(cm.Data["CONSENTRY_SHUTDOWN_DELAY"]); err != nil || delay < 2*time.Second || delay > 15*time.Second {
 		t.Errorf("%s: CONSENTRY_SHUTDOWN_DELAY %q, want about 5s", d.Name, cm.Data["CONSENTRY_SHUTDOWN_DELAY"])

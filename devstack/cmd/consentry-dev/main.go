@@ -54,6 +54,7 @@ Consentry is ready (%.1fs).
   audit-sink            %s
   schema registry       %s
   vendor simulator      %s   (GET /_sim/calls, POST /_sim/faults)
+  admin (readyz, metrics) %s %s %s %s
   kafka                 %s
   postgres              %s
 
@@ -62,7 +63,8 @@ Consentry is ready (%.1fs).
 
 Service logs: %s/logs/. Press Ctrl-C to stop.
 `, time.Since(started).Seconds(), s.URL("consent-ingest"), s.URL("unsubscribe-handler"), s.URL("vendor-fanout"),
-		s.URL("audit-sink"), s.RegistryURL(), s.SimulatorURL(), s.Brokers()[0], s.PostgresURL(), s.APIKey(), s.APIKey(), *dataDir)
+		s.URL("audit-sink"), s.RegistryURL(), s.SimulatorURL(), s.AdminURL("consent-ingest"), s.AdminURL("unsubscribe-handler"),
+		s.AdminURL("vendor-fanout"), s.AdminURL("audit-sink"), s.Brokers()[0], s.PostgresURL(), s.APIKey(), s.APIKey(), *dataDir)
 
 	<-ctx.Done()
 	log.Info("stopping: services drain and commit first")

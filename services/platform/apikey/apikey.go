@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/consentry/consentry/platform/apierror"
@@ -90,6 +91,21 @@ func (k Key) Allows(tenant string) bool { return k.all || k.tenants[tenant] }
 
 // AllTenants reports whether the key may act for every tenant (an operator key).
 func (k Key) AllTenants() bool { return k.all }
+
+// Tenants returns the tenants a scoped key may act for, sorted, for a listing to filter
+// by in its query (before its LIMIT, so that other tenants' rows cannot fill the page);
+// nil for an operator key, which sees every tenant.
+func (k Key) Tenants() []string {
+	if k.all {
+		return nil
+	}
+	out := make([]string, 0, len(k.tenants))
+	for t := range k.tenants {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Keys is the set of valid keys, held as SHA-256 digests so that a memory dump does not
 // hand out credentials and lookup time does not depend on how much of a guess is right.

@@ -58,6 +58,7 @@ type Deps struct {
 
 	kafka         config.Kafka
 	traceShutdown func(context.Context) error
+	stopListener  func()
 }
 
 // Open connects everything, waiting for PostgreSQL as it comes up.
@@ -97,6 +98,12 @@ func Open(ctx context.Context, o Options) (_ *Deps, err error) {
 			return nil, err
 		}
 		d.Sealer = seal.NewSealer(master, store, seal.Options{})
+		// Every process that opens identifiers stops opening a destroyed key within
+		// moments of its destruction, not when its cache entry expires.
+		listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); keystore.Listen(listenCtx, d.Pool.Config().ConnConfig, d.Sealer, o.Log) }()
+		d.stopListener = func() { stop(); <-done }
 	}
 	client, err := serde.NewClient(o.Registry.URL, o.Registry.Bearer, o.Registry.BasicUser, o.Registry.BasicPass, nil)
 	if err != nil {
@@ -172,6 +179,9 @@ func (d *Deps) Close() {
 	}
 	if d.Admin != nil {
 		d.Admin.Close()
+	}
+	if d.stopListener != nil {
+		d.stopListener()
 	}
 	if d.Pool != nil {
 		d.Pool.Close()

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/consentry/consentry/platform/kafka"
@@ -78,6 +80,7 @@ func (l *Loader) RegisterRegistry(r *Registry) {
 // Common holds what every service needs.
 type Common struct {
 	HTTPAddr      string
+	AdminAddr     string
 	DebugAddr     string
 	LogLevel      string
 	ShutdownDelay time.Duration
@@ -87,9 +90,12 @@ type Common struct {
 	pepperRaw     string
 }
 
-// RegisterCommon registers the common settings.
+// RegisterCommon registers the common settings. The admin address defaults to the
+// API's default port plus 100 (":8081" → ":8181").
 func (l *Loader) RegisterCommon(c *Common, defaultAddr string) {
-	l.String(&c.HTTPAddr, "http-addr", "CONSENTRY_HTTP_ADDR", defaultAddr, "HTTP listen address")
+	l.String(&c.HTTPAddr, "http-addr", "CONSENTRY_HTTP_ADDR", defaultAddr, "HTTP listen address (the API and /healthz)")
+	l.String(&c.AdminAddr, "admin-addr", "CONSENTRY_ADMIN_ADDR", adminDefault(defaultAddr),
+		"admin listen address: /healthz, /readyz and /metrics, for probes and Prometheus; keep it off the public ingress")
 	l.String(&c.DebugAddr, "debug-addr", "CONSENTRY_DEBUG_ADDR", "",
 		"serve net/http/pprof on this address (off when empty; bind it to localhost, it is unauthenticated)")
 	l.String(&c.LogLevel, "log-level", "CONSENTRY_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -109,6 +115,11 @@ func (c *Common) Validate() error {
 	if err := Require(c.APIKeys, "CONSENTRY_API_KEYS"); err != nil {
 		errs = append(errs, err)
 	}
+	if c.AdminAddr == "" {
+		errs = append(errs, errors.New("CONSENTRY_ADMIN_ADDR is required"))
+	} else if c.AdminAddr == c.HTTPAddr {
+		errs = append(errs, errors.New("CONSENTRY_ADMIN_ADDR must differ from CONSENTRY_HTTP_ADDR: readiness and metrics stay off the public listener"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -122,4 +133,17 @@ func (c *Common) Validate() error {
 		c.Pepper = p
 	}
 	return errors.Join(errs...)
+}
+
+// adminDefault is addr's port plus 100 on the same host.
+func adminDefault(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+100))
 }

@@ -98,8 +98,41 @@ func (l *Loader) List(p *[]string, flagName, envName string, def []string, usage
 }
 
 // Secret reads a secret from the environment only.
+//
+// A secret holding one of deploy/compose.yaml's example values is refused unless
+// CONSENTRY_ALLOW_EXAMPLE_SECRETS=true says this is a dev box: those values are public,
+// and a stack started from that file elsewhere would run on them.
 func (l *Loader) Secret(p *string, envName string) {
 	*p, _ = l.env(envName)
+	if *p != "" && IsExampleSecret(*p) && l.getenv(AllowExampleSecretsEnv) != "true" {
+		l.errs = append(l.errs, fmt.Errorf("%s holds an example value of deploy/compose.yaml, which is public: set your own, "+
+			"or %s=true on a dev box", envName, AllowExampleSecretsEnv))
+	}
+}
+
+// AllowExampleSecretsEnv lets a dev box run on deploy/compose.yaml's example secrets.
+const AllowExampleSecretsEnv = "CONSENTRY_ALLOW_EXAMPLE_SECRETS"
+
+// ExampleSecrets are the secret values deploy/compose.yaml falls back on when .env sets
+// none (e2e-containers checks that the file's defaults are exactly these).
+var ExampleSecrets = []string{
+	":consentry-dev@", // POSTGRES_PASSWORD, as CONSENTRY_POSTGRES_URL holds it
+	"dev-key-for-compose-only-0001",
+	"acme-key-for-compose-only-001",
+	"Y29tcG9zZS1kZXYtcGVwcGVyLW5vdC1hLXNlY3JldC0wMDE=",
+	"Y29tcG9zZS1kZXYtbWFzdGVyLWtleS0zMi1ieXRlcyE=",
+	"Y29tcG9zZS1kZXYtbGluay1rZXktMzItYnl0ZXMtMDAwMDE=",
+}
+
+// IsExampleSecret reports whether v holds one of ExampleSecrets (as a whole, or as a
+// part of a list or URL: a key spec, a password in a URL).
+func IsExampleSecret(v string) bool {
+	for _, e := range ExampleSecrets {
+		if strings.Contains(v, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Parse parses args and returns every problem found in the environment and the flags.

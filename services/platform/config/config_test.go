@@ -66,3 +66,38 @@ func TestCommonValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleSecretsAreRefusedOffADevBox: deploy/compose.yaml's example secrets are
+// public; a service refuses them unless told it runs on a dev box.
+func TestExampleSecretsAreRefusedOffADevBox(t *testing.T) {
+	vars := map[string]string{
+		"CONSENTRY_API_KEYS":       "dev:dev-key-for-compose-only-0001:*:verify",
+		"CONSENTRY_POSTGRES_URL":   "postgres://consentry:consentry-dev@postgres:5432/consentry",
+		"CONSENTRY_SUBJECT_PEPPER": "Y29tcG9zZS1kZXYtcGVwcGVyLW5vdC1hLXNlY3JldC0wMDE=",
+	}
+	load := func(allow string) error {
+		v := map[string]string{"CONSENTRY_ALLOW_EXAMPLE_SECRETS": allow}
+		for k, x := range vars {
+			v[k] = x
+		}
+		var c config.Common
+		l := config.NewLoader("svc", env(v), io.Discard)
+		l.RegisterCommon(&c, ":1")
+		return l.Parse(nil)
+	}
+	err := load("")
+	for name := range vars {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("an example %s was not refused: %v", name, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "compose-only") {
+		t.Errorf("the refusal repeats the secret: %v", err)
+	}
+	if err := load("true"); err != nil {
+		t.Errorf("a dev box was refused its example secrets: %v", err)
+	}
+	if config.IsExampleSecret("postgres://consentry:s3cret@db/consentry") || config.IsExampleSecret("prod:k-0123456789abcdef:*") {
+		t.Error("an own secret was taken for an example")
+	}
+}

@@ -59,7 +59,8 @@ func (s *Store) Create(ctx context.Context, tenant, subjectKey string, k seal.Wr
 
 // Destroy shreds the data keys of subjects in tx: every copy of their sealed
 // identifiers — on Kafka, in any table, in backups — becomes unreadable, while the row
-// stays as evidence of when it happened. It returns the subjects whose key was live.
+// stays as evidence of when it happened. It returns the subjects whose key was live, and
+// notifies Channel of each, for the processes that cached it (Listen).
 // Callers pass the transaction that records why (an erasure's completion), so the key
 // never goes without its reason, nor the reason without the key gone.
 func Destroy(ctx context.Context, tx pgx.Tx, subjectKeys []string) ([]string, error) {
@@ -71,6 +72,13 @@ func Destroy(ctx context.Context, tx pgx.Tx, subjectKeys []string) ([]string, er
 	destroyed, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("keystore: destroy: %w", err)
+	}
+	if len(destroyed) > 0 {
+		// Delivered at commit, and only if it commits: every process's Listen evicts the
+		// key from its cache then, rather than open it until the entry expires.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k`, Channel, destroyed); err != nil {
+			return nil, fmt.Errorf("keystore: destroy: notify: %w", err)
+		}
 	}
 	return destroyed, nil
 }

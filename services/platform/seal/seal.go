@@ -194,15 +194,17 @@ type cachedKey struct {
 
 // Options tune the data-key cache.
 type Options struct {
-	CacheTTL  time.Duration // default 1 minute
-	CacheSize int           // default 10,000 subjects
+	// CacheTTL bounds how long a key destroyed elsewhere can still open here when the
+	// destruction's notification is missed (keystore.Listen disconnected); default 5 s.
+	CacheTTL  time.Duration
+	CacheSize int // default 10,000 subjects
 	Now       func() time.Time
 }
 
 // NewSealer returns a Sealer over the store.
 func NewSealer(master *MasterKeys, store Store, opts Options) *Sealer {
 	if opts.CacheTTL <= 0 {
-		opts.CacheTTL = time.Minute
+		opts.CacheTTL = 5 * time.Second
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 10_000
@@ -264,6 +266,14 @@ func (s *Sealer) Open(ctx context.Context, tenant, subjectKey string, sealed *sc
 func (s *Sealer) Forget(subjectKey string) {
 	s.mu.Lock()
 	delete(s.cache, subjectKey)
+	s.mu.Unlock()
+}
+
+// ForgetAll drops every key from the cache, for when destructions may have been missed
+// (keystore.Listen reconnecting).
+func (s *Sealer) ForgetAll() {
+	s.mu.Lock()
+	clear(s.cache)
 	s.mu.Unlock()
 }
 

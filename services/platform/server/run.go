@@ -38,13 +38,23 @@ type Lifecycle struct {
 
 // Run serves and runs the workers until ctx ends or one of them fails, then shuts down in
 // the order Kubernetes expects: not ready → (delay) → stop workers, which drain and commit
-// → stop the HTTP server, finishing in-flight requests → closers.
+// → stop the HTTP server, finishing in-flight requests → closers → the admin server.
 func Run(ctx context.Context, lc Lifecycle) error {
-	l, err := lc.Server.Listen()
+	al, err := lc.Server.ListenAdmin()
 	if err != nil {
 		return err
 	}
-	failed := make(chan error, len(lc.Workers)+2)
+	l, err := lc.Server.Listen()
+	if err != nil {
+		al.Close()
+		return err
+	}
+	failed := make(chan error, len(lc.Workers)+3)
+	go func() {
+		if err := lc.Server.ServeAdmin(al); err != nil {
+			failed <- err
+		}
+	}()
 	go func() {
 		if err := lc.Server.Serve(l); err != nil {
 			failed <- err
@@ -75,7 +85,7 @@ func Run(ctx context.Context, lc Lifecycle) error {
 	if lc.OnReady != nil {
 		lc.OnReady(l.Addr().String())
 	}
-	lc.Log.Info("ready", "addr", l.Addr().String())
+	lc.Log.Info("ready", "addr", l.Addr().String(), "admin_addr", al.Addr().String())
 
 	var runErr error
 	select {
@@ -97,6 +107,9 @@ func Run(ctx context.Context, lc Lifecycle) error {
 	}
 	for _, c := range lc.Closers {
 		c()
+	}
+	if err := lc.Server.ShutdownAdmin(shutdownCtx); err != nil && !errors.Is(err, context.Canceled) {
+		lc.Log.Warn("admin shutdown", "error", err)
 	}
 	lc.Log.Info("stopped")
 	return runErr

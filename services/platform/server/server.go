@@ -1,6 +1,7 @@
-// Package server gives every Consentry service the same HTTP front: its API plus
-// /healthz, /readyz and /metrics, JSON access logs without personal data, request metrics,
-// panic recovery and a Kubernetes-shaped shutdown.
+// Package server gives every Consentry service the same HTTP front: its API (plus
+// /healthz) on the public listener, and /healthz, /readyz and /metrics on an admin
+// listener that the public ingress does not route; JSON access logs without personal
+// data, request metrics, panic recovery and a Kubernetes-shaped shutdown.
 package server
 
 import (
@@ -37,13 +38,14 @@ type Check struct {
 // Server serves a service's API and its operational endpoints.
 type Server struct {
 	http   *http.Server
+	admin  *http.Server
 	log    *slog.Logger
 	ready  atomic.Bool
 	checks []Check
 
-	mu        sync.Mutex
-	lastCheck time.Time
-	lastErr   map[string]string
+	mu          sync.Mutex
+	lastCheck   time.Time
+	lastFailing []string
 }
 
 // NewRegistry returns a metrics registry with the Go runtime and process collectors, the
@@ -62,18 +64,27 @@ func NewLogger(w io.Writer, level, service string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
 }
 
-// New returns a server for api. It starts not ready; call SetReady once the service has
-// its dependencies and is consuming.
-func New(addr string, api http.Handler, reg *prometheus.Registry, log *slog.Logger, checks ...Check) *Server {
+// New returns a server for api on addr, with its operational endpoints on adminAddr. It
+// starts not ready; call SetReady once the service has its dependencies and is consuming.
+//
+// /readyz names the dependencies that fail and /metrics describes the traffic and the
+// backlog: neither is for the internet, so neither is on the public listener (a 404
+// there). /healthz is on both: it says only "ok", and a load balancer in front of the
+// public port may need it.
+func New(addr, adminAddr string, api http.Handler, reg *prometheus.Registry, log *slog.Logger, checks ...Check) *Server {
 	s := &Server{log: log, checks: checks}
 	m := newHTTPMetrics(reg)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	for _, p := range []string{"/readyz", "/metrics"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) {
+			apierror.Write(w, log, apierror.New(apierror.NotFound, "no such route"))
+		})
+	}
 	mux.Handle("/", api)
 	s.http = &http.Server{
 		Addr:              addr,
@@ -82,6 +93,18 @@ func New(addr string, api http.Handler, reg *prometheus.Registry, log *slog.Logg
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	admin := http.NewServeMux()
+	admin.HandleFunc("GET /healthz", healthz)
+	admin.HandleFunc("GET /readyz", s.readyz)
+	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	s.admin = &http.Server{
+		Addr:              adminAddr,
+		Handler:           admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s
@@ -100,6 +123,27 @@ func (s *Server) Listen() (net.Listener, error) {
 	return l, nil
 }
 
+// ListenAdmin binds the admin address.
+func (s *Server) ListenAdmin() (net.Listener, error) {
+	l, err := net.Listen("tcp", s.admin.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: admin listener on %s: %w", s.admin.Addr, err)
+	}
+	return l, nil
+}
+
+// ServeAdmin serves the operational endpoints on l until ShutdownAdmin.
+func (s *Server) ServeAdmin(l net.Listener) error {
+	if err := s.admin.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ShutdownAdmin stops the admin listener; it goes last, so that probes and scrapes see
+// the shutdown to its end.
+func (s *Server) ShutdownAdmin(ctx context.Context) error { return s.admin.Shutdown(ctx) }
+
 // Serve serves on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -113,6 +157,8 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ct
 
 // readyz answers 200 only when the service declared itself ready and every dependency
 // answers. Results are cached for a second so that probes cannot load the dependencies.
+// A failure is answered with the dependency's name only: a driver's message can carry
+// hosts, users and database names, so it goes to the log.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		apierror.JSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "starting or shutting down"})
@@ -122,17 +168,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if time.Since(s.lastCheck) > time.Second {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		failures := map[string]string{}
+		var failing []string
 		for _, c := range s.checks {
 			if err := c.Fn(ctx); err != nil {
-				failures[c.Name] = err.Error()
+				failing = append(failing, c.Name)
+				s.log.Warn("readiness check failed", "dependency", c.Name, "error", err)
 			}
 		}
 		cancel()
-		s.lastCheck, s.lastErr = time.Now(), failures
+		s.lastCheck, s.lastFailing = time.Now(), failing
 	}
-	if len(s.lastErr) > 0 {
-		apierror.JSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "failing": s.lastErr})
+	if len(s.lastFailing) > 0 {
+		apierror.JSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "failing": s.lastFailing})
 		return
 	}
 	apierror.JSON(w, http.StatusOK, map[string]any{"ready": true})

@@ -32,7 +32,7 @@ func TestServerSpanContinuesTheCallersTrace(t *testing.T) {
 		inHandler = tracing.Traceparent(r.Context())
 		w.WriteHeader(http.StatusAccepted)
 	})
-	srv := server.New("127.0.0.1:0", api, server.NewRegistry(), slog.New(slog.DiscardHandler))
+	srv := server.New("127.0.0.1:0", "127.0.0.1:0", api, server.NewRegistry(), slog.New(slog.DiscardHandler))
 	l, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

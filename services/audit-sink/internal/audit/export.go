@@ -3,6 +3,7 @@ package audit
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/consentry/consentry/schemas"
@@ -119,7 +120,8 @@ func BuildExport(requestID, tenant, subjectKey string, history []Entry, choices 
 var ConsentCSVHeader = []string{"occurred_at", "recorded_at", "source", "policy_version", "purpose", "decision", "event_id"}
 
 // ConsentCSV renders the consent history one purpose decision a row, in log order and
-// by purpose within an event, header first.
+// by purpose within an event, header first. Every cell is CSVCell-safe: the file is meant
+// to be opened in a spreadsheet, and some of its values come from callers.
 func ConsentCSV(history []Entry) [][]string {
 	rows := [][]string{ConsentCSVHeader}
 	for _, e := range history {
@@ -134,10 +136,21 @@ func ConsentCSV(history []Entry) [][]string {
 		sort.Strings(names)
 		for _, p := range names {
 			decision, _ := purposes[p].(string)
-			rows = append(rows, []string{stamp(e.OccurredAt), stamp(e.RecordedAt), e.Source, e.PolicyVersion, p, decision, e.EventID})
+			rows = append(rows, []string{stamp(e.OccurredAt), stamp(e.RecordedAt), CSVCell(e.Source), CSVCell(e.PolicyVersion),
+				CSVCell(p), CSVCell(decision), CSVCell(e.EventID)})
 		}
 	}
 	return rows
+}
+
+// CSVCell neutralises formula injection (OWASP's rule): a spreadsheet evaluates a cell
+// that starts with =, +, -, @, a tab or a carriage return as a formula, which could
+// run =HYPERLINK or DDE on the reader's machine; a leading single quote makes it text.
+func CSVCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 func stamp(t *time.Time) string {

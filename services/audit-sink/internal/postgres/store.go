@@ -4,11 +4,13 @@ package postgres
 import (
 	"context"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -529,15 +531,61 @@ func scanEntries(rows pgx.Rows) ([]audit.Entry, error) {
 	return out, rows.Err()
 }
 
-// History returns a subject's events and the receipts answering them, in the order
-// Consentry recorded them.
-func (s *Store) History(ctx context.Context, tenant, subjectKey string) ([]audit.Entry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit.events
-		WHERE tenant = $1 AND subject_key = $2 ORDER BY recorded_at, seq`, tenant, subjectKey)
+// HistoryCursor is where a page of a subject's history ended: the history runs in the
+// order Consentry recorded it (entries without a recorded time last), then by seq.
+type HistoryCursor struct {
+	recorded string // RFC 3339, or "infinity" for an entry without a recorded time
+	seq      int64
+}
+
+// String is the cursor as the API hands it out; it is opaque to callers.
+func (c HistoryCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.recorded + " " + strconv.FormatInt(c.seq, 10)))
+}
+
+// ParseHistoryCursor reads a cursor String returned.
+func ParseHistoryCursor(s string) (HistoryCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, err
+		return HistoryCursor{}, ErrBadCursor
 	}
-	return scanEntries(rows)
+	recorded, seqText, ok := strings.Cut(string(raw), " ")
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if !ok || err != nil || seq < 0 {
+		return HistoryCursor{}, ErrBadCursor
+	}
+	if _, err := time.Parse(time.RFC3339Nano, recorded); err != nil && recorded != "infinity" {
+		return HistoryCursor{}, ErrBadCursor
+	}
+	return HistoryCursor{recorded: recorded, seq: seq}, nil
+}
+
+// History returns up to limit of a subject's events and the receipts answering them,
+// after the cursor (nil: from the start), in the order Consentry recorded them, and the
+// cursor of the next page (nil on the last one).
+func (s *Store) History(ctx context.Context, tenant, subjectKey string, after *HistoryCursor, limit int) ([]audit.Entry, *HistoryCursor, error) {
+	var afterTime *string
+	var afterSeq int64
+	if after != nil {
+		afterTime, afterSeq = &after.recorded, after.seq
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit.events
+		WHERE tenant = $1 AND subject_key = $2
+		  AND ($3::text IS NULL OR (coalesce(recorded_at, 'infinity'), seq) > ($3::text::timestamptz, $4))
+		ORDER BY recorded_at, seq LIMIT $5`, tenant, subjectKey, afterTime, afterSeq, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := scanEntries(rows)
+	if err != nil || len(out) < limit {
+		return out, nil, err
+	}
+	last := out[len(out)-1]
+	next := &HistoryCursor{recorded: "infinity", seq: last.Seq}
+	if last.RecordedAt != nil {
+		next.recorded = last.RecordedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return out, next, nil
 }
 
 // Request returns the status events and receipts of one privacy request, with the

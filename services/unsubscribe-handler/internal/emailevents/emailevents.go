@@ -26,6 +26,13 @@ const (
 	SpamComplaint = "spam_complaint"
 )
 
+// Kinds of event that are the recipient's own opt-out, read only from a post whose
+// signature was verified (ParseSendGridSigned): anyone could claim them otherwise.
+const (
+	Unsubscribe      = "unsubscribe"       // from all marketing email
+	GroupUnsubscribe = "group_unsubscribe" // from one SendGrid unsubscribe group (Event.Group)
+)
+
 // Shapes a body can have.
 const (
 	Simple   = "simple"
@@ -44,6 +51,8 @@ type Event struct {
 	// ProviderID is the platform's own id of the event (SendGrid's sg_event_id), or ""
 	// when the shape has none.
 	ProviderID string
+	// Group is SendGrid's asm_group_id on a GroupUnsubscribe.
+	Group int64
 }
 
 // Batch is what a body held.
@@ -137,6 +146,7 @@ type sendGridEvent struct {
 	EventID   *string `json:"sg_event_id"`
 	Type      *string `json:"type"`   // on bounce: "bounce" (hard) or "blocked" (soft)
 	Reason    *string `json:"reason"` // on dropped: why SendGrid did not send
+	Group     any     `json:"asm_group_id"`
 }
 
 // Reasons SendGrid gives for dropping a message that say the address bounced or
@@ -150,6 +160,18 @@ var droppedKinds = map[string]string{
 // bounce with type "bounce" is a hard bounce and "blocked" a soft one; spamreport is a
 // complaint; dropped counts when its reason names a bounced or reporting address.
 func ParseSendGrid(body []byte, tenant string) (Batch, error) {
+	return parseSendGrid(body, tenant, false)
+}
+
+// ParseSendGridSigned reads a post whose SendGrid signature was verified: as
+// ParseSendGrid, and also unsubscribe (Unsubscribe) and group_unsubscribe with its
+// asm_group_id (GroupUnsubscribe). group_resubscribe is ignored: a grant is never taken
+// from a platform's event (it needs the person's confirmed choice).
+func ParseSendGridSigned(body []byte, tenant string) (Batch, error) {
+	return parseSendGrid(body, tenant, true)
+}
+
+func parseSendGrid(body []byte, tenant string, optOuts bool) (Batch, error) {
 	var raw []json.RawMessage
 	if err := jsonstrict.Decode(body, "", &raw); err != nil {
 		return Batch{}, err
@@ -191,6 +213,10 @@ func ParseSendGrid(body []byte, tenant string) (Batch, error) {
 			if e.Reason != nil {
 				kind = droppedKinds[*e.Reason]
 			}
+		case Unsubscribe, GroupUnsubscribe:
+			if optOuts {
+				kind = *e.Event
+			}
 		}
 		if kind == "" {
 			out.Ignored++
@@ -214,11 +240,20 @@ func ParseSendGrid(body []byte, tenant string) (Batch, error) {
 		if e.EventID == nil || *e.EventID == "" || len(*e.EventID) > 256 {
 			fail(i, "sg_event_id", "is required and at most 256 bytes")
 		}
+		var group int64
+		if kind == GroupUnsubscribe {
+			if n, ok := e.Group.(json.Number); ok {
+				group, _ = n.Int64()
+			}
+			if group <= 0 {
+				fail(i, "asm_group_id", "must be a positive integer on group_unsubscribe")
+			}
+		}
 		if len(bad) > n {
 			continue
 		}
 		out.Events = append(out.Events, Event{Tenant: tenant, Email: email, Kind: kind,
-			OccurredAt: time.Unix(secs, 0).UTC(), ProviderID: *e.EventID})
+			OccurredAt: time.Unix(secs, 0).UTC(), ProviderID: *e.EventID, Group: group})
 	}
 	if len(bad) > 0 {
 		return Batch{}, apierror.Fields(bad)

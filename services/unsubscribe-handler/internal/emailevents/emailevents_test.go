@@ -2,6 +2,7 @@ package emailevents_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,35 @@ func TestBadInputNamesTheField(t *testing.T) {
 		if strings.Contains(err.Error(), "@") {
 			t.Errorf("%s: the error repeats an address: %v", c.name, err)
 		}
+	}
+}
+
+func TestParseSendGridSignedTakesOptOuts(t *testing.T) {
+	body := `[
+	 {"email":"a@example.com","timestamp":1764363845,"event":"unsubscribe","sg_event_id":"u1"},
+	 {"email":"b@example.com","timestamp":1764363846,"event":"group_unsubscribe","asm_group_id":42,"sg_event_id":"u2"},
+	 {"email":"c@example.com","timestamp":1764363847,"event":"group_resubscribe","asm_group_id":42,"sg_event_id":"u3"},
+	 {"email":"d@example.com","timestamp":1764363848,"event":"spamreport","sg_event_id":"u4"}
+	]`
+	b, err := emailevents.ParseSendGridSigned([]byte(body), "consumer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range b.Events {
+		got = append(got, fmt.Sprintf("%s=%s/%d", e.Email, e.Kind, e.Group))
+	}
+	want := "a@example.com=unsubscribe/0,b@example.com=group_unsubscribe/42,d@example.com=spam_complaint/0"
+	if strings.Join(got, ",") != want || b.Ignored != 1 {
+		t.Errorf("events %v, ignored %d; want %s and 1", got, b.Ignored, want)
+	}
+	// Unsigned, the same body's opt-outs are not taken: anyone could have posted them.
+	if b, err := emailevents.ParseSendGrid([]byte(body), "consumer"); err != nil || len(b.Events) != 1 || b.Ignored != 3 {
+		t.Errorf("unsigned parse: %+v %v", b, err)
+	}
+	_, err = emailevents.ParseSendGridSigned([]byte(`[{"email":"a@example.com","timestamp":1,"event":"group_unsubscribe","sg_event_id":"x"}]`), "t")
+	var api *apierror.Error
+	if !errors.As(err, &api) || len(api.Fields) != 1 || api.Fields[0].Field != "[0].asm_group_id" {
+		t.Errorf("group_unsubscribe without a group: %v", err)
 	}
 }

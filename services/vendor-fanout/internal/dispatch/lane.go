@@ -345,9 +345,16 @@ func (l *Lane) attempt(ctx context.Context, d fanout.Delivery) fanout.Result {
 	now := l.deps.Now()
 	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
 	switch {
+	case errors.Is(err, seal.ErrShredded) && d.RequestID != "":
+		// A privacy request's own action — a dead letter replayed after the erasure was
+		// closed, at its completion or its legal deadline — can name no one any more.
+		// It ends here rather than retrying forever, and unverifiable rather than
+		// skipped: skipped is done, and this vendor never carried the request out.
+		return l.finish(d, fanout.Done, vendor.Result{Detail: "the subject's data key was destroyed when their erasure closed: " +
+			"the identifiers no longer open, so the vendor was not called"}, "unverifiable")
 	case errors.Is(err, seal.ErrShredded):
-		// The person's erasure completed first: every vendor already deleted them, and
-		// nothing here could name them any more. Not a failure for an operator to chase.
+		// A consent change queued for a person whose erasure closed first: nothing here
+		// could name them any more. Not a failure for an operator to chase.
 		return l.finish(d, fanout.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped))
 	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
 	case err != nil:

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,6 +186,25 @@ func TestShreddedIdentifiersAreSkipped(t *testing.T) {
 	r := l.attempt(context.Background(), d)
 	if r.State != fanout.Done || r.Outcome != string(vendor.Skipped) || r.Receipt == nil || vendorCalled {
 		t.Errorf("identifiers shredded: %+v (vendor called %v), want done/skipped with a receipt", r, vendorCalled)
+	}
+}
+
+// A privacy request's own action replayed after its erasure was closed and the key
+// destroyed (a dead letter replayed past the deadline) ends at once, without calling the
+// vendor, and unverifiable: never skipped, which would count it carried out and turn the
+// partial erasure into a completed one.
+func TestAReplayAfterShreddingEndsUnverifiable(t *testing.T) {
+	vendorCalled := false
+	l := lane(&scripted{deliver: func() (vendor.Result, error) { vendorCalled = true; return vendor.Result{}, nil }})
+	l.deps.Opener = shredded{}
+	d := delivery()
+	d.Action, d.RequestID, d.Sealed = "delete_user", d.EventID, &schemas.Sealed{Scheme: seal.Scheme}
+	r := l.attempt(context.Background(), d)
+	if r.State != fanout.Done || r.Outcome != "unverifiable" || r.Receipt == nil || vendorCalled {
+		t.Errorf("a replayed erasure after shredding: %+v (vendor called %v), want done/unverifiable with a receipt", r, vendorCalled)
+	}
+	if slices.Contains(fanout.CarriedOut(), r.Outcome) {
+		t.Errorf("outcome %s counts as carried out", r.Outcome)
 	}
 }
 

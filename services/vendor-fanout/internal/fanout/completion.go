@@ -1,6 +1,8 @@
 package fanout
 
 import (
+	"time"
+
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
@@ -16,10 +18,13 @@ type Completion struct {
 	// Previous is the status announced before: partially_completed, when the vendors
 	// left out have since carried it out (a replayed dead letter), or "".
 	Previous string
+	// AtDeadline is true when the request was closed by its legal deadline (see
+	// ClosesAtDeadline), whatever its vendors still had open.
+	AtDeadline bool
 }
 
-// Unfinished is a delivery that ended without carrying its action out: dead-lettered,
-// skipped (no identifier the vendor knows the person by) or unverifiable. It holds no
+// Unfinished is a delivery that ended without carrying its action out: dead-lettered
+// (given up, or cut short by the request's deadline) or unverifiable. It holds no
 // personal identifier.
 type Unfinished struct {
 	Instance   string `json:"instance"`
@@ -44,15 +49,42 @@ func (c Completion) Announces() bool {
 	return c.Previous == "" || c.Status() == schemas.StatusCompleted
 }
 
-// Shreds reports whether completing c destroys the subject's data key: an erasure every
-// vendor carried out. One a vendor did not carry out keeps the key, for the delivery
-// that an operator replays needs the identifiers; it shreds when that completes it.
+// Shreds reports whether closing c destroys the subject's data key: an erasure, as soon
+// as Consentry's own part is done — completed, or partially completed. The vendors that
+// did not carry it out stay named in the completion (without identifiers), and the key
+// goes all the same: keeping it for a replay that may never come would leave every sealed
+// copy of the person's identifiers readable past the legal deadline. A replay after that
+// cannot open the identifiers and ends unverifiable (docs/privacy-requests.md).
 func Shreds(c Completion) bool {
-	return c.Request.RequestType == schemas.RequestErasure && c.Status() == schemas.StatusCompleted
+	return c.Request.Kind == KindRequest && c.Request.RequestType == schemas.RequestErasure
 }
 
-// CarriedOut returns the outcomes of a delivery that did what its action asked; any
+// ClosesAtDeadline reports whether d is to be closed at now whatever its vendors still
+// have open: an erasure past its legal deadline. Deliveries still open are recorded as
+// not carried out, the request is announced partially completed, and the key is
+// destroyed. Other request types wait for their vendors: nothing of theirs is shredded.
+func ClosesAtDeadline(d Decision, now time.Time) bool {
+	return d.Kind == KindRequest && d.RequestType == schemas.RequestErasure && d.DeadlineAt != nil && now.After(*d.DeadlineAt)
+}
+
+// ClosedErasure returns the subject whose key an event says is destroyed: the
+// announcement, by Consentry, that an erasure completed or partially completed. Reading
+// it again destroys the key again — nothing, normally; after a database restored from a
+// backup taken before the erasure, the key the backup brought back (deploy/README.md).
+func ClosedErasure(e schemas.Event) (subjectKey string, ok bool) {
+	pr, ok := e.(*schemas.PrivacyRequest)
+	if !ok || pr.Type != schemas.RequestErasure || pr.Source != schemas.SourceConsentry ||
+		(pr.Status != schemas.StatusCompleted && pr.Status != schemas.StatusPartiallyCompleted) {
+		return "", false
+	}
+	return pr.SubjectKey, true
+}
+
+// CarriedOut returns the outcomes of a delivery that did what its action asked, or that
+// had nothing to act on — skipped, the vendor knowing the person by no identifier the
+// request carries, is the routine case of a vendor that holds nothing of theirs. Any
 // other outcome, or a dead letter, leaves the delivery Unfinished.
 func CarriedOut() []string {
-	return []string{string(vendor.Delivered), string(vendor.Accepted), string(vendor.Completed), string(vendor.AlreadyDone)}
+	return []string{string(vendor.Delivered), string(vendor.Accepted), string(vendor.Completed), string(vendor.AlreadyDone),
+		string(vendor.Skipped)}
 }

@@ -43,13 +43,18 @@ func announcing(t *testing.T) (*Store, *pgxpool.Pool) {
 // under event_id = request_id.
 func request(t *testing.T, s *Store, typ string, instances ...string) (string, map[string]int64) {
 	t.Helper()
+	return requestDue(t, s, typ, time.Now().Add(30*24*time.Hour), instances...)
+}
+
+// requestDue is request with its legal deadline.
+func requestDue(t *testing.T, s *Store, typ string, deadline time.Time, instances ...string) (string, map[string]int64) {
+	t.Helper()
 	ctx := context.Background()
 	id, err := eventid.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
-	deadline := at.Add(30 * 24 * time.Hour)
 	d := fanout.Decision{EventID: id, RequestID: id, Tenant: "consumer", SubjectKey: "subject-" + id, Kind: "request", RequestType: typ,
 		OccurredAt: at, RecordedAt: at, PolicyVersion: "2025-04-09", Reason: "user_request", Jurisdiction: "gdpr", DeadlineAt: &deadline}
 	var ds []fanout.Delivery
@@ -151,75 +156,191 @@ func TestARequestCompletesWithItsLastDeliveryAndNamesWhatFailed(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d completions, want 1", len(got))
 	}
-	want := []fanout.Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered", HTTPStatus: 400},
-		{Instance: "salesforce", Action: "delete_user", Outcome: "skipped"}}
+	// Salesforce knows the person by no identifier the request carries: done.
+	want := []fanout.Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered", HTTPStatus: 400}}
 	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" || got[0].Status() != schemas.StatusPartiallyCompleted || got[0].Planned != 4 {
 		t.Errorf("status %s of %d planned, unfinished: %s", got[0].Status(), got[0].Planned, diff)
 	}
-	// The dead letter replayed and delivered after the completion: a receipt, and no
-	// second announcement, for Salesforce's skip still leaves the request partial.
-	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Record(ctx, ids["posthog"], done("delivered")); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(announced(t, pool, id)); n != 1 {
-		t.Errorf("%d completions after a replay, want 1", n)
-	}
-	var status string
-	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != schemas.StatusPartiallyCompleted {
-		t.Errorf("decision completion %q (%v)", status, err)
-	}
 }
 
-// An erasure partially completed keeps the subject's key, for the replay of its dead
-// letter needs the identifiers; once the replay carries it out the erasure is announced
-// completed and the key destroyed with that announcement.
-func TestAnErasureShredsTheKeyOnlyWhenEveryVendorCarriedItOut(t *testing.T) {
+// keys gives a store's test a subject's data key row and tells whether it is destroyed.
+func keys(t *testing.T, pool *pgxpool.Pool, subjects ...string) (destroyed func(string) bool) {
+	t.Helper()
 	ctx := context.Background()
-	s, pool := announcing(t)
-	id, ids := request(t, s, "erasure", "hubspot", "posthog")
-	subject := "subject-" + id
-	if _, err := pool.Exec(ctx, `INSERT INTO keystore.subject_keys (subject_key, tenant, master_key_id, wrapped)
-		VALUES ($1, 'consumer', 'k1', '\x00'), ('bystander-'||$1, 'consumer', 'k1', '\x00')`, subject); err != nil {
-		t.Fatal(err)
+	for _, subject := range subjects {
+		if _, err := pool.Exec(ctx, `INSERT INTO keystore.subject_keys (subject_key, tenant, master_key_id, wrapped)
+			VALUES ($1, 'consumer', 'k1', '\x00')`, subject); err != nil {
+			t.Fatal(err)
+		}
 	}
-	destroyed := func(subjectKey string) bool {
+	return func(subjectKey string) bool {
 		var gone bool
 		if err := pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keystore.subject_keys WHERE subject_key = $1`, subjectKey).Scan(&gone); err != nil {
 			t.Fatal(err)
 		}
 		return gone
 	}
+}
+
+// Attack: a vendor that never carries an erasure out kept the subject's key — and every
+// sealed copy of their identifiers readable — for as long as no one replayed its dead
+// letter. Consentry's own part is done at the partial completion: the key goes with it.
+// A replay after that cannot open the identifiers; it ends unverifiable (as the lane
+// records it) and the erasure stays partially completed, announced once.
+func TestAPartiallyCompletedErasureDestroysTheKey(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "hubspot", "posthog")
+	subject := "subject-" + id
+	destroyed := keys(t, pool, subject, "bystander-"+subject)
 	for in, r := range map[string]fanout.Result{"hubspot": done("delivered"),
 		"posthog": {State: fanout.Dead, Outcome: "dead_lettered", HTTPStatus: 503, LastError: "gave up", CountAttempt: true}} {
 		if err := s.Record(ctx, ids[in], r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := announced(t, pool, id); len(got) != 1 || got[0].Status() != schemas.StatusPartiallyCompleted || fanout.Shreds(got[0]) || destroyed(subject) {
-		t.Fatalf("after a dead letter: %+v, key destroyed %v; want partially completed, key kept", got, destroyed(subject))
+	got := announced(t, pool, id)
+	if len(got) != 1 || got[0].Status() != schemas.StatusPartiallyCompleted || !fanout.Shreds(got[0]) {
+		t.Fatalf("after a dead letter: %+v, want one partially completed announcement that shreds", got)
+	}
+	if !destroyed(subject) || destroyed("bystander-"+subject) {
+		t.Fatalf("key destroyed %v, bystander's %v: want only the erased subject's", destroyed(subject), destroyed("bystander-"+subject))
 	}
 	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Record(ctx, ids["posthog"], done("delivered")); err != nil {
+	if err := s.Record(ctx, ids["posthog"], fanout.Result{State: fanout.Done, Outcome: "unverifiable", CountAttempt: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(announced(t, pool, id)); n != 1 {
+		t.Errorf("%d announcements after a replay that could not open the identifiers, want 1", n)
+	}
+	var status string
+	if err := pool.QueryRow(ctx, `SELECT completion FROM fanout.decisions WHERE event_id = $1`, id).Scan(&status); err != nil || status != schemas.StatusPartiallyCompleted {
+		t.Errorf("decision completion %q (%v), want partially_completed", status, err)
+	}
+}
+
+// Attack: an erasure every vendor of which had nothing to act on (skipped) ended
+// partially completed with the key kept, though nothing was left to do anywhere.
+func TestASkippedOnlyErasureCompletesAndDestroysTheKey(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "salesforce", "sendgrid")
+	subject := "subject-" + id
+	destroyed := keys(t, pool, subject)
+	for _, in := range []string{"salesforce", "sendgrid"} {
+		if err := s.Record(ctx, ids[in], fanout.Result{State: fanout.Done, Outcome: "skipped", CountAttempt: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := announced(t, pool, id)
+	if len(got) != 1 || got[0].Status() != schemas.StatusCompleted || len(got[0].Unfinished) != 0 {
+		t.Fatalf("announced %+v, want one completed with nothing unfinished", got)
+	}
+	if !destroyed(subject) {
+		t.Error("the key of a completed erasure is not destroyed")
+	}
+}
+
+// Attack: a vendor that keeps failing (retried, never dead-lettered) or a manual task
+// no one closes held an erasure open, and the subject's key live, past the legal
+// deadline. The sweep closes it: what was open is dead-lettered and named, the request
+// announced partially completed, the key destroyed. A request not yet due, and a
+// restriction past its deadline, are left alone.
+func TestAnErasurePastItsDeadlineIsClosedAndShredded(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	now := time.Now()
+	id, ids := requestDue(t, s, "erasure", now.Add(-time.Minute), "hubspot", "posthog", "zoominfo")
+	notDue, notDueIDs := requestDue(t, s, "erasure", now.Add(time.Hour), "posthog")
+	restriction, _ := requestDue(t, s, "restriction", now.Add(-time.Minute), "hubspot")
+	subject := "subject-" + id
+	destroyed := keys(t, pool, subject, "subject-"+notDue, "subject-"+restriction)
+	task, err := s.CreateTask(ctx, fanout.Task{DeliveryKey: "k-" + id, Instance: "zoominfo", Action: "delete_user", Tenant: "consumer",
+		SubjectKey: subject, EventID: id, RequestID: id, Owner: "sales-ops", Instructions: "x", DueAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, r := range map[string]fanout.Result{
+		"hubspot":  done("delivered"),
+		"posthog":  {State: fanout.Pending, NextAttemptAt: now.Add(time.Hour), LastError: "transient (HTTP 503)", CountAttempt: true},
+		"zoominfo": {State: fanout.Polling, Outcome: "accepted", Reference: fmt.Sprintf("task:%d", task), NextAttemptAt: now.Add(time.Hour), CountAttempt: true},
+	} {
+		if err := s.Record(ctx, ids[in], r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Record(ctx, notDueIDs["posthog"], fanout.Result{State: fanout.Pending, NextAttemptAt: now.Add(time.Hour), CountAttempt: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := announced(t, pool, id); len(got) != 0 || destroyed(subject) {
+		t.Fatalf("closed before the sweep: %+v", got)
+	}
+
+	if _, err := s.CloseOverdue(ctx, time.Now(), 100); err != nil {
 		t.Fatal(err)
 	}
 	got := announced(t, pool, id)
-	if len(got) != 2 || got[1].Status() != schemas.StatusCompleted || got[1].Previous != schemas.StatusPartiallyCompleted || !fanout.Shreds(got[1]) {
-		t.Fatalf("after the replay: %+v, want a second announcement, completed", got)
+	if len(got) != 1 || got[0].Status() != schemas.StatusPartiallyCompleted || !got[0].AtDeadline || !fanout.Shreds(got[0]) {
+		t.Fatalf("after the sweep: %+v, want one partially completed announcement, at the deadline", got)
 	}
-	if !destroyed(subject) || destroyed("bystander-"+subject) {
-		t.Errorf("key destroyed %v, bystander's %v: want only the erased subject's", destroyed(subject), destroyed("bystander-"+subject))
+	want := []fanout.Unfinished{{Instance: "posthog", Action: "delete_user", Outcome: "dead_lettered"},
+		{Instance: "zoominfo", Action: "delete_user", Outcome: "dead_lettered"}}
+	if diff := cmp.Diff(want, got[0].Unfinished); diff != "" {
+		t.Errorf("unfinished: %s", diff)
 	}
-	// Nothing more to announce once completed.
-	if err := s.Record(ctx, ids["hubspot"], done("delivered")); err != nil {
+	if !destroyed(subject) {
+		t.Error("the key of an erasure past its deadline is not destroyed")
+	}
+	var state, lastError string
+	if err := pool.QueryRow(ctx, `SELECT state, last_error FROM fanout.deliveries WHERE id = $1`, ids["posthog"]).Scan(&state, &lastError); err != nil ||
+		state != fanout.Dead || lastError != DeadlineError {
+		t.Errorf("posthog's delivery: %s, %q (%v); want dead, naming the deadline", state, lastError, err)
+	}
+	for _, other := range []string{notDue, restriction} {
+		if got := announced(t, pool, other); len(got) != 0 || destroyed("subject-"+other) {
+			t.Errorf("request %s closed or shredded by the sweep: %+v", other, got)
+		}
+	}
+	// A second sweep finds nothing; closing the task later announces nothing more.
+	if _, err := s.CloseOverdue(ctx, time.Now(), 100); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(announced(t, pool, id)); n != 2 {
-		t.Errorf("%d announcements, want 2", n)
+	if _, _, err := s.CompleteTask(ctx, task, "ops", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(announced(t, pool, id)); n != 1 {
+		t.Errorf("%d announcements, want 1", n)
+	}
+}
+
+// An erasure announced partially completed before partial completions shredded (its
+// key still live) is shredded by the next sweep, without a second announcement.
+func TestTheSweepShredsAPartialErasureThatKeptItsKey(t *testing.T) {
+	ctx := context.Background()
+	s, pool := announcing(t)
+	id, ids := request(t, s, "erasure", "posthog")
+	subject := "subject-" + id
+	destroyed := keys(t, pool, subject)
+	if err := s.Record(ctx, ids["posthog"], fanout.Result{State: fanout.Dead, Outcome: "dead_lettered", CountAttempt: true}); err != nil {
+		t.Fatal(err)
+	}
+	// As the code before left it.
+	if _, err := pool.Exec(ctx, `UPDATE fanout.decisions SET shredded_at = NULL WHERE event_id = $1;`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE keystore.subject_keys SET wrapped = '\x00', destroyed_at = NULL WHERE subject_key = $1`, subject); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseOverdue(ctx, time.Now(), 100); err != nil {
+		t.Fatal(err)
+	}
+	if !destroyed(subject) {
+		t.Error("the partial erasure's key is still live after the sweep")
+	}
+	if n := len(announced(t, pool, id)); n != 1 {
+		t.Errorf("%d announcements, want 1", n)
 	}
 }
 

@@ -498,10 +498,13 @@ func (s *Store) Stats(ctx context.Context, withDone bool) (map[string]LaneStats,
 	return out, done.Err()
 }
 
-// DeadLetters lists parked deliveries, newest first; instance "" means all.
-func (s *Store) DeadLetters(ctx context.Context, instance string, limit int) ([]fanout.Delivery, error) {
+// DeadLetters lists parked deliveries, newest first; instance "" means all, tenants nil
+// means every tenant. The tenants are filtered here, before the LIMIT, so that a scoped
+// key gets a full page of its own.
+func (s *Store) DeadLetters(ctx context.Context, instance string, tenants []string, limit int) ([]fanout.Delivery, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM fanout.deliveries
-		WHERE state = 'dead' AND ($1 = '' OR instance = $1) ORDER BY updated_at DESC, id DESC LIMIT $2`, instance, limit)
+		WHERE state = 'dead' AND ($1 = '' OR instance = $1) AND ($3::text[] IS NULL OR tenant = ANY($3::text[]))
+		ORDER BY updated_at DESC, id DESC LIMIT $2`, instance, limit, tenants)
 	if err != nil {
 		return nil, err
 	}

@@ -51,15 +51,18 @@ func scanTask(row pgx.Row) (fanout.Task, error) {
 type TaskFilter struct {
 	Status   string // "", open, completed, or overdue (open and past due)
 	Instance string
-	Limit    int
+	// Tenants, when not nil, are the only tenants listed: filtered in the query, before
+	// its LIMIT.
+	Tenants []string
+	Limit   int
 }
 
 // Tasks lists tasks, those due soonest first.
 func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]fanout.Task, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM fanout.manual_tasks
 		WHERE ($1 = '' OR status = $1 OR ($1 = 'overdue' AND status = 'open' AND due_at < now()))
-		  AND ($2 = '' OR instance = $2)
-		ORDER BY status = 'completed', due_at, id LIMIT $3`, f.Status, f.Instance, f.Limit)
+		  AND ($2 = '' OR instance = $2) AND ($4::text[] IS NULL OR tenant = ANY($4::text[]))
+		ORDER BY status = 'completed', due_at, id LIMIT $3`, f.Status, f.Instance, f.Limit, f.Tenants)
 	if err != nil {
 		return nil, err
 	}

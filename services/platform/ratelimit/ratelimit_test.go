@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentry/consentry/services/unsubscribe-handler/internal/ratelimit"
+	"github.com/consentry/consentry/platform/ratelimit"
 )
 
 func TestBurstThenRefusedThenRefilled(t *testing.T) {

@@ -1,4 +1,5 @@
-// Package ratelimit limits public pages per client address: a token bucket per address,
+// Package ratelimit limits public pages per client address (unsubscribe-handler's pages,
+// consent-ingest's verification page): a token bucket per address,
 // held in a bounded least-recently-used table so that a flood of distinct addresses costs
 // a fixed amount of memory (the oldest buckets are forgotten, which only ever lets a
 // forgotten client through sooner).
