@@ -119,6 +119,7 @@ var ExampleSecrets = []string{
 	":consentry-dev@", // POSTGRES_PASSWORD, as CONSENTRY_POSTGRES_URL holds it
 	"dev-key-for-compose-only-0001",
 	"acme-key-for-compose-only-001",
+	"ops-key-for-compose-only-0001",
 	"Y29tcG9zZS1kZXYtcGVwcGVyLW5vdC1hLXNlY3JldC0wMDE=",
 	"Y29tcG9zZS1kZXYtbWFzdGVyLWtleS0zMi1ieXRlcyE=",
 	"Y29tcG9zZS1kZXYtbGluay1rZXktMzItYnl0ZXMtMDAwMDE=",
