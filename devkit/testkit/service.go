@@ -28,7 +28,7 @@ import (
 // credential (controller); AcmeAppKey is a product service of acme's, which may assert
 // verification but does not speak for the Customer; GlobexKey is another Customer's
 // credential; ConsentsKey may only post consumer's and acme's consents; AcmeDeskKey is
-// acme's privacy desk, which works acme's manual tasks.
+// acme's privacy desk, which works acme's manual tasks and reads its dead letters.
 const (
 	APIKey      = "test-key-0123456789abcdef"
 	OperatorKey = "ops-key-0123456789abcdefg"
@@ -68,7 +68,7 @@ func NewStack(t testing.TB) *Stack {
 		"CONSENTRY_POSTGRES_URL":        s.PostgresURL,
 		"CONSENTRY_API_KEYS": "test:" + APIKey + ":*:consents:write|requests:write|requests:read|links:write|email-events:write|suppressions:read|verify," +
 			"ops:" + OperatorKey + ":*,consents:" + ConsentsKey + ":consumer|acme:consents:write," +
-			"acme-desk:" + AcmeDeskKey + ":acme:tasks:read|tasks:write|identifiers:read,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
+			"acme-desk:" + AcmeDeskKey + ":acme:tasks:read|tasks:write|identifiers:read|dead-letters:read,acme:" + TenantKey + ":acme:controller,acme-app:" + AcmeAppKey +
 			":acme:verify,globex:" + GlobexKey + ":globex:controller,plain:" + PlainKey + ":consumer",
 		"CONSENTRY_LINK_KEYS":             "l1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
 		"CONSENTRY_WEBHOOK_SIGNING_KEYS":  WebhookSigningKeys,

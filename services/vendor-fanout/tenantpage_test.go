@@ -39,13 +39,13 @@ func TestScopedKeyGetsAFullPageOfItsTenant(t *testing.T) {
 	var dead struct {
 		DeadLetters []struct{ Tenant string } `json:"dead_letters"`
 	}
-	if code := testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters?limit=100", testkit.TenantKey, nil, &dead); code != http.StatusOK {
+	if code := testkit.Call(t, "GET", f.svc.URL+"/v1/dead-letters?limit=100", testkit.AcmeDeskKey, nil, &dead); code != http.StatusOK {
 		t.Fatalf("dead letters: %d", code)
 	}
 	var tasks struct {
 		Tasks []struct{ Tenant string } `json:"manual_tasks"`
 	}
-	if code := testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open&limit=100", testkit.TenantKey, nil, &tasks); code != http.StatusOK {
+	if code := testkit.Call(t, "GET", f.svc.URL+"/v1/manual-tasks?status=open&limit=100", testkit.AcmeDeskKey, nil, &tasks); code != http.StatusOK {
 		t.Fatalf("manual tasks: %d", code)
 	}
 	for what, tenants := range map[string][]string{"dead letters": tenantsOf(dead.DeadLetters), "manual tasks": tenantsOf(tasks.Tasks)} {
