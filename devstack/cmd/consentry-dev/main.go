@@ -58,13 +58,14 @@ Consentry is ready (%.1fs).
   kafka                 %s
   postgres              %s
 
-  API key               %s
+  API key (product)     %s
+  operator key          %s   (exports, tasks, vendors, audit: docs/api-keys.md)
   export CONSENTRY_DEV_API_KEY=%s
 
 Service logs: %s/logs/. Press Ctrl-C to stop.
 `, time.Since(started).Seconds(), s.URL("consent-ingest"), s.URL("unsubscribe-handler"), s.URL("vendor-fanout"),
 		s.URL("audit-sink"), s.RegistryURL(), s.SimulatorURL(), s.AdminURL("consent-ingest"), s.AdminURL("unsubscribe-handler"),
-		s.AdminURL("vendor-fanout"), s.AdminURL("audit-sink"), s.Brokers()[0], s.PostgresURL(), s.APIKey(), s.APIKey(), *dataDir)
+		s.AdminURL("vendor-fanout"), s.AdminURL("audit-sink"), s.Brokers()[0], s.PostgresURL(), s.APIKey(), s.OperatorKey(), s.APIKey(), *dataDir)
 
 	<-ctx.Done()
 	log.Info("stopping: services drain and commit first")
