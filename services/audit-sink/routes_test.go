@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/consentry/consentry/devkit/testkit"
 	"github.com/consentry/consentry/platform/apikey"
 )
 
@@ -14,17 +15,5 @@ func TestEveryAPIRouteNamesAPermission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := routes(&api{log: slog.New(slog.DiscardHandler)}, keys)
-	if bad := mux.Undeclared(); len(bad) > 0 {
-		t.Fatalf("routes without a permission: %v", bad)
-	}
-	api := 0
-	for _, r := range mux.Routes() {
-		if r.Permission != "" {
-			api++
-		}
-	}
-	if api == 0 {
-		t.Fatal("no API route registered")
-	}
+	testkit.RoutesNamePermissions(t, routes(&api{log: slog.New(slog.DiscardHandler)}, keys))
 }
