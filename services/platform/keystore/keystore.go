@@ -99,11 +99,19 @@ func Rewrap(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKeys, ba
 		batch = 500
 	}
 	total := 0
-	// The second pass picks up keys the first found locked.
-	for range 2 {
-		after := ""
+	// The first pass skips keys another transaction holds (an erasure destroying one, a
+	// second rewrap), so neither waits on the other; the second waits for those locks to
+	// be released and then takes what is still under an old master key: a key the other
+	// rewrap has moved meanwhile no longer matches once its lock is granted.
+	// It takes one key per transaction, so it never holds a lock while waiting for
+	// another and cannot deadlock with an erasure that destroys several keys at once.
+	for _, wait := range []bool{false, true} {
+		after, size := "", batch
+		if wait {
+			size = 1
+		}
 		for {
-			n, last, err := rewrapBatch(ctx, pool, master, after, batch)
+			n, last, err := rewrapBatch(ctx, pool, master, after, size, wait)
 			total += n
 			if err != nil {
 				return total, err
@@ -130,7 +138,7 @@ var ErrRewrapIncomplete = errors.New("keystore: some data keys are still wrapped
 
 // rewrapBatch rewraps up to batch keys after the subject key after, in key order, and
 // returns how many it rewrapped and the last key it looked at ("" when none was left).
-func rewrapBatch(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKeys, after string, batch int) (int, string, error) {
+func rewrapBatch(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKeys, after string, batch int, wait bool) (int, string, error) {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
@@ -138,9 +146,13 @@ func rewrapBatch(ctx context.Context, pool *pgxpool.Pool, master *seal.MasterKey
 	defer tx.Rollback(ctx)
 	// Walking the primary key keeps each batch an index range scan, however large the
 	// table; a filter on master_key_id alone would rescan every rewrapped row each time.
+	lock := "FOR UPDATE SKIP LOCKED"
+	if wait {
+		lock = "FOR UPDATE"
+	}
 	rows, err := tx.Query(ctx, `SELECT subject_key, master_key_id, wrapped FROM keystore.subject_keys
 		WHERE subject_key > $1 AND wrapped IS NOT NULL AND master_key_id <> $2
-		ORDER BY subject_key LIMIT $3 FOR UPDATE SKIP LOCKED`, after, master.CurrentID(), batch)
+		ORDER BY subject_key LIMIT $3 `+lock, after, master.CurrentID(), batch)
 	if err != nil {
 		return 0, "", fmt.Errorf("keystore: rewrap: %w", err)
 	}
