@@ -60,7 +60,9 @@ func (f *fixture) statuses(rid string) []*schemas.PrivacyRequest {
 func (f *fixture) completion(rid string) *schemas.PrivacyRequest {
 	f.t.Helper()
 	var got []*schemas.PrivacyRequest
-	f.waitFor("the request's completion", 60*time.Second, func() bool {
+	// Longer than the default lease (2 min): a delivery a stopped run had claimed comes
+	// back to the next only when its lease ends, as a killed dispatcher's would.
+	f.waitFor("the request's completion", 3*time.Minute, func() bool {
 		got = f.statuses(rid)
 		return len(got) > 0
 	})
