@@ -109,6 +109,9 @@ func PrivacyRequests(t *testing.T, s Env) {
 			t.Fatalf("status %s, want verifying", status)
 		}
 		link := VerificationLink(t, s, id)
+		// audit-sink answers 404 until it has read the request from Kafka: wait for that,
+		// so the 409 below is the refusal of an unverified request, not a lag.
+		WaitForRequest(t, s, id, schemas.StatusVerifying, 60*time.Second)
 		if code := testkit.Call(t, "GET", s.URL("audit-sink")+"/v1/privacy-requests/"+id+"/export", ops, nil, nil); code != http.StatusConflict {
 			t.Errorf("export before verification: %d, want 409", code)
 		}
