@@ -299,3 +299,21 @@ func blankKeepingLines(s string) string {
 		return ' '
 	}, s)
 }
+
+// conflictMarker is a line git leaves where a merge was not resolved. Built from pieces so
+// that this file does not match.
+var conflictMarker = regexp.MustCompile(`^(?:` + "<<<<" + `<<< |` + "====" + `===$|` + ">>>>" + `>>> )`)
+
+// TestNoUnresolvedMergeConflicts: a merge left half-done shows a reader both sides of an
+// argument and the build may not notice (docs/architecture.md once held both versions of
+// its guarantee table).
+func TestNoUnresolvedMergeConflicts(t *testing.T) {
+	_, files := repoFiles(t)
+	for _, f := range files {
+		lines(f.text, func(n int, line string) {
+			if conflictMarker.MatchString(line) {
+				t.Errorf("%s:%d holds a merge-conflict marker: resolve the merge\n\t%s", f.rel, n, line)
+			}
+		})
+	}
+}
