@@ -17,13 +17,16 @@ type hubspotState struct {
 	optedOut map[string]time.Time
 	// unsubscribed holds v3 per-type unsubscribes, keyed email + "\x00" + type id.
 	unsubscribed map[string]bool
+	// contacts maps record IDs to addresses (AddHubSpotContact), for the contact read.
+	contacts map[string]string
 	// day and used count the account's calls today (UTC), for the daily limit.
 	day  string
 	used int
 }
 
 func newHubspotState() hubspotState {
-	return hubspotState{deletedIDs: map[string]bool{}, optedOut: map[string]time.Time{}, unsubscribed: map[string]bool{}}
+	return hubspotState{deletedIDs: map[string]bool{}, optedOut: map[string]time.Time{}, unsubscribed: map[string]bool{},
+		contacts: map[string]string{}}
 }
 
 // hubspotError writes HubSpot's error envelope. HubSpot's 429 has its own
@@ -129,6 +132,9 @@ func (s *Simulator) hubspotGDPRDelete(w http.ResponseWriter, r *http.Request) {
 		hubspotError(w, http.StatusBadRequest, "objectId is not a valid email address")
 		return
 	}
+	s.mu.Lock()
+	s.state.hubspot.forgetContacts(req.ObjectID, req.IDProperty)
+	s.mu.Unlock()
 	if req.IDProperty == "" {
 		s.mu.Lock()
 		gone := s.state.hubspot.deletedIDs[req.ObjectID]

@@ -9,6 +9,7 @@ func (s *Simulator) vendorRoutes() *http.ServeMux {
 
 	// HubSpot (docs/vendors/hubspot.md).
 	mux.HandleFunc("POST /hubspot/crm/v3/objects/contacts/gdpr-delete", s.hubspotGDPRDelete)
+	mux.HandleFunc("GET /hubspot/crm/v3/objects/contacts/{id}", s.hubspotContact)
 	mux.HandleFunc("POST /hubspot/oauth/v1/token", s.hubspotToken)
 	mux.HandleFunc("POST /salesforce/services/oauth2/token", s.salesforceToken)
 	mux.HandleFunc("POST /linkedin/oauth/v2/accessToken", s.linkedinToken)

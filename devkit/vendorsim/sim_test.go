@@ -296,7 +296,8 @@ func TestRouting(t *testing.T) {
 				t.Errorf("body = %s, want HubSpot's error shape", r.body)
 			}
 		}},
-		{name: "wrong method", method: "GET", path: "/hubspot/crm/v3/objects/contacts/gdpr-delete", want: 405, check: func(t *testing.T, r resp) {
+		// Not contacts/gdpr-delete: a GET there is the contact read of record "gdpr-delete".
+		{name: "wrong method", method: "GET", path: "/hubspot/communication-preferences/v3/unsubscribe", want: 405, check: func(t *testing.T, r resp) {
 			if r.header.Get("Allow") != "POST" || r.header.Get("Content-Type") != "application/json" {
 				t.Errorf("Allow = %q, Content-Type = %q", r.header.Get("Allow"), r.header.Get("Content-Type"))
 			}
