@@ -53,6 +53,7 @@ type api struct {
 	confirmTTL time.Duration
 
 	sendGrid sendGridInbound // the signed Event Webhook route
+	hubSpot  hubSpotInbound  // HubSpot's signed webhook route
 }
 
 var (

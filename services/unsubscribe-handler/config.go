@@ -14,6 +14,8 @@ import (
 	"github.com/consentry/consentry/platform/config"
 	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/webhooksig"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/hubspotcontacts"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/hubspotevents"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/sendgridsig"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/token"
 )
@@ -54,6 +56,19 @@ type serviceConfig struct {
 	// topic; a group_unsubscribe from an unmapped group opts out of all marketing email.
 	SendGridGroups    map[string]map[int64]string
 	sendGridGroupsRaw []string
+	// HubSpotSecrets are the client secrets of each tenant's HubSpot app, which sign its
+	// webhook (signature v3); a tenant without one has no HubSpot route.
+	HubSpotSecrets    map[string][]byte
+	hubSpotSecretsRaw string
+	// HubSpotTokens read a contact's address from the tenant's HubSpot account, since
+	// HubSpot's events name the contact by record ID only.
+	HubSpotTokens    map[string]string
+	hubSpotTokensRaw string
+	HubSpotBaseURL   string
+	// HubSpotProperties are the contact properties whose change to "true" is an opt-out
+	// of all marketing email: hs_email_optout and those configured.
+	HubSpotProperties    hubspotevents.Properties
+	hubSpotPropertiesRaw []string
 }
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serviceConfig, error) {
@@ -86,6 +101,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"tenant=<base64 DER public key> for each tenant whose SendGrid Event Webhook is signed (docs/vendors/sendgrid.md)")
 	l.List(&c.sendGridGroupsRaw, "sendgrid-groups", "CONSENTRY_SENDGRID_GROUPS", nil,
 		"tenant/<asm_group_id>=<email topic>: the topic a SendGrid group_unsubscribe opts out of")
+	l.Secret(&c.hubSpotSecretsRaw, "CONSENTRY_HUBSPOT_WEBHOOK_SECRETS")
+	l.Secret(&c.hubSpotTokensRaw, "CONSENTRY_HUBSPOT_TOKENS")
+	l.String(&c.HubSpotBaseURL, "hubspot-base-url", "CONSENTRY_HUBSPOT_BASE_URL", hubspotcontacts.DefaultBaseURL,
+		"HubSpot's API, where a webhook's contact is read")
+	l.List(&c.hubSpotPropertiesRaw, "hubspot-properties", "CONSENTRY_HUBSPOT_PROPERTIES", nil,
+		"contact properties besides hs_email_optout whose change to \"true\" in HubSpot's webhook is an opt-out of all marketing email")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -148,6 +169,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		c.TrustedProxies = p
 	}
 	errs = append(errs, c.parseSendGrid()...)
+	errs = append(errs, c.parseHubSpot()...)
 	return c, errors.Join(errs...)
 }
 
@@ -182,5 +204,54 @@ func (c *serviceConfig) parseSendGrid() []error {
 		}
 		c.SendGridGroups[tenant][group] = topic
 	}
+	return errs
+}
+
+// parseHubSpot reads the per-tenant secrets and tokens. Errors name the variable and the
+// tenant, never a value.
+func (c *serviceConfig) parseHubSpot() []error {
+	var errs []error
+	perTenant := func(raw, name, what string, min int) map[string]string {
+		out := map[string]string{}
+		for _, kv := range strings.Split(raw, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			tenant, v, _ := strings.Cut(kv, "=")
+			if !tenantPattern.MatchString(tenant) || len(v) < min {
+				errs = append(errs, fmt.Errorf("%s: each entry is tenant=<%s> (at least %d characters)", name, what, min))
+				continue
+			}
+			if _, dup := out[tenant]; dup {
+				errs = append(errs, fmt.Errorf("%s: tenant %s is listed twice", name, tenant))
+			}
+			out[tenant] = v
+		}
+		return out
+	}
+	// HubSpot's client secrets are UUIDs; anything much shorter is a typo or a guessable key.
+	secrets := perTenant(c.hubSpotSecretsRaw, "CONSENTRY_HUBSPOT_WEBHOOK_SECRETS", "the app's client secret", 16)
+	c.HubSpotTokens = perTenant(c.hubSpotTokensRaw, "CONSENTRY_HUBSPOT_TOKENS", "access token", 8)
+	c.HubSpotSecrets = map[string][]byte{}
+	for tenant, s := range secrets {
+		c.HubSpotSecrets[tenant] = []byte(s)
+		if c.HubSpotTokens[tenant] == "" {
+			errs = append(errs, fmt.Errorf("CONSENTRY_HUBSPOT_TOKENS has no token for tenant %s, which has a HubSpot webhook secret: "+
+				"its webhook names contacts by ID, and the address is read with the token", tenant))
+		}
+	}
+	for tenant := range c.HubSpotTokens {
+		if secrets[tenant] == "" {
+			errs = append(errs, fmt.Errorf("CONSENTRY_HUBSPOT_TOKENS: tenant %s has no CONSENTRY_HUBSPOT_WEBHOOK_SECRETS entry", tenant))
+		}
+	}
+	if u, err := url.Parse(c.HubSpotBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("CONSENTRY_HUBSPOT_BASE_URL must be an absolute http(s) URL"))
+	}
+	props, err := hubspotevents.ParseProperties(c.hubSpotPropertiesRaw)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("CONSENTRY_HUBSPOT_PROPERTIES: %w", err))
+	}
+	c.HubSpotProperties = props
 	return errs
 }

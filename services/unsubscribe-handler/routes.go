@@ -16,6 +16,9 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	// SendGrid cannot hold our API key: its ECDSA signature, checked against the tenant's
 	// configured key, is the authority here (postSendGridEvents).
 	mux.Public("POST /v1/email-events/sendgrid", http.HandlerFunc(a.postSendGridEvents))
+	// Nor can HubSpot: the v3 signature made with the tenant app's client secret is the
+	// authority (postHubSpotEvents).
+	mux.Public("POST /v1/email-events/hubspot", http.HandlerFunc(a.postHubSpotEvents))
 	mux.Handle("GET /v1/suppressions", apikey.SuppressionsRead, a.listSuppressions)
 	mux.Handle("GET /v1/suppressions/{email_sha256}", apikey.SuppressionsRead, a.getSuppression)
 	// Public pages: the signed token is the only authority, and anyone can reach them, so

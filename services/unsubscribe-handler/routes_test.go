@@ -15,7 +15,9 @@ func TestEveryAPIRouteNamesAPermission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// SendGrid's webhook carries SendGrid's signature, not our key: the one API route
-	// that is public by design (postSendGridEvents checks the signature).
-	testkit.RoutesNamePermissions(t, routes(&api{log: slog.New(slog.DiscardHandler)}, keys), "POST /v1/email-events/sendgrid")
+	// SendGrid's and HubSpot's webhooks carry the vendor's signature, not our key: the
+	// API routes that are public by design (postSendGridEvents and postHubSpotEvents check
+	// the signature).
+	testkit.RoutesNamePermissions(t, routes(&api{log: slog.New(slog.DiscardHandler)}, keys),
+		"POST /v1/email-events/sendgrid", "POST /v1/email-events/hubspot")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/csrf"
+	"github.com/consentry/consentry/services/unsubscribe-handler/internal/hubspotcontacts"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/i18n"
 	"github.com/consentry/consentry/services/unsubscribe-handler/internal/postgres"
 )
@@ -59,7 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		limiter:     ratelimit.New(float64(cfg.PublicRate)/60, cfg.PublicBurst, 100_000),
 		linkLimiter: ratelimit.New(float64(cfg.OneClickRate)/60, cfg.OneClickBurst, 100_000), trusted: cfg.TrustedProxies,
 		sender: webhooksig.Sender{Keys: cfg.parsedWebhook}, senderURL: cfg.SenderURL,
-		confirmTTL: cfg.ConfirmTTL, sendGrid: sendGridInbound{keys: cfg.SendGridKeys, groups: cfg.SendGridGroups}}
+		confirmTTL: cfg.ConfirmTTL, sendGrid: sendGridInbound{keys: cfg.SendGridKeys, groups: cfg.SendGridGroups},
+		hubSpot: hubSpotInbound{secrets: cfg.HubSpotSecrets, tokens: cfg.HubSpotTokens, props: cfg.HubSpotProperties,
+			contacts: &hubspotcontacts.Client{BaseURL: cfg.HubSpotBaseURL}}}
 	if len(cfg.TrustedProxies) == 0 {
 		// Behind an ingress the peer is the ingress, so every visitor would share one
 		// bucket of the public pages' rate limit and one busy client would lock out all.

@@ -123,18 +123,26 @@ func (a *api) applySendGrid(ctx context.Context, tenant string, events []emailev
 // (from a consent event that carried it). An address no subject is known for is still
 // suppressed, with no consent event; docs/vendors/sendgrid.md says why.
 func (a *api) sendGridOptOut(ctx context.Context, tx *postgres.Tx, e emailevents.Event) (msgs []kafka.Message, changed, consent bool, err error) {
+	return a.vendorOptOut(ctx, tx, "sendgrid", schemas.SourceEmailLink, e)
+}
+
+// vendorOptOut records an opt-out a vendor reported for e's address: a marketing_email
+// withdrawal when the address's subject is known, and a scope "all" suppression. Its ids
+// derive from the vendor's event (emailEventID), and an address already suppressed is
+// left as it is, so a redelivered event has one effect.
+func (a *api) vendorOptOut(ctx context.Context, tx *postgres.Tx, vendor, source string, e emailevents.Event) (msgs []kafka.Message, changed, consent bool, err error) {
 	s := a.suppressor
 	hash := pseudonym.EmailSHA256(e.Email)
 	current, known, err := tx.Get(ctx, e.Tenant, hash)
 	if err != nil || (known && current.Suppressed) {
 		return nil, false, false, err
 	}
-	id, err := emailEventID("sendgrid", hash, e)
+	id, err := emailEventID(vendor, hash, e)
 	if err != nil {
 		return nil, false, false, err
 	}
 	cause := schemas.Header{EventID: id, Tenant: e.Tenant, SubjectKey: current.SubjectKey, OccurredAt: e.OccurredAt,
-		RecordedAt: a.now().UTC(), Source: schemas.SourceEmailLink, PolicyVersion: a.policyVersion}
+		RecordedAt: a.now().UTC(), Source: source, PolicyVersion: a.policyVersion}
 	if current.SubjectKey != "" {
 		// Sealed like every consent event's identifiers, so that the consumer reading it
 		// back, and vendor-fanout, find the address without it travelling in clear.
