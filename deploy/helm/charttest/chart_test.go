@@ -262,6 +262,45 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("no HorizontalPodAutoscaler for %s", s)
 		}
 	}
+	checkHubSpot(t, r, false)
+}
+
+// checkHubSpot: with its Secret named, unsubscribe-handler reads HubSpot's webhook secrets
+// and tokens from it and may reach HTTPS outside the cluster (the contact reads);
+// without, it has neither. No other service gets them.
+func checkHubSpot(t *testing.T, r rendered, on bool) {
+	t.Helper()
+	for _, s := range services {
+		refs := map[string]string{}
+		for _, e := range r["Deployment"]["consentry-"+s].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env {
+			if strings.HasPrefix(e.Name, "CONSENTRY_HUBSPOT_") && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				refs[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+			}
+		}
+		want := map[string]string{}
+		if on && s == "unsubscribe-handler" {
+			want = map[string]string{"CONSENTRY_HUBSPOT_WEBHOOK_SECRETS": "consentry-hubspot/webhook-secrets",
+				"CONSENTRY_HUBSPOT_TOKENS": "consentry-hubspot/tokens"}
+		}
+		if fmt.Sprint(refs) != fmt.Sprint(want) {
+			t.Errorf("%s: HubSpot env %v, want %v", s, refs, want)
+		}
+	}
+	np, ok := r["NetworkPolicy"]["consentry-unsubscribe-handler"].(*networkingv1.NetworkPolicy)
+	if !ok {
+		return
+	}
+	https := false
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			if p.Port != nil && p.Port.IntValue() == 443 {
+				https = true
+			}
+		}
+	}
+	if https != on {
+		t.Errorf("unsubscribe-handler's HTTPS egress: %v, want %v", https, on)
+	}
 }
 
 func TestEverythingOn(t *testing.T) {
@@ -292,6 +331,7 @@ func TestEverythingOn(t *testing.T) {
 		}
 	}
 	checkTopics(t, r)
+	checkHubSpot(t, r, true)
 	// The services that send webhooks sign them with the same keys; no other holds them.
 	for _, s := range services {
 		var ref *corev1.SecretKeySelector
