@@ -60,8 +60,9 @@ func (a *api) postHubSpotEvents(w http.ResponseWriter, r *http.Request) {
 	tenant := r.URL.Query().Get("tenant")
 	secret := a.hubSpot.secrets[tenant]
 	if secret == nil {
-		// A tenant without a HubSpot app has no such route, as one that does not exist.
-		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no HubSpot webhook is configured for this tenant"))
+		// Answered as a signature that does not verify, so that a caller cannot learn which
+		// tenants have HubSpot set up (the SendGrid route does the same).
+		apierror.Write(w, a.log, apierror.New(apierror.Unauthorized, "the HubSpot signature does not verify or its timestamp is stale"))
 		return
 	}
 	body, err := server.ReadBody(w, r, 2<<20)

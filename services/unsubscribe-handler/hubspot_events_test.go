@@ -166,8 +166,8 @@ func TestHubSpotForgedOrStalePostsApplyNothing(t *testing.T) {
 		{"stale timestamp", "consumer", hubSpotSecret, "consumer", now.Add(-6 * time.Minute), body, 401},
 		{"future timestamp", "consumer", hubSpotSecret, "consumer", now.Add(2 * time.Minute), body, 401},
 		{"tampered body", "consumer", hubSpotSecret, "consumer", now, strings.Replace(body, `"objectId":502`, `"objectId":599`, 1), 401},
-		{"unknown tenant", "nobody", hubSpotSecret, "nobody", now, body, 404},
-		{"no tenant", "", hubSpotSecret, "", now, body, 404},
+		{"unknown tenant", "nobody", hubSpotSecret, "nobody", now, body, 401},
+		{"no tenant", "", hubSpotSecret, "", now, body, 401},
 	}
 	for _, c := range cases {
 		if s := postHubSpot(t, svc, c.tenant, c.secret, c.signedTenant, c.at, c.signed, body, nil); s != c.want {
