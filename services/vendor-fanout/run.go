@@ -103,7 +103,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 				}
 			}
 		}}
-	consumer, err := kafka.NewConsumer(deps.Consumer("vendor-fanout", cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests), p.decode, p.handle)
+	consumerCfg := deps.Consumer("vendor-fanout", cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)
+	// A lone event waits this long for company before it is planned. Under load the
+	// reader's queue fills a batch without waiting, and the next batch gathers while
+	// this one is planned; the 5 ms default only delays an event that comes alone.
+	consumerCfg.Linger = 500 * time.Microsecond
+	consumer, err := kafka.NewConsumer(consumerCfg, p.decode, p.handle)
 	if err != nil {
 		deps.Close()
 		return err
