@@ -237,7 +237,7 @@ func closeOverdueErasures(ctx context.Context, store *postgres.Store, interval t
 
 // pruneDeliveries deletes done deliveries older than retention (postgres.Store.Prune), a
 // bounded batch per statement so that no transaction holds many rows, every
-// retention/24 (at most hourly): rows outlive the retention by no more than that.
+// retention/24 or hourly, whichever is sooner: rows outlive the retention by no more than that.
 func pruneDeliveries(ctx context.Context, store *postgres.Store, retention time.Duration, log *slog.Logger) error {
 	const batch = 1000
 	tick := time.NewTicker(min(retention/24, time.Hour))
