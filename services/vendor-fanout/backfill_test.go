@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/devkit/testkit"
+	"github.com/consentry/consentry/devkit/vendorsim"
 	"github.com/consentry/consentry/schemas"
 )
 
@@ -57,6 +58,13 @@ func (f *fixture) sendgridCalls() []string {
 func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testkit.NewStack(t))
+	// The erasure must still be open when SendGrid is back-filled: its completion
+	// destroys the subject's key, and a delivery back-filled after that has no address to
+	// send (it ends unverifiable, with no call). Amplitude, down until then, holds it
+	// open; without that the erasure sometimes completed first (1 run in 4 under load).
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: vendorsim.ModeDown}); err != nil {
+		t.Fatal(err)
+	}
 	f.run(nil) // the default routing: no SendGrid
 	f.publish("still-out", "out@example.com", f.deny("marketing_email"))
 	f.publish("came-back", "back@example.com", f.deny("marketing_email"))
@@ -94,6 +102,9 @@ func TestEnablingAVendorBackfillsItOnce(t *testing.T) {
 		}
 		return suppressed == 1 && deleted == 1
 	})
+	if err := f.sim.SetFault(vendorsim.Fault{Vendor: "amplitude", Mode: vendorsim.ModeOK}); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range f.sim.Calls() {
 		if c.Vendor == "sendgrid" && strings.Contains(string(c.Body), "back@example.com") {
 			t.Errorf("sendgrid got %s for a person who opted back in", c.Path)

@@ -25,7 +25,9 @@ type serviceConfig struct {
 	VendorTimeout  time.Duration
 	// DeadlineSweep is how often erasures past their legal deadline are looked for.
 	DeadlineSweep time.Duration
-	Routes        *routing.Table
+	// Retention is how long done deliveries are kept (CONSENTRY_DELIVERY_RETENTION).
+	Retention time.Duration
+	Routes    *routing.Table
 	// WebhookKeys sign the webhook adapter's deliveries (CONSENTRY_WEBHOOK_SIGNING_KEYS);
 	// nil when unset, and then an instance of type webhook is refused.
 	WebhookKeys *webhooksig.Keys
@@ -54,6 +56,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	l.Duration(&c.VendorTimeout, "vendor-timeout", "CONSENTRY_VENDOR_TIMEOUT", 10*time.Second, "timeout of one vendor call")
 	l.Duration(&c.DeadlineSweep, "deadline-sweep", "CONSENTRY_FANOUT_DEADLINE_SWEEP", time.Minute,
 		"how often erasures past their legal deadline are closed and their subject's key destroyed")
+	l.Duration(&c.Retention, "delivery-retention", "CONSENTRY_DELIVERY_RETENTION", 72*time.Hour,
+		"how long done deliveries are kept before they are pruned (their receipts are in the audit log); pending, polling and dead ones are never pruned")
 	var webhookKeys string
 	l.Secret(&webhookKeys, "CONSENTRY_WEBHOOK_SIGNING_KEYS")
 	if err := l.Parse(args); err != nil {
@@ -71,6 +75,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.Policy.Lease < 30*time.Second {
 		errs = append(errs, errors.New("CONSENTRY_FANOUT_LEASE must be at least 30s (longer than a vendor call can take)"))
+	}
+	if c.Retention < time.Hour {
+		errs = append(errs, errors.New("CONSENTRY_DELIVERY_RETENTION must be at least 1h: an operator looking into a delivery needs it kept a while"))
 	}
 	if c.DeadlineSweep <= 0 {
 		errs = append(errs, errors.New("CONSENTRY_FANOUT_DEADLINE_SWEEP must be positive"))

@@ -23,8 +23,12 @@ type planner struct {
 	store  *postgres.Store
 	topics kafka.Topics
 	wake   func(instances map[string]bool)
-	now    func() time.Time
-	log    *slog.Logger
+	// lease, when positive, plans deliveries already leased to this process, and hand
+	// gives them to their lanes, returning those no lane took.
+	lease time.Duration
+	hand  func(ds []fanout.Delivery, leasedUntil time.Time) (rejected []int64)
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // decode reads an event and checks it is the record its topic carries: anything else on
@@ -68,11 +72,27 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 			touched[del.Instance] = true
 		}
 	}
-	if err := p.store.Plan(ctx, decisions, planned); err != nil {
+	lease := p.lease
+	if p.hand == nil {
+		lease = 0
+	}
+	// The lease is counted from before the transaction: its end by this clock is never
+	// later than by the database's.
+	leasedUntil := time.Now().Add(lease)
+	leased, err := p.store.PlanLeased(ctx, decisions, planned, lease)
+	if err != nil {
 		if platformpg.IsDataError(err) || errors.Is(err, postgres.ErrUnannounced) {
 			return kafka.Permanent(fmt.Errorf("planning deliveries: %w", err))
 		}
 		return fmt.Errorf("planning deliveries: %w", err)
+	}
+	if len(leased) > 0 {
+		if rejected := p.hand(leased, leasedUntil); len(rejected) > 0 {
+			// Not worth failing the batch for: unreleased, they come back when the lease ends.
+			if err := p.store.Release(ctx, rejected); err != nil {
+				p.log.Warn("releasing deliveries no lane had room for failed; they come back when their leases end", "error", err)
+			}
+		}
 	}
 	p.wake(touched)
 	if n, err := p.store.Shred(ctx, shred); err != nil {

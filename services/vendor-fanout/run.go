@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	}
 
 	p := &planner{serde: deps.Serde, routes: cfg.Routes, store: store, topics: cfg.Kafka.Topics, now: time.Now, log: log,
+		lease: cfg.Policy.Lease, hand: func(ds []fanout.Delivery, until time.Time) []int64 { return handOff(lanes, ds, until) },
 		wake: func(instances map[string]bool) {
 			for name := range instances {
 				if l, ok := lanes[name]; ok {
@@ -102,7 +103,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 				}
 			}
 		}}
-	consumer, err := kafka.NewConsumer(deps.Consumer("vendor-fanout", cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests), p.decode, p.handle)
+	consumerCfg := deps.Consumer("vendor-fanout", cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)
+	// A lone event waits this long for company before it is planned. Under load the
+	// reader's queue fills a batch without waiting, and the next batch gathers while
+	// this one is planned; the 5 ms default only delays an event that comes alone.
+	consumerCfg.Linger = 500 * time.Microsecond
+	consumer, err := kafka.NewConsumer(consumerCfg, p.decode, p.handle)
 	if err != nil {
 		deps.Close()
 		return err
@@ -125,6 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 			{Name: "backfill", Run: func(ctx context.Context) error { return backfillNewInstances(ctx, p, log) }},
 			{Name: "deadline-sweeper", Run: func(ctx context.Context) error {
 				return closeOverdueErasures(ctx, store, cfg.DeadlineSweep, notify, log)
+			}},
+			{Name: "retention", Run: func(ctx context.Context) error {
+				return pruneDeliveries(ctx, store, cfg.Retention, log)
 			}},
 		},
 		Closers: []func(){deps.Close},
@@ -170,6 +179,25 @@ func dispatchAll(ctx context.Context, lanes map[string]*dispatch.Lane, store *po
 	return nil
 }
 
+// handOff gives each lane the deliveries planned leased for it and returns the ids of
+// those no lane took (an instance with no lane, or a lane without room).
+func handOff(lanes map[string]*dispatch.Lane, ds []fanout.Delivery, leasedUntil time.Time) []int64 {
+	byLane := map[string][]fanout.Delivery{}
+	for _, d := range ds {
+		byLane[d.Instance] = append(byLane[d.Instance], d)
+	}
+	var rejected []int64
+	for name, ds := range byLane {
+		if l, ok := lanes[name]; ok {
+			ds = l.Offer(ds, leasedUntil)
+		}
+		for _, d := range ds {
+			rejected = append(rejected, d.ID)
+		}
+	}
+	return rejected
+}
+
 func instanceNames(t *routing.Table) []string {
 	names := make([]string, len(t.Instances))
 	for i, in := range t.Instances {
@@ -198,6 +226,39 @@ func closeOverdueErasures(ctx context.Context, store *postgres.Store, interval t
 			if n == batch {
 				continue
 			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// pruneDeliveries deletes done deliveries older than retention (postgres.Store.Prune), a
+// bounded batch per statement so that no transaction holds many rows, every
+// retention/24 or hourly, whichever is sooner: rows outlive the retention by no more than that.
+func pruneDeliveries(ctx context.Context, store *postgres.Store, retention time.Duration, log *slog.Logger) error {
+	const batch = 1000
+	tick := time.NewTicker(min(retention/24, time.Hour))
+	defer tick.Stop()
+	for {
+		var total int64
+		for ctx.Err() == nil {
+			n, err := store.Prune(ctx, time.Now().Add(-retention), batch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("pruning done deliveries failed; retrying at the next round", "error", err)
+				}
+				break
+			}
+			total += n
+			if n < batch {
+				break
+			}
+		}
+		if total > 0 {
+			log.Info("pruned done deliveries past their retention", "deliveries", total)
 		}
 		select {
 		case <-ctx.Done():

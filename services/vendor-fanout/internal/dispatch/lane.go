@@ -121,6 +121,11 @@ type Lane struct {
 	throttles atomic.Int32
 	mu        sync.Mutex
 	lastError string
+
+	// Deliveries planned already leased to this lane (handoff.go).
+	handMu      sync.Mutex
+	handed      []handed
+	handStopped bool
 }
 
 // NewLane builds a lane with the breaker settings of docs/kafka-postgres.md §7.
@@ -220,6 +225,7 @@ func (l *Lane) Run(ctx context.Context) error {
 	recording := make(chan struct{}, l.claimSize())
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
+	defer l.releaseHanded()
 	for ctx.Err() == nil {
 		if wait := l.gate(); wait > 0 {
 			l.sleep(ctx, wait, idle)
@@ -227,7 +233,7 @@ func (l *Lane) Run(ctx context.Context) error {
 		}
 		// Claim a few rounds of calls at once: a claim is a database round trip, and one
 		// per call would cost the database more than the calls cost the vendor.
-		batch, err := l.deps.Store.Claim(ctx, l.cfg.Instance, l.claimSize(), l.cfg.Policy.Lease)
+		batch, err := l.claim(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.Warn("claiming deliveries failed", "error", err)

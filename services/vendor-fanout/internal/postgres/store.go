@@ -3,11 +3,13 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,13 +52,26 @@ func Open(ctx context.Context, pool *pgxpool.Pool, announce Announcer) (*Store, 
 }
 
 // Plan records decisions and adds the deliveries they require, in one transaction,
-// ignoring any already present (a redelivered Kafka record plans the same again).
+// ignoring any already present (a redelivered Kafka record plans the same again) and any
+// of an event already decided (one whose deliveries retention has since pruned).
 // Deliveries keep the order given — Kafka's order — so the claim query can preserve
 // per-subject order. A request that requires no delivery is completed in the same
 // transaction.
 func (s *Store) Plan(ctx context.Context, decisions []fanout.Decision, ds []fanout.Delivery) error {
+	_, err := s.PlanLeased(ctx, decisions, ds, 0)
+	return err
+}
+
+// PlanLeased is Plan that also leases, for lease, the new deliveries that may be called
+// at once to the dispatcher that planned them, and returns those in id order: the
+// dispatcher hands them to its lanes without claiming them again (a claim is a row write
+// and a round trip). If the dispatcher dies before calling them, the lease ends and any
+// dispatcher claims them as it would a claim it had lost. A delivery that must wait for
+// an older pending one of the same subject and vendor is planned unleased, as Plan does,
+// so that the claim query keeps one person's actions in order. Zero lease leases none.
+func (s *Store) PlanLeased(ctx context.Context, decisions []fanout.Decision, ds []fanout.Delivery, lease time.Duration) ([]fanout.Delivery, error) {
 	if len(decisions) == 0 && len(ds) == 0 {
-		return nil
+		return nil, nil
 	}
 	var requests []string
 	for _, d := range decisions {
@@ -64,11 +79,14 @@ func (s *Store) Plan(ctx context.Context, decisions []fanout.Decision, ds []fano
 			requests = append(requests, d.EventID)
 		}
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var leased []fanout.Delivery
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		leased = nil
 		// Deliveries first: inserting one may wait for a result being recorded for the
 		// same delivery, and that result's transaction waits for the request's decision
 		// row, which this transaction must not hold yet.
-		if _, err := insertDeliveries(ctx, tx, ds); err != nil {
+		var err error
+		if _, leased, err = insertDeliveries(ctx, tx, ds, true, lease); err != nil {
 			return err
 		}
 		if err := insertDecisions(ctx, tx, decisions); err != nil {
@@ -76,6 +94,22 @@ func (s *Store) Plan(ctx context.Context, decisions []fanout.Decision, ds []fano
 		}
 		return s.complete(ctx, tx, requests)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return leased, nil
+}
+
+// Release ends the leases of deliveries a dispatcher holds but will not call (a lane that
+// stops, or has no room for what was planned for it), so that any dispatcher may claim
+// them now rather than when their leases end.
+func (s *Store) Release(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET leased_until = NULL
+		WHERE id = ANY($1) AND state IN ('pending', 'polling') AND leased_until IS NOT NULL`, ids)
+	return err
 }
 
 // Insert adds deliveries on their own (back-fill, tests) and returns how many were new.
@@ -83,7 +117,7 @@ func (s *Store) Insert(ctx context.Context, ds []fanout.Delivery) (int64, error)
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		n, err = insertDeliveries(ctx, tx, ds)
+		n, _, err = insertDeliveries(ctx, tx, ds, false, 0)
 		return err
 	})
 	return n, err
@@ -116,10 +150,14 @@ func (a *sealedArrays) add(sealed *schemas.Sealed) {
 }
 
 // insertDeliveries adds ds in one statement — arrays unnested in the order given, which
-// is what the bigserial ids follow — and skips those already planned.
-func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []fanout.Delivery) (int64, error) {
+// is what the bigserial ids follow — and skips those already planned. skipDecided also
+// skips the deliveries of events already decided: those were planned with their
+// decision, and may since have been pruned. A positive lease leases each new delivery
+// that is the first of its subject and vendor in ds and has no pending one before it in
+// the table, and returns the leased ones.
+func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []fanout.Delivery, skipDecided bool, lease time.Duration) (int64, []fanout.Delivery, error) {
 	if len(ds) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	var (
 		eventIDs, requestIDs                         = make([]pgtype.UUID, len(ds)), make([]pgtype.UUID, len(ds))
@@ -138,21 +176,56 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []fanout.Delivery) (int
 		traceparents[i] = textOrNil(d.Traceparent)
 		sealed.add(d.Sealed)
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
+	var leaseArg *string
+	if lease > 0 {
+		l := lease.String()
+		leaseArg = &l
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO fanout.deliveries (event_id, instance, action, tenant, subject_key, request_id,
 			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at,
-			recorded_at, traceparent)
+			recorded_at, traceparent, leased_until)
 		SELECT event_id, instance, action, tenant, subject_key, request_id,
 			occurred_at, policy_version, sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at,
-			recorded_at, traceparent
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::text[],
-			$9::text[], $10::bytea[], $11::bytea[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::text[]) WITH ORDINALITY
-			AS d(event_id, instance, action, tenant, subject_key, request_id, occurred_at, policy_version,
-				sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at, recorded_at, traceparent, ord)
+			recorded_at, traceparent,
+			CASE WHEN $16::interval IS NOT NULL AND first AND NOT EXISTS (
+				SELECT 1 FROM fanout.deliveries e
+				WHERE e.instance = d.instance AND e.subject_key = d.subject_key AND e.state = 'pending')
+			THEN now() + $16::interval END
+		FROM (SELECT *, row_number() OVER (PARTITION BY instance, subject_key ORDER BY ord) = 1 AS first
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::text[],
+				$9::text[], $10::bytea[], $11::bytea[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::text[]) WITH ORDINALITY
+				AS u(event_id, instance, action, tenant, subject_key, request_id, occurred_at, policy_version,
+					sealed_scheme, sealed_nonce, sealed_ciphertext, purposes, deadline_at, recorded_at, traceparent, ord)) d
+		WHERE NOT ($17 AND EXISTS (SELECT 1 FROM fanout.decisions x WHERE x.event_id = d.event_id))
 		ORDER BY ord
-		ON CONFLICT (event_id, instance, action) DO NOTHING`,
+		ON CONFLICT (event_id, instance, action) DO NOTHING
+		RETURNING `+columns+`, leased_until IS NOT NULL`,
 		eventIDs, instances, actions, tenants, subjects, requestIDs, occurred, polis,
-		sealed.schemes, sealed.nonces, sealed.ciphertext, purposes, deadlines, recorded, traceparents)
-	return tag.RowsAffected(), err
+		sealed.schemes, sealed.nonces, sealed.ciphertext, purposes, deadlines, recorded, traceparents, leaseArg, skipDecided)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	var (
+		n      int64
+		leased []fanout.Delivery
+	)
+	for rows.Next() {
+		var isLeased bool
+		d, err := scanWith(rows, &isLeased)
+		if err != nil {
+			return 0, nil, err
+		}
+		n++
+		if isLeased {
+			leased = append(leased, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	slices.SortFunc(leased, func(a, b fanout.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return n, leased, nil
 }
 
 func insertDecisions(ctx context.Context, tx pgx.Tx, decisions []fanout.Decision) error {
@@ -224,7 +297,10 @@ const columns = `id, event_id::text, instance, action, tenant, subject_key, coal
 	deadline_at, coalesce(outcome, ''), coalesce(http_status, 0), coalesce(reference, ''), coalesce(last_error, ''),
 	created_at, updated_at, recorded_at, coalesce(traceparent, '')`
 
-func scan(row pgx.Row) (fanout.Delivery, error) {
+func scan(row pgx.Row) (fanout.Delivery, error) { return scanWith(row) }
+
+// scanWith scans the columns, then extra.
+func scanWith(row pgx.Row, extra ...any) (fanout.Delivery, error) {
 	var (
 		d        fanout.Delivery
 		scheme   *string
@@ -233,9 +309,10 @@ func scan(row pgx.Row) (fanout.Delivery, error) {
 		purposes []byte
 		recorded *time.Time
 	)
-	err := row.Scan(&d.ID, &d.EventID, &d.Instance, &d.Action, &d.Tenant, &d.SubjectKey, &d.RequestID, &d.OccurredAt,
+	dest := append([]any{&d.ID, &d.EventID, &d.Instance, &d.Action, &d.Tenant, &d.SubjectKey, &d.RequestID, &d.OccurredAt,
 		&d.PolicyVersion, &scheme, &nonce, &ct, &purposes, &d.State, &d.Attempts, &d.NextAttemptAt,
-		&d.Deadline, &d.Outcome, &d.HTTPStatus, &d.Reference, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &recorded, &d.Traceparent)
+		&d.Deadline, &d.Outcome, &d.HTTPStatus, &d.Reference, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &recorded, &d.Traceparent}, extra...)
+	err := row.Scan(dest...)
 	if err != nil {
 		return d, err
 	}
