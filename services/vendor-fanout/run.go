@@ -138,10 +138,17 @@ type laneStore struct {
 	recorder *postgres.Recorder
 }
 
-var _ fanout.Lanes = laneStore{}
+var (
+	_ fanout.Lanes         = laneStore{}
+	_ fanout.BatchRecorder = laneStore{}
+)
 
 func (s laneStore) Record(ctx context.Context, id int64, r fanout.Result) error {
 	return s.recorder.Record(ctx, id, r)
+}
+
+func (s laneStore) RecordAll(ctx context.Context, rs []fanout.Recorded) error {
+	return s.recorder.RecordAll(ctx, rs)
 }
 
 // dispatchAll runs every lane, the result recorder and the receipt relay. On shutdown
