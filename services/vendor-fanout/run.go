@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		lanes[in.Name] = dispatch.NewLane(dispatch.LaneConfig{
 			Instance: in.Name, Adapter: adapter, RatePerSecond: in.RatePerSecond, Burst: in.Burst,
 			Concurrency: in.Concurrency, Policy: cfg.Policy, BreakerTimeout: cfg.BreakerTimeout,
+			MaxBatch: in.MaxBatch, BatchWindow: in.BatchWindow.Duration,
 		}, dispatch.Deps{
 			Store: laneStore{store, recorder}, Opener: deps.Sealer, Serde: deps.Serde, ReceiptTopic: cfg.Kafka.Topics.Receipts,
 			Log: log, Metrics: metrics, Notify: notify,

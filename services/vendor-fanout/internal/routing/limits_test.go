@@ -73,5 +73,10 @@ func TestAmplitudeKeepsItsDocumentedLimit(t *testing.T) {
 		if in.RatePerSecond != 1 || in.Burst != 1 || in.Concurrency != 1 {
 			t.Errorf("%s: amplitude at %v/s, burst %d, concurrency %d; want 1, 1, 1", name, in.RatePerSecond, in.Burst, in.Concurrency)
 		}
+		// "Each HTTP request can contain up to 100 amplitude_ids or user_ids": at one
+		// request a second, a backlog of erasures drains a hundred times faster batched.
+		if in.MaxBatch != 100 {
+			t.Errorf("%s: amplitude max_batch %d; want the documented 100", name, in.MaxBatch)
+		}
 	}
 }
