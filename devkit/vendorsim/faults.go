@@ -23,8 +23,8 @@ const (
 	ModePartial = "partial"
 	// ModeReject refuses one named item (Fault.Item: a user id, a hashed email) wherever
 	// a batch carries it, the way the vendor refuses a bad item: LinkedIn with that
-	// element's status 400, Amplitude with a 400 for the whole request, which names no
-	// id. The other items of a batch go through. Only vendors with a batch endpoint
+	// element's status 400, Amplitude and SendGrid with a 400 for the whole request,
+	// which names no id. The other items of a batch go through. Only vendors with a batch endpoint
 	// accept it (rejectVendors).
 	ModeReject = "reject"
 )
@@ -33,7 +33,7 @@ const (
 var partialVendors = map[string]bool{"linkedin": true, "posthog": true}
 
 // rejectVendors are the vendors whose batch endpoints honour mode reject.
-var rejectVendors = map[string]bool{"amplitude": true, "linkedin": true}
+var rejectVendors = map[string]bool{"amplitude": true, "linkedin": true, "sendgrid": true}
 
 // Fault makes a share of one vendor's calls fail.
 type Fault struct {
@@ -75,7 +75,7 @@ func (s *Simulator) SetFault(f Fault) error {
 		}
 	case ModeReject:
 		if !rejectVendors[f.Vendor] {
-			return &fieldError{"mode", fmt.Sprintf("vendor %q has no batch endpoint the simulator rejects items of; mode reject is for amplitude and linkedin", f.Vendor)}
+			return &fieldError{"mode", fmt.Sprintf("vendor %q has no batch endpoint the simulator rejects items of; mode reject is for amplitude, linkedin and sendgrid", f.Vendor)}
 		}
 		if f.Item == "" {
 			return &fieldError{"item", "required for mode reject: the item to refuse"}
