@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +53,32 @@ func TestBuiltinLimitsCiteTheirSource(t *testing.T) {
 			}
 			if !headingAnchors(t, file)[anchor] {
 				t.Errorf("%s: %s: %s has no section #%s", name, in.Name, file, anchor)
+			}
+		}
+	}
+}
+
+// TestBuiltinBatchSizesCiteTheirSource: a built-in max_batch is the vendor's documented
+// batch size, and the vendor's page says so in its "Batching" section.
+func TestBuiltinBatchSizesCiteTheirSource(t *testing.T) {
+	for _, name := range []string{"default", "seed"} {
+		tab, err := routing.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range tab.Instances {
+			if in.MaxBatch <= 1 {
+				continue
+			}
+			file := "docs/vendors/" + in.Type + ".md"
+			src, err := os.ReadFile(filepath.Join(repoRoot, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, section, ok := strings.Cut(string(src), "\n## Batching")
+			section, _, _ = strings.Cut(section, "\n## ")
+			if !ok || !regexp.MustCompile(`\b`+strconv.Itoa(in.MaxBatch)+`\b`).MatchString(section) {
+				t.Errorf("%s: %s: max_batch %d is not cited in the Batching section of %s", name, in.Name, in.MaxBatch, file)
 			}
 		}
 	}
