@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -26,9 +27,6 @@ import (
 // vendor's one call a second.
 const defaultBatchWindow = 20 * time.Millisecond
 
-// maxFillClaims bounds the extra claims that fill makes for one round.
-const maxFillClaims = 3
-
 // batchSize is how many deliveries of action one call may carry: routing's max_batch,
 // no more than the adapter's documented size; 1 when the lane does not batch.
 func (l *Lane) batchSize(d fanout.Delivery) int {
@@ -40,14 +38,18 @@ func (l *Lane) batchSize(d fanout.Delivery) int {
 
 // fill tops claimed up until its batchable deliveries make whole batches, claiming more
 // straight away and, when the backlog holds no more, once more after the batch window.
-// A lane that does not batch returns claimed as it is.
+// It claims at most one batch's room in all: the extra rows may be polls or actions
+// without a batch endpoint, which go one call each, and a slow lane (Amplitude's one
+// call a second) must finish what it claimed within the lease. A lane that does not
+// batch returns claimed as it is.
 func (l *Lane) fill(ctx context.Context, claimed []fanout.Delivery) []fanout.Delivery {
 	if l.batcher == nil {
 		return claimed
 	}
+	budget := l.room(claimed)
 	waited := false
-	for range maxFillClaims {
-		need := l.room(claimed)
+	for budget > 0 {
+		need := min(l.room(claimed), budget)
 		if need == 0 {
 			return claimed
 		}
@@ -56,7 +58,11 @@ func (l *Lane) fill(ctx context.Context, claimed []fanout.Delivery) []fanout.Del
 			return claimed // what was claimed goes as it is; the next round claims again
 		}
 		claimed = append(claimed, more...)
+		budget -= len(more)
 		if len(more) == need {
+			if !slices.ContainsFunc(more, func(d fanout.Delivery) bool { return l.batchSize(d) > 1 }) {
+				return claimed // the backlog's next rows do not batch: no use claiming on
+			}
 			continue
 		}
 		if waited {

@@ -394,3 +394,29 @@ func TestGroupsKeepBatchesToTheirSize(t *testing.T) {
 		t.Errorf("room %d after 149 batchable deliveries, want 51", n)
 	}
 }
+
+// TestFillClaimsAtMostOneBatchMore: topping a claim up takes at most the open batch's
+// room in all, however many of the extra rows turn out to be polls, which go one call
+// each and must finish within their lease on a lane of one call a second.
+func TestFillClaimsAtMostOneBatchMore(t *testing.T) {
+	rows := batchOf(300)
+	for i := range rows[2:] {
+		rows[2+i].State = fanout.Polling
+	}
+	store := newMemStore(rows)
+	l := batchLane(&batchScripted{})
+	l.deps.Store = store
+	claimed, _ := store.Claim(context.Background(), "v", 2, time.Minute)
+	claimed = l.fill(context.Background(), claimed)
+	if len(claimed) != 100 {
+		t.Errorf("claimed %d rows, want the first 2 and at most 98 more", len(claimed))
+	}
+
+	store = newMemStore(batchOf(250))
+	l.deps.Store = store
+	claimed, _ = store.Claim(context.Background(), "v", 2, time.Minute)
+	claimed = l.fill(context.Background(), claimed)
+	if len(claimed) != 100 {
+		t.Errorf("claimed %d due deliveries, want a full batch of 100", len(claimed))
+	}
+}
