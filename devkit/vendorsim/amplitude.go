@@ -159,6 +159,12 @@ func (s *Simulator) amplitudeCreate(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, id)
 	}
 	for _, uid := range req.UserIDs {
+		if item := rejected(r); item != "" && uid == item {
+			// Amplitude documents one 400 for a request it refuses, with no list of the
+			// ids at fault: the client cannot tell which of its ids was bad.
+			amplitudeError(w, http.StatusBadRequest, "user_ids holds an id that cannot be deleted")
+			return
+		}
 		if strings.TrimSpace(uid) == "" || s.unknownAmplitudeUsers[uid] {
 			// "With true, the response is a 200 success that includes a list of
 			// invalid_ids" (docs/vendors/amplitude.md).

@@ -150,3 +150,21 @@ func TestAmplitudeInvalidIDs(t *testing.T) {
 			}},
 	})
 }
+
+// TestAmplitudeRejectsANamedID: the reject fault refuses any request carrying the named
+// user id with one 400, as Amplitude documents it, naming no id; a request without it
+// goes through.
+func TestAmplitudeRejectsANamedID(t *testing.T) {
+	e := start(t, vendorsim.Options{NoRateLimits: true})
+	e.setFault(t, `{"vendor":"amplitude","mode":"reject","item":"bad"}`)
+	auth := basic("api-key", "secret-key")
+	const path = "/amplitude/api/2/deletions/users"
+	r := e.do(t, "POST", path, `{"user_ids":["u1","bad","u2"],"ignore_invalid_id":true}`, auth...)
+	if r.status != 400 || strings.Contains(string(r.body), "bad") {
+		t.Errorf("a request with the rejected id: %d %s, want 400 naming no id", r.status, r.body)
+	}
+	r = e.do(t, "POST", path, `{"user_ids":["u1","u2"],"ignore_invalid_id":true}`, auth...)
+	if job := decode[amplitudeJob](t, r.body); r.status != 200 || len(job.AmplitudeIDs) != 2 {
+		t.Errorf("a request without it: %d %s, want 200 with both ids scheduled", r.status, r.body)
+	}
+}

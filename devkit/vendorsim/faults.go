@@ -21,10 +21,19 @@ const (
 	// vendors that take batches do: a LinkedIn element status 400, PostHog
 	// deletion_errors. Only vendors with such an answer accept it (partialVendors).
 	ModePartial = "partial"
+	// ModeReject refuses one named item (Fault.Item: a user id, a hashed email) wherever
+	// a batch carries it, the way the vendor refuses a bad item: LinkedIn with that
+	// element's status 400, Amplitude and SendGrid with a 400 for the whole request,
+	// which names no id. The other items of a batch go through. Only vendors with a batch endpoint
+	// accept it (rejectVendors).
+	ModeReject = "reject"
 )
 
 // partialVendors are the vendors whose success answer can report a failed item.
 var partialVendors = map[string]bool{"linkedin": true, "posthog": true}
+
+// rejectVendors are the vendors whose batch endpoints honour mode reject.
+var rejectVendors = map[string]bool{"amplitude": true, "linkedin": true, "sendgrid": true}
 
 // Fault makes a share of one vendor's calls fail.
 type Fault struct {
@@ -39,6 +48,9 @@ type Fault struct {
 	RetryAfterS int `json:"retry_after_s"`
 	// DelayMS is how long mode "slow" waits; required for it.
 	DelayMS int `json:"delay_ms"`
+	// Item is the one item mode "reject" refuses, as the request carries it; required
+	// for it. Test data only: the simulator never logs it.
+	Item string `json:"item,omitempty"`
 }
 
 // fieldError is a rejected input, naming the field so the JSON error can too.
@@ -61,8 +73,18 @@ func (s *Simulator) SetFault(f Fault) error {
 		if !partialVendors[f.Vendor] {
 			return &fieldError{"mode", fmt.Sprintf("vendor %q has no partial-failure answer; mode partial is for linkedin and posthog", f.Vendor)}
 		}
+	case ModeReject:
+		if !rejectVendors[f.Vendor] {
+			return &fieldError{"mode", fmt.Sprintf("vendor %q has no batch endpoint the simulator rejects items of; mode reject is for amplitude, linkedin and sendgrid", f.Vendor)}
+		}
+		if f.Item == "" {
+			return &fieldError{"item", "required for mode reject: the item to refuse"}
+		}
 	default:
-		return &fieldError{"mode", fmt.Sprintf("unknown mode %q; want ok, down, slow, 5xx, 429, 4xx or partial", f.Mode)}
+		return &fieldError{"mode", fmt.Sprintf("unknown mode %q; want ok, down, slow, 5xx, 429, 4xx, partial or reject", f.Mode)}
+	}
+	if f.Item != "" && f.Mode != ModeReject {
+		return &fieldError{"item", "only mode reject takes an item"}
 	}
 	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
 		return &fieldError{"rate", "must be between 0 and 1"}
@@ -117,6 +139,14 @@ type partialKey struct{}
 func partial(r *http.Request) bool {
 	on, _ := r.Context().Value(partialKey{}).(bool)
 	return on
+}
+
+type rejectKey struct{}
+
+// rejected is the item the call's fault asks its handler to refuse, or "".
+func rejected(r *http.Request) string {
+	item, _ := r.Context().Value(rejectKey{}).(string)
+	return item
 }
 
 // retryAfter sets Retry-After per the Fault.RetryAfterS contract.

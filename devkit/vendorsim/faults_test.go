@@ -219,6 +219,9 @@ func TestFaultValidation(t *testing.T) {
 		{`{"vendor":"hubspot","mode":"429","retry_after_s":-1}`, "retry_after_s"},
 		{`{"vendor":"hubspot","mode":"slow"}`, "delay_ms"},
 		{`{"vendor":"hubspot","mode":"429","retry_after":5}`, "retry_after"},
+		{`{"vendor":"amplitude","mode":"reject"}`, "item"},
+		{`{"vendor":"hubspot","mode":"reject","item":"u1"}`, "mode"},
+		{`{"vendor":"amplitude","mode":"5xx","item":"u1"}`, "item"},
 		{`{"vendor":`, ""},
 	}
 	for _, tc := range tests {

@@ -116,9 +116,19 @@ func (s *Simulator) linkedinSegmentUsers(w http.ResponseWriter, r *http.Request)
 	for i := range elements {
 		elements[i] = map[string]any{"status": http.StatusCreated}
 	}
+	rejection := map[string]any{"status": http.StatusBadRequest,
+		"error": map[string]any{"status": http.StatusBadRequest, "code": "ILLEGAL_ARGUMENT", "message": "simulated element rejection"}}
 	if partial(r) {
-		elements[0] = map[string]any{"status": http.StatusBadRequest,
-			"error": map[string]any{"status": http.StatusBadRequest, "code": "ILLEGAL_ARGUMENT", "message": "simulated element rejection"}}
+		elements[0] = rejection
+	}
+	if item := rejected(r); item != "" {
+		for i, el := range req.Elements {
+			for _, id := range el.UserIDs {
+				if id.IDValue == item {
+					elements[i] = rejection
+				}
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"elements": elements})
 }

@@ -120,3 +120,22 @@ func TestLinkedInPartial(t *testing.T) {
 		t.Errorf("got %d %s, want 200 with element status 400", r.status, r.body)
 	}
 }
+
+// TestLinkedInRejectsANamedElement: the reject fault fails the element carrying the
+// named hash, and only that one.
+func TestLinkedInRejectsANamedElement(t *testing.T) {
+	e := start(t, vendorsim.Options{})
+	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	e.setFault(t, `{"vendor":"linkedin","mode":"reject","item":"`+hash("bob@example.com")+`"}`)
+	var els []string
+	for _, email := range []string{"ann@example.com", "bob@example.com", "cat@example.com"} {
+		els = append(els, `{"action":"REMOVE","userIds":[{"idType":"SHA256_EMAIL","idValue":"`+hash(email)+`"}]}`)
+	}
+	r := e.do(t, "POST", "/linkedin/rest/dmpSegments/123456/users", `{"elements":[`+strings.Join(els, ",")+`]}`, "Authorization", "Bearer t",
+		"X-RestLi-Method", "BATCH_CREATE", "X-Restli-Protocol-Version", "2.0.0", "LinkedIn-Version", "202601")
+	b := decode[map[string][]map[string]any](t, r.body)
+	if r.status != 200 || len(b["elements"]) != 3 || b["elements"][0]["status"] != float64(201) ||
+		b["elements"][1]["status"] != float64(400) || b["elements"][2]["status"] != float64(201) {
+		t.Errorf("got %d %s, want 200 with only the second element failed", r.status, r.body)
+	}
+}

@@ -80,6 +80,11 @@ func (s *Simulator) sendgridSuppress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range req.RecipientEmails {
+		if item := rejected(r); item != "" && normEmail(e) == normEmail(item) {
+			// SendGrid's error names the field, not which address in it.
+			sendgridFieldError(w, http.StatusBadRequest, "recipient_emails", "an address cannot be suppressed")
+			return
+		}
 		if !looksLikeEmail(e) {
 			sendgridFieldError(w, http.StatusBadRequest, "recipient_emails", "invalid email address")
 			return

@@ -311,8 +311,11 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		spec.fail(resp, http.StatusUnauthorized, "Session expired or invalid")
 	case spec.spent(resp):
 	default:
-		if fault.Mode == ModePartial {
+		switch fault.Mode {
+		case ModePartial:
 			r = r.WithContext(context.WithValue(r.Context(), partialKey{}, true))
+		case ModeReject:
+			r = r.WithContext(context.WithValue(r.Context(), rejectKey{}, fault.Item))
 		}
 		serveMux(s.routes, resp, r, spec.fail)
 	}

@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		lanes[in.Name] = dispatch.NewLane(dispatch.LaneConfig{
 			Instance: in.Name, Adapter: adapter, RatePerSecond: in.RatePerSecond, Burst: in.Burst,
 			Concurrency: in.Concurrency, Policy: cfg.Policy, BreakerTimeout: cfg.BreakerTimeout,
+			MaxBatch: in.MaxBatch, BatchWindow: in.BatchWindow.Duration,
 		}, dispatch.Deps{
 			Store: laneStore{store, recorder}, Opener: deps.Sealer, Serde: deps.Serde, ReceiptTopic: cfg.Kafka.Topics.Receipts,
 			Log: log, Metrics: metrics, Notify: notify,
@@ -147,10 +148,17 @@ type laneStore struct {
 	recorder *postgres.Recorder
 }
 
-var _ fanout.Lanes = laneStore{}
+var (
+	_ fanout.Lanes         = laneStore{}
+	_ fanout.BatchRecorder = laneStore{}
+)
 
 func (s laneStore) Record(ctx context.Context, id int64, r fanout.Result) error {
 	return s.recorder.Record(ctx, id, r)
+}
+
+func (s laneStore) RecordAll(ctx context.Context, rs []fanout.Recorded) error {
+	return s.recorder.RecordAll(ctx, rs)
 }
 
 // dispatchAll runs every lane, the result recorder and the receipt relay. On shutdown

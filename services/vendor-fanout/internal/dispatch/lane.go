@@ -88,6 +88,11 @@ type LaneConfig struct {
 	Policy        Policy
 	// BreakerTimeout is how long the breaker stays open before probing. Default 30 s.
 	BreakerTimeout time.Duration
+	// MaxBatch, above one, lets a lane whose adapter is a vendor.BatchAdapter carry up
+	// to that many deliveries in one call (routing's max_batch, the vendor's documented
+	// batch size). BatchWindow is the longest it waits for a batch to fill; default 20 ms.
+	MaxBatch    int
+	BatchWindow time.Duration
 }
 
 // Deps are what lanes share.
@@ -111,7 +116,8 @@ type Lane struct {
 	breaker *gobreaker.CircuitBreaker[vendor.Result]
 	limiter *rate.Limiter
 	poller  vendor.Poller
-	patient bool // waits for people: never unverifiable by time alone
+	batcher vendor.BatchAdapter // nil unless the adapter batches and routing lets it
+	patient bool                // waits for people: never unverifiable by time alone
 	wake    chan struct{}
 
 	throttledUntil atomic.Int64 // unix nanos; the vendor's Retry-After for the whole lane
@@ -147,6 +153,12 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 		wake:    make(chan struct{}, 1),
 	}
 	l.poller, _ = cfg.Adapter.(vendor.Poller)
+	if b, ok := cfg.Adapter.(vendor.BatchAdapter); ok && cfg.MaxBatch > 1 {
+		l.batcher = b
+		if l.cfg.BatchWindow <= 0 {
+			l.cfg.BatchWindow = defaultBatchWindow
+		}
+	}
 	if p, ok := cfg.Adapter.(vendor.Patient); ok {
 		l.patient = p.Patient()
 	}
@@ -245,7 +257,10 @@ func (l *Lane) Run(ctx context.Context) error {
 			l.sleep(ctx, time.Minute, idle)
 			continue
 		}
-		for _, d := range batch {
+		// A lane whose vendor takes batches waits a moment for a batch to fill, then
+		// makes one call of each group of deliveries (batch.go).
+		batch = l.fill(ctx, batch)
+		for _, group := range l.groups(batch) {
 			select {
 			case calls <- struct{}{}:
 			case <-ctx.Done():
@@ -255,11 +270,16 @@ func (l *Lane) Run(ctx context.Context) error {
 			inflight.Add(1)
 			go func() {
 				defer inflight.Done()
-				l.process(context.WithoutCancel(ctx), d, func() {
+				called := func() {
 					// Backpressure: a database that falls behind stops the calls.
 					recording <- struct{}{}
 					<-calls
-				})
+				}
+				if len(group) == 1 {
+					l.process(context.WithoutCancel(ctx), group[0], called)
+				} else {
+					l.processBatch(context.WithoutCancel(ctx), group, called)
+				}
 				<-recording
 			}()
 		}
@@ -349,31 +369,18 @@ func (l *Lane) process(ctx context.Context, d fanout.Delivery, called func()) {
 
 func (l *Lane) attempt(ctx context.Context, d fanout.Delivery) fanout.Result {
 	now := l.deps.Now()
-	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
-	switch {
-	case errors.Is(err, seal.ErrShredded) && d.RequestID != "":
-		// A privacy request's own action — a dead letter replayed after the erasure was
-		// closed, at its completion or its legal deadline — can name no one any more.
-		// It ends here rather than retrying forever, and unverifiable rather than
-		// skipped: skipped is done, and this vendor never carried the request out.
-		return l.finish(d, fanout.Done, vendor.Result{Detail: "the subject's data key was destroyed when their erasure closed: " +
-			"the identifiers no longer open, so the vendor was not called"}, "unverifiable")
-	case errors.Is(err, seal.ErrShredded):
-		// A consent change queued for a person whose erasure closed first: nothing here
-		// could name them any more. Not a failure for an operator to chase.
-		return l.finish(d, fanout.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped))
-	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
-	case err != nil:
-		return l.retry(d, now, false, 0, "opening identifiers: "+err.Error())
-	}
-	req := vendor.Request{
-		Action: vendor.Action(d.Action), IdempotencyKey: idempotencyKey(d), Tenant: d.Tenant, SubjectKey: d.SubjectKey,
-		IDs:     vendor.Identifiers{SubjectID: ids.SubjectID, Email: ids.Email, AnonymousID: ids.AnonymousID, VendorIDs: ids.VendorIDs},
-		EventID: d.EventID, RequestID: d.RequestID, OccurredAt: d.OccurredAt, Purposes: d.Purposes,
+	req, res, ok := l.request(ctx, d, now)
+	if !ok {
+		return res
 	}
 	if d.State == fanout.Polling {
 		return l.poll(ctx, d, req, now)
 	}
+	return l.deliver(ctx, d, req, now)
+}
+
+// deliver makes the call for d, once the lane's limiter and Retry-After allow it.
+func (l *Lane) deliver(ctx context.Context, d fanout.Delivery, req vendor.Request, now time.Time) fanout.Result {
 	if err := l.limiter.Wait(ctx); err != nil {
 		return l.retry(d, now, false, 0, "rate limiter: "+err.Error())
 	}
@@ -389,15 +396,53 @@ func (l *Lane) attempt(ctx context.Context, d fanout.Delivery) fanout.Result {
 		return l.failed(d, l.deps.Now(), err)
 	}
 	l.setLastError("")
-	if result.Brake != nil {
-		// Done, but the vendor's own counters say the next call would be refused.
-		l.throttle(l.deps.Now(), 0, result.Brake.Until)
-		l.log.Warn("vendor quota spent; the lane pauses", "reason", result.Brake.Reason,
-			"until", time.Unix(0, l.throttledUntil.Load()).UTC())
-		result.Brake = nil
-	} else {
-		l.throttles.Store(0)
+	l.braked(result.Brake)
+	result.Brake = nil
+	return l.succeeded(d, now, result)
+}
+
+// request opens d's identifiers into the vendor request. ok=false means d ends here
+// without a call, as res says.
+func (l *Lane) request(ctx context.Context, d fanout.Delivery, now time.Time) (req vendor.Request, res fanout.Result, ok bool) {
+	ids, err := l.deps.Opener.Open(ctx, d.Tenant, d.SubjectKey, d.Sealed)
+	switch {
+	case errors.Is(err, seal.ErrShredded) && d.RequestID != "":
+		// A privacy request's own action — a dead letter replayed after the erasure was
+		// closed, at its completion or its legal deadline — can name no one any more.
+		// It ends here rather than retrying forever, and unverifiable rather than
+		// skipped: skipped is done, and this vendor never carried the request out.
+		return req, l.finish(d, fanout.Done, vendor.Result{Detail: "the subject's data key was destroyed when their erasure closed: " +
+			"the identifiers no longer open, so the vendor was not called"}, "unverifiable"), false
+	case errors.Is(err, seal.ErrShredded):
+		// A consent change queued for a person whose erasure closed first: nothing here
+		// could name them any more. Not a failure for an operator to chase.
+		return req, l.finish(d, fanout.Done, vendor.Result{Detail: "the subject was erased: their identifiers are shredded"}, string(vendor.Skipped)), false
+	case errors.Is(err, seal.ErrNoKey) && d.Sealed == nil:
+	case err != nil:
+		return req, l.retry(d, now, false, 0, "opening identifiers: "+err.Error()), false
 	}
+	return vendor.Request{
+		Action: vendor.Action(d.Action), IdempotencyKey: idempotencyKey(d), Tenant: d.Tenant, SubjectKey: d.SubjectKey,
+		IDs:     vendor.Identifiers{SubjectID: ids.SubjectID, Email: ids.Email, AnonymousID: ids.AnonymousID, VendorIDs: ids.VendorIDs},
+		EventID: d.EventID, RequestID: d.RequestID, OccurredAt: d.OccurredAt, Purposes: d.Purposes,
+	}, fanout.Result{}, true
+}
+
+// braked pauses the lane when a successful call's answer says the vendor's quota is
+// spent, and otherwise ends the run of consecutive throttles.
+func (l *Lane) braked(b *vendor.Brake) {
+	if b == nil {
+		l.throttles.Store(0)
+		return
+	}
+	// Done, but the vendor's own counters say the next call would be refused.
+	l.throttle(l.deps.Now(), 0, b.Until)
+	l.log.Warn("vendor quota spent; the lane pauses", "reason", b.Reason,
+		"until", time.Unix(0, l.throttledUntil.Load()).UTC())
+}
+
+// succeeded records what the vendor did with d: done, or polling an accepted job.
+func (l *Lane) succeeded(d fanout.Delivery, now time.Time, result vendor.Result) fanout.Result {
 	switch result.Outcome {
 	case vendor.Accepted:
 		if l.poller != nil {

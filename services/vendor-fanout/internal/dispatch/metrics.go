@@ -24,6 +24,7 @@ type Metrics struct {
 	TasksOverdue *prometheus.GaugeVec
 	propagation  *prometheus.HistogramVec
 	throttledTo  *prometheus.GaugeVec
+	batchItems   *prometheus.HistogramVec
 	sunsets      *sunsetCollector
 }
 
@@ -59,12 +60,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		throttledTo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "consentry_fanout_throttled_until_seconds",
 			Help: "Unix time until which the vendor asked not to be called (Retry-After); in the past when not throttled."}, []string{"vendor"}),
+		// Up to the largest documented batch the adapters use (LinkedIn's 5,000).
+		batchItems: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "consentry_fanout_batch_items",
+			Help:    "Deliveries carried by each batch call to a vendor, per vendor.",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000}},
+			[]string{"vendor"}),
 		sunsets: &sunsetCollector{now: time.Now, desc: prometheus.NewDesc("consentry_vendor_api_version_sunset_seconds",
 			"Seconds until the vendor stops serving the API version this instance is configured with; negative once past.",
 			[]string{"vendor", "instance"}, nil)},
 	}
 	reg.MustRegister(m.outcomes, m.breaker, m.throttles, m.authFailures, m.Backlog, m.OldestAge, m.DeadLetters, m.TasksOpen, m.TasksOverdue,
-		m.propagation, m.throttledTo, m.sunsets)
+		m.propagation, m.throttledTo, m.batchItems, m.sunsets)
 	return m
 }
 
@@ -143,4 +150,11 @@ func (m *Metrics) authFailure(vendor string) {
 	if m != nil {
 		m.authFailures.WithLabelValues(vendor).Inc()
 	}
+}
+
+func (m *Metrics) batch(vendor string, items int) {
+	if m == nil {
+		return
+	}
+	m.batchItems.WithLabelValues(vendor).Observe(float64(items))
 }

@@ -111,3 +111,16 @@ type Lanes interface {
 	// Record stores a delivery's result (and its receipt) atomically.
 	Record(ctx context.Context, id int64, r Result) error
 }
+
+// Recorded is one delivery's result, for recording many at once.
+type Recorded struct {
+	ID     int64
+	Result Result
+}
+
+// BatchRecorder is implemented by stores that record many deliveries' results (and
+// receipts) in one transaction: a batch call's outcomes arrive together, and a commit
+// for each would cost the database what batching saved the vendor.
+type BatchRecorder interface {
+	RecordAll(ctx context.Context, results []Recorded) error
+}

@@ -426,7 +426,7 @@ func TestAnUnannounceableCompletionHoldsBackOnlyItsResult(t *testing.T) {
 	r := NewRecorder(s, 64)
 	send := func(id int64) chan error {
 		ch := make(chan error, 1)
-		r.in <- pendingResult{Recorded: Recorded{ID: id, Result: done("delivered")}, done: ch}
+		r.in <- pendingResult{recs: []Recorded{{ID: id, Result: done("delivered")}}, done: ch}
 		return ch
 	}
 	badDone, goodDone := send(bad["hubspot"]), send(good["hubspot"])

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/consentry/consentry/platform/postgres"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
@@ -23,8 +24,10 @@ type Recorder struct {
 	stopped  chan struct{}
 }
 
+// pendingResult is what one caller waits for: one result, or a batch call's results,
+// which stay together in one transaction.
 type pendingResult struct {
-	Recorded
+	recs []Recorded
 	done chan error
 }
 
@@ -35,7 +38,19 @@ func NewRecorder(store *Store, maxBatch int) *Recorder {
 
 // Record stores one result and returns once it is committed (or the write failed).
 func (r *Recorder) Record(ctx context.Context, id int64, res fanout.Result) error {
-	p := pendingResult{Recorded: Recorded{ID: id, Result: res}, done: make(chan error, 1)}
+	return r.RecordAll(ctx, []Recorded{{ID: id, Result: res}})
+}
+
+var _ fanout.BatchRecorder = (*Recorder)(nil)
+
+// RecordAll stores results in one transaction — the outcomes of one batch call — and
+// returns once they are committed (or the write failed). They may share the transaction
+// with other callers' results, but are never split across two.
+func (r *Recorder) RecordAll(ctx context.Context, recs []Recorded) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	p := pendingResult{recs: recs, done: make(chan error, 1)}
 	select {
 	case r.in <- p:
 	case <-r.stopped:
@@ -76,18 +91,25 @@ func (r *Recorder) Run(ctx context.Context) {
 			}
 		}
 		batch := []pendingResult{first}
-		ids := map[int64]bool{first.ID: true}
+		ids := map[int64]bool{}
+		n := len(first.recs)
+		for _, rec := range first.recs {
+			ids[rec.ID] = true
+		}
 	collect:
-		for len(batch) < r.maxBatch {
+		for n < r.maxBatch {
 			select {
 			case p := <-r.in:
-				if ids[p.ID] {
+				if slices.ContainsFunc(p.recs, func(rec Recorded) bool { return ids[rec.ID] }) {
 					// A second result for one delivery (its lease ran out mid-call) goes
 					// in the next transaction, so that the later result is the one kept.
 					carry = &p
 					break collect
 				}
-				ids[p.ID] = true
+				for _, rec := range p.recs {
+					ids[rec.ID] = true
+				}
+				n += len(p.recs)
 				batch = append(batch, p)
 			default:
 				break collect
@@ -101,14 +123,21 @@ func (r *Recorder) Run(ctx context.Context) {
 // cannot store — or a request the batch completes cannot be announced, each result is
 // written on its own, so that one bad row does not keep the others from being recorded.
 func (r *Recorder) write(ctx context.Context, batch []pendingResult) {
-	recs := make([]Recorded, len(batch))
-	for i, p := range batch {
-		recs[i] = p.Recorded
+	var recs []Recorded
+	for _, p := range batch {
+		recs = append(recs, p.recs...)
 	}
 	err := r.store.RecordBatch(context.WithoutCancel(ctx), recs)
-	if err != nil && len(batch) > 1 && (postgres.IsDataError(err) || errors.Is(err, ErrUnannounced)) {
+	if err != nil && len(recs) > 1 && (postgres.IsDataError(err) || errors.Is(err, ErrUnannounced)) {
+		// Each result on its own, a batch call's too: one that cannot be stored must
+		// not keep its neighbours from being recorded. Its caller hears of the failure;
+		// the lease brings that delivery back.
 		for _, p := range batch {
-			p.done <- r.store.RecordBatch(context.WithoutCancel(ctx), []Recorded{p.Recorded})
+			var errs []error
+			for _, rec := range p.recs {
+				errs = append(errs, r.store.RecordBatch(context.WithoutCancel(ctx), []Recorded{rec}))
+			}
+			p.done <- errors.Join(errs...)
 		}
 		return
 	}

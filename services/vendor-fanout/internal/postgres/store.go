@@ -372,10 +372,7 @@ func (s *Store) Record(ctx context.Context, id int64, r fanout.Result) error {
 }
 
 // Recorded is one delivery's result.
-type Recorded struct {
-	ID     int64
-	Result fanout.Result
-}
+type Recorded = fanout.Recorded
 
 // RecordBatch stores many results and their receipts in one transaction: one commit,
 // one wait for the disk, however many deliveries it covers.

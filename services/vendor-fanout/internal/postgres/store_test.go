@@ -124,6 +124,51 @@ func TestRecorderCommitsConcurrentResultsWithTheirReceipts(t *testing.T) {
 	}
 }
 
+// A batch call's results are committed together, each with its own receipt; one the
+// database rejects does not keep its neighbours from being recorded.
+func TestRecordAllCommitsABatchCallsResultsTogether(t *testing.T) {
+	ctx := context.Background()
+	s, pool := openStore(t)
+	claimed := plan(t, s, "amplitude", 101, 0)
+	r := NewRecorder(s, 500)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	var recs []Recorded
+	var ids []int64
+	for _, d := range claimed[:100] {
+		recs = append(recs, Recorded{ID: d.ID, Result: fanout.Result{State: fanout.Polling, Outcome: "accepted", HTTPStatus: 200,
+			Reference: "day:2026-12-15", CountAttempt: true,
+			Receipt: &fanout.Message{Topic: "vendor.receipts.v1", Key: []byte(d.SubjectKey), Value: []byte(d.EventID)}}})
+		ids = append(ids, d.ID)
+	}
+	if err := r.RecordAll(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var polling, transactions, receipts int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'polling' AND attempts = 1), count(DISTINCT xmin::text),
+		(SELECT count(*) FROM fanout.outbox) FROM fanout.deliveries WHERE id = ANY($1)`, ids).Scan(&polling, &transactions, &receipts); err != nil {
+		t.Fatal(err)
+	}
+	if polling != 100 || transactions != 1 || receipts != 100 {
+		t.Errorf("%d polling in %d transactions with %d receipts, want 100 in 1 with 100", polling, transactions, receipts)
+	}
+
+	good := claimed[100]
+	err := r.RecordAll(ctx, []Recorded{
+		{ID: good.ID, Result: fanout.Result{State: fanout.Done, Outcome: "delivered"}},
+		{ID: claimed[0].ID, Result: fanout.Result{State: "no such state"}}, // the CHECK constraint rejects it
+	})
+	if err == nil {
+		t.Error("a batch with a result the database rejects was reported recorded")
+	}
+	var state string
+	if err := pool.QueryRow(ctx, `SELECT state FROM fanout.deliveries WHERE id = $1`, good.ID).Scan(&state); err != nil || state != fanout.Done {
+		t.Errorf("the good neighbour is %q (%v), want done", state, err)
+	}
+}
+
 // One result the database rejects must not keep the rest of its batch from being
 // recorded; and when one delivery has two results in the queue, the later one wins.
 func TestRecorderIsolatesABadResultAndKeepsTheLaterOfTwo(t *testing.T) {
@@ -133,7 +178,7 @@ func TestRecorderIsolatesABadResultAndKeepsTheLaterOfTwo(t *testing.T) {
 	r := NewRecorder(s, 64)
 	send := func(id int64, res fanout.Result) chan error {
 		done := make(chan error, 1)
-		r.in <- pendingResult{Recorded: Recorded{ID: id, Result: res}, done: done}
+		r.in <- pendingResult{recs: []Recorded{{ID: id, Result: res}}, done: done}
 		return done
 	}
 	// Queued before Run starts, so that they would all fit in one transaction.

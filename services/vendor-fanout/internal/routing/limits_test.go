@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,6 +58,32 @@ func TestBuiltinLimitsCiteTheirSource(t *testing.T) {
 	}
 }
 
+// TestBuiltinBatchSizesCiteTheirSource: a built-in max_batch is the vendor's documented
+// batch size, and the vendor's page says so in its "Batching" section.
+func TestBuiltinBatchSizesCiteTheirSource(t *testing.T) {
+	for _, name := range []string{"default", "seed"} {
+		tab, err := routing.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range tab.Instances {
+			if in.MaxBatch <= 1 {
+				continue
+			}
+			file := "docs/vendors/" + in.Type + ".md"
+			src, err := os.ReadFile(filepath.Join(repoRoot, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, section, ok := strings.Cut(string(src), "\n## Batching")
+			section, _, _ = strings.Cut(section, "\n## ")
+			if !ok || !regexp.MustCompile(`\b`+strconv.Itoa(in.MaxBatch)+`\b`).MatchString(section) {
+				t.Errorf("%s: %s: max_batch %d is not cited in the Batching section of %s", name, in.Name, in.MaxBatch, file)
+			}
+		}
+	}
+}
+
 // TestAmplitudeKeepsItsDocumentedLimit: the User Privacy API takes one request a second
 // on /api/2/deletions/users, deletions and job polls together
 // (docs/vendors/amplitude.md); the lane's polls take its tokens too.
@@ -72,6 +99,11 @@ func TestAmplitudeKeepsItsDocumentedLimit(t *testing.T) {
 		}
 		if in.RatePerSecond != 1 || in.Burst != 1 || in.Concurrency != 1 {
 			t.Errorf("%s: amplitude at %v/s, burst %d, concurrency %d; want 1, 1, 1", name, in.RatePerSecond, in.Burst, in.Concurrency)
+		}
+		// "Each HTTP request can contain up to 100 amplitude_ids or user_ids": at one
+		// request a second, a backlog of erasures drains a hundred times faster batched.
+		if in.MaxBatch != 100 {
+			t.Errorf("%s: amplitude max_batch %d; want the documented 100", name, in.MaxBatch)
 		}
 	}
 }

@@ -66,6 +66,12 @@ type Instance struct {
 	// section of docs/vendors/<type>.md with the vendor's documented limits. JSON has no
 	// comments, so the citation is a field; the built-in tables must carry it.
 	LimitsSource string `json:"limits_source,omitempty"`
+	// MaxBatch, above one, lets the lane carry up to that many deliveries in one call
+	// where the adapter has a batch endpoint for the action: the vendor's documented
+	// batch size, cited like the limits (limits_source). 0 or 1: one delivery a call.
+	MaxBatch int `json:"max_batch,omitempty"`
+	// BatchWindow is the longest the lane waits for a batch to fill; default 20ms.
+	BatchWindow Duration `json:"batch_window,omitzero"`
 	// Settings are the non-secret settings of the adapter (base_url, project_id, ...);
 	// each may be overridden by CONSENTRY_VENDOR_<NAME>_<KEY>. Secrets come only from
 	// the environment.
@@ -145,6 +151,12 @@ func Parse(b []byte) (*Table, error) {
 		}
 		if in.Manual == nil && (in.RatePerSecond <= 0 || in.Burst <= 0 || in.Concurrency <= 0) {
 			errs = append(errs, fmt.Errorf("%s: rate_per_second, burst and concurrency must be positive", where))
+		}
+		if in.MaxBatch < 0 {
+			errs = append(errs, fmt.Errorf("%s.max_batch: must not be negative", where))
+		}
+		if in.BatchWindow.Duration < 0 || in.BatchWindow.Duration > time.Second {
+			errs = append(errs, fmt.Errorf("%s.batch_window: must be between 0 and 1s: a batch that waits longer holds its deliveries back", where))
 		}
 		if m := in.Manual; m != nil && (m.Owner == "" || m.Instructions == "" || m.Due.Duration <= 0) {
 			errs = append(errs, fmt.Errorf("%s.manual: owner, instructions and a positive due are required", where))

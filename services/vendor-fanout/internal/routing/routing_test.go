@@ -144,7 +144,8 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	  "instances": [
 	    {"name": "Bad Name", "type": "", "tenants": [], "rate_per_second": 0, "burst": 1, "concurrency": 1},
 	    {"name": "x", "type": "x", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1},
-	    {"name": "x", "type": "x", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1}
+	    {"name": "x", "type": "x", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1},
+	    {"name": "y", "type": "x", "tenants": ["*"], "rate_per_second": 1, "burst": 1, "concurrency": 1, "max_batch": -1, "batch_window": "5s"}
 	  ],
 	  "denied": {"analytics": {"nosuchtype": "delete_user", "x": "explode"}},
 	  "requests": {}
@@ -153,7 +154,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		t.Fatal("accepted a broken table")
 	}
 	for _, want := range []string{"instances[0].name", "instances[0].type", "instances[0].tenants", "instances[0]: rate_per_second",
-		`"x" appears twice`, `no instance has type "nosuchtype"`, `unknown action "explode"`} {
+		`"x" appears twice`, "instances[3].max_batch", "instances[3].batch_window", `no instance has type "nosuchtype"`, `unknown action "explode"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

@@ -124,6 +124,28 @@ type Adapter interface {
 	Deliver(ctx context.Context, req Request) (Result, error)
 }
 
+// BatchAdapter is implemented by adapters whose vendor documents a batch endpoint for
+// an action: one call carries many deliveries, and the vendor's answer says what became
+// of each. The lane uses it only when routing sets the instance's max_batch above one.
+type BatchAdapter interface {
+	Adapter
+	// MaxBatch is the most deliveries of action one call may carry, the vendor's
+	// documented batch size; 0 or 1 means the action has no batch endpoint.
+	MaxBatch(action Action) int
+	// DeliverBatch performs reqs, all of one action, in one call. A nil error means the
+	// call was answered and outcomes holds one entry per request, in order: each
+	// decides its own delivery. An error fails the whole call (an *Error, as Deliver's):
+	// a Permanent one with Whole set says some item is bad without saying which.
+	DeliverBatch(ctx context.Context, reqs []Request) (outcomes []ItemOutcome, err error)
+}
+
+// ItemOutcome is what a batch call did with one of its requests: Err nil means Result
+// says how it succeeded; otherwise Err is an *Error classified as for Deliver.
+type ItemOutcome struct {
+	Result Result
+	Err    error
+}
+
 // Poller is implemented by adapters whose actions finish asynchronously.
 type Poller interface {
 	// Poll checks the job that Deliver started (by its Result.Reference). done=false
@@ -173,7 +195,11 @@ type Error struct {
 	// known without a Retry-After (HubSpot's DAILY policy resets at midnight in the
 	// account's time zone). Zero when unknown.
 	ResetAt time.Time
-	Msg     string
+	// Whole marks a rejection of a batch call that the vendor did not attribute to an
+	// item (Amplitude's 400 for a request holding a bad id): some item is bad, the lane
+	// does not know which, and splits the batch to find it.
+	Whole bool
+	Msg   string
 }
 
 func (e *Error) Error() string {

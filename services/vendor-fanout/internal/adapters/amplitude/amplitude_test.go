@@ -255,3 +255,43 @@ func TestOverTheRateLimitIsThrottled(t *testing.T) {
 		t.Errorf("Poll a second later = %v", err)
 	}
 }
+
+// TestDeliverBatch: one deletion request carries every user id; each delivery is
+// decided by the answer — accepted on the job's day, already done when Amplitude lists
+// the id in invalid_ids, skipped without an id — and a refused request is marked Whole,
+// since Amplitude's 400 names no id.
+func TestDeliverBatch(t *testing.T) {
+	sim, a := start(t)
+	reqs := []vendor.Request{request(), request(), request(), request()}
+	reqs[1].IDs.VendorIDs = map[string]string{"amplitude": "never-seen"}
+	reqs[2].IDs = vendor.Identifiers{}
+	reqs[3].IDs.VendorIDs = map[string]string{"amplitude": "amp-user-8"}
+	outs, err := a.DeliverBatch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vendor.Outcome{vendor.Accepted, vendor.AlreadyDone, vendor.Skipped, vendor.Accepted}
+	for i, o := range outs {
+		if o.Err != nil || o.Result.Outcome != want[i] {
+			t.Errorf("item %d: %+v, want %s", i, o, want[i])
+		}
+	}
+	if outs[0].Result.Reference != "day:"+day || outs[3].Result.Reference != "day:"+day {
+		t.Errorf("references %q, %q; want both day:%s", outs[0].Result.Reference, outs[3].Result.Reference, day)
+	}
+	if n := len(sim.CallsTo("amplitude")); n != 1 {
+		t.Errorf("%d calls, want one", n)
+	}
+
+	sim.Clock.Advance(time.Second)
+	sim.MustFault(t, vendorsim.Fault{Vendor: "amplitude", Mode: vendorsim.ModeReject, Item: "amp-user-8"})
+	_, err = a.DeliverBatch(context.Background(), reqs)
+	if e := vendor.Classify(err); e == nil || e.Kind != vendor.Permanent || !e.Whole {
+		t.Errorf("a refused batch: %v, want a permanent error marked Whole", err)
+	}
+	sim.Clock.Advance(time.Second)
+	_, err = a.Deliver(context.Background(), reqs[3])
+	if e := vendor.Classify(err); e == nil || e.Kind != vendor.Permanent || e.Whole {
+		t.Errorf("the refused id alone: %v, want a permanent error not marked Whole", err)
+	}
+}

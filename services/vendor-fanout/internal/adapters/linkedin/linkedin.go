@@ -5,8 +5,11 @@ package linkedin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,8 +23,9 @@ import (
 )
 
 var (
-	_ vendor.Adapter   = (*Adapter)(nil)
-	_ vendor.Versioned = (*Adapter)(nil)
+	_ vendor.Adapter      = (*Adapter)(nil)
+	_ vendor.Versioned    = (*Adapter)(nil)
+	_ vendor.BatchAdapter = (*Adapter)(nil)
 )
 
 var versionRE = regexp.MustCompile(`^\d{4}(0[1-9]|1[0-2])$`)
@@ -133,29 +137,63 @@ func (a *Adapter) APIVersion() (string, time.Time) { return a.version, a.sunset 
 // that removes an id no longer in the segment, "by design" (docs/vendors/linkedin.md),
 // so a repeat is safe but cannot be told apart as "already done".
 func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Result, error) {
-	if !a.Supports(req.Action) {
-		return vendor.Result{}, vendorhttp.Unsupported(req.Action)
+	outs, err := a.DeliverBatch(ctx, []vendor.Request{req})
+	if err != nil {
+		return vendor.Result{}, err
 	}
-	if strings.TrimSpace(req.IDs.Email) == "" {
-		return vendorhttp.Skipped("email"), nil
+	return outs[0].Result, outs[0].Err
+}
+
+// MaxBatch is unbounded for removals: LinkedIn's BATCH_CREATE takes "multiple users"
+// but the docs read state no maximum (docs/vendors/linkedin.md, "Batching"), so
+// routing's max_batch alone bounds a call.
+func (a *Adapter) MaxBatch(action vendor.Action) int {
+	if a.Supports(action) {
+		return math.MaxInt
 	}
-	body := map[string]any{"elements": []any{map[string]any{
-		"action":  "REMOVE",
-		"userIds": []any{map[string]string{"idType": "SHA256_EMAIL", "idValue": HashEmail(req.IDs.Email)}},
-	}}}
+	return 0
+}
+
+// DeliverBatch removes every subject from the segment in one BATCH_CREATE, one element
+// each; the element's own status decides its delivery.
+func (a *Adapter) DeliverBatch(ctx context.Context, reqs []vendor.Request) ([]vendor.ItemOutcome, error) {
+	outs := make([]vendor.ItemOutcome, len(reqs))
+	var elements []any
+	var sent []int // index in reqs of each element
+	for i, req := range reqs {
+		switch {
+		case !a.Supports(req.Action):
+			outs[i].Err = vendorhttp.Unsupported(req.Action)
+		case strings.TrimSpace(req.IDs.Email) == "":
+			outs[i].Result = vendorhttp.Skipped("email")
+		default:
+			elements = append(elements, map[string]any{
+				"action":  "REMOVE",
+				"userIds": []any{map[string]string{"idType": "SHA256_EMAIL", "idValue": HashEmail(req.IDs.Email)}},
+			})
+			sent = append(sent, i)
+		}
+	}
+	if len(elements) == 0 {
+		return outs, nil
+	}
+	key := reqs[sent[0]].IdempotencyKey
+	if len(sent) > 1 {
+		key = batchKey(reqs, sent)
+	}
 	resp, err := a.client.Do(ctx, vendorhttp.Request{
 		Method: http.MethodPost,
 		URL:    a.usersURL,
-		Body:   body,
+		Body:   map[string]any{"elements": elements},
 		Header: http.Header{
 			"X-Restli-Method":           {"BATCH_CREATE"},
 			"X-Restli-Protocol-Version": {"2.0.0"},
 			"Linkedin-Version":          {a.version},
 		},
-		IdempotencyKey: req.IdempotencyKey,
+		IdempotencyKey: key,
 	})
 	if err != nil {
-		return vendor.Result{}, err
+		return nil, err
 	}
 	if !resp.OK() {
 		var e struct {
@@ -169,34 +207,47 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 			ve.Kind = vendor.Permanent
 			ve.Msg = fmt.Sprintf("%s: LinkedIn-Version %s is not served (sunset %s); configure a current version",
 				ve.Msg, a.version, a.sunset.Format(time.DateOnly))
+		} else if ve.Kind == vendor.Permanent && len(sent) > 1 {
+			// A 400 for the whole call blames no element the client can read reliably.
+			ve.Whole = true
 		}
-		return vendor.Result{}, ve
+		return nil, ve
 	}
-	return a.elements(resp, 1)
+	statuses, err := a.elements(resp, len(sent))
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range sent {
+		outs[i] = statuses[k]
+	}
+	return outs, nil
 }
 
 // elements reads BATCH_CREATE's answer: HTTP 200 with one status per element sent
 // (docs/vendors/linkedin.md). The call succeeding says nothing of each removal, so
-// the element's own status decides the delivery.
-func (a *Adapter) elements(resp *vendorhttp.Response, sent int) (vendor.Result, error) {
+// each element's own status decides its delivery.
+func (a *Adapter) elements(resp *vendorhttp.Response, sent int) ([]vendor.ItemOutcome, error) {
 	var batch struct {
 		Elements []struct {
 			Status int `json:"status"`
 		} `json:"elements"`
 	}
 	if err := resp.Decode(&batch); err != nil {
-		return vendor.Result{}, err
+		return nil, err
 	}
 	if len(batch.Elements) != sent {
-		return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode,
+		return nil, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode,
 			Msg: fmt.Sprintf("answer holds %d element statuses for %d elements sent", len(batch.Elements), sent)}
 	}
-	for _, el := range batch.Elements {
+	outs := make([]vendor.ItemOutcome, sent)
+	for k, el := range batch.Elements {
 		switch {
 		case el.Status >= 200 && el.Status < 300:
+			outs[k].Result = vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}
 			continue
 		case el.Status == 0:
-			return vendor.Result{}, &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "an element answer holds no status"}
+			outs[k].Err = &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode, Msg: "an element answer holds no status"}
+			continue
 		}
 		e := vendor.FromResponse(&http.Response{StatusCode: el.Status, Header: http.Header{}}, fmt.Sprintf("element status %d", el.Status), a.client.Now())
 		// The call itself succeeded: what the element says is about this removal, and a
@@ -204,9 +255,21 @@ func (a *Adapter) elements(resp *vendorhttp.Response, sent int) (vendor.Result, 
 		if e.Kind == vendor.Auth {
 			e.Kind = vendor.Permanent
 		}
-		return vendor.Result{}, e
+		outs[k].Err = e
 	}
-	return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
+	return outs, nil
+}
+
+// batchKey is a batch call's Idempotency-Key: a digest of its deliveries' keys, the
+// same when the same batch is retried. LinkedIn documents no such header; each
+// delivery's key stays its own in its receipt.
+func batchKey(reqs []vendor.Request, sent []int) string {
+	h := sha256.New()
+	for _, i := range sent {
+		h.Write([]byte(reqs[i].IdempotencyKey))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // HashEmail is LinkedIn's SHA256_EMAIL: lowercase hex SHA-256 of the trimmed,

@@ -202,3 +202,49 @@ func TestSunset(t *testing.T) {
 		t.Errorf("APIVersion() = %s, %v; want 202606 with the configured sunset %v", v, s, override)
 	}
 }
+
+// TestDeliverBatch: one BATCH_CREATE carries every removal, one element each, and each
+// element's status decides its own delivery: a rejected element fails only its own.
+func TestDeliverBatch(t *testing.T) {
+	sim, a := start(t)
+	bob := "bob@example.com"
+	sim.MustFault(t, vendorsim.Fault{Vendor: "linkedin", Mode: vendorsim.ModeReject, Item: linkedin.HashEmail(bob)})
+	reqs := []vendor.Request{request(vendor.OptOut), request(vendor.DeleteUser), request(vendor.OptOut), request(vendor.OptOut)}
+	reqs[1].IDs.Email = bob
+	reqs[2].IDs.Email = "" // no email: nothing to remove
+	reqs[3].IDs.Email = "cat@example.com"
+	outs, err := a.DeliverBatch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 4 {
+		t.Fatalf("%d outcomes for 4 requests", len(outs))
+	}
+	if outs[0].Err != nil || outs[0].Result.Outcome != vendor.Delivered || outs[3].Err != nil || outs[3].Result.Outcome != vendor.Delivered {
+		t.Errorf("the accepted elements: %+v, %+v; want delivered", outs[0], outs[3])
+	}
+	if e := vendor.Classify(outs[1].Err); e == nil || e.Kind != vendor.Permanent {
+		t.Errorf("the rejected element: %+v, want a permanent error", outs[1])
+	}
+	if outs[2].Err != nil || outs[2].Result.Outcome != vendor.Skipped {
+		t.Errorf("the request without an email: %+v, want skipped", outs[2])
+	}
+	calls := sim.CallsTo("linkedin")
+	if len(calls) != 1 {
+		t.Fatalf("%d calls, want one", len(calls))
+	}
+	var body struct {
+		Elements []struct {
+			Action  string `json:"action"`
+			UserIDs []struct {
+				IDValue string `json:"idValue"`
+			} `json:"userIds"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(calls[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Elements) != 3 || body.Elements[0].UserIDs[0].IDValue != emailHash || body.Elements[1].Action != "REMOVE" {
+		t.Errorf("sent %s, want three REMOVE elements in request order", calls[0].Body)
+	}
+}

@@ -8,7 +8,10 @@ package sendgrid
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,7 +23,10 @@ import (
 	"github.com/consentry/consentry/services/vendor-fanout/internal/vendor"
 )
 
-var _ vendor.Adapter = (*Adapter)(nil)
+var (
+	_ vendor.Adapter      = (*Adapter)(nil)
+	_ vendor.BatchAdapter = (*Adapter)(nil)
+)
 
 // Config configures the SendGrid adapter.
 type Config struct {
@@ -70,21 +76,106 @@ func (a *Adapter) Deliver(ctx context.Context, req vendor.Request) (vendor.Resul
 	if req.Action == vendor.DeleteUser {
 		return a.deleteContacts(ctx, req, email)
 	}
-	// The global suppression group is a set, so a repeat is harmless and answers as
-	// the first did: there is no "already done" reply to detect.
-	resp, err := a.client.Do(ctx, vendorhttp.Request{
-		Method:         http.MethodPost,
-		URL:            a.base + "/v3/asm/suppressions/global",
-		Body:           map[string][]string{"recipient_emails": {email}},
-		IdempotencyKey: req.IdempotencyKey,
-	})
+	outs, err := a.DeliverBatch(ctx, []vendor.Request{req})
 	if err != nil {
 		return vendor.Result{}, err
 	}
-	if !resp.OK() {
-		return vendor.Result{}, a.classifyError(resp)
+	return outs[0].Result, outs[0].Err
+}
+
+// MaxBatch: a global suppression takes "one or more email addresses" with no maximum
+// documented (docs/vendors/sendgrid.md, "Batching"), so routing's max_batch alone
+// bounds a call. Contact deletion is one search and one DELETE per subject: not batched.
+func (a *Adapter) MaxBatch(action vendor.Action) int {
+	if action == vendor.SuppressEmail || action == vendor.OptOut {
+		return math.MaxInt
 	}
-	return vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}, nil
+	return 0
+}
+
+// DeliverBatch adds every subject's address to the global suppression group in one
+// POST. The 201 answer lists "the email addresses that are globally suppressed": an
+// address in it is delivered; one missing from it is not confirmed and retries. The
+// group is a set, so a repeat is harmless and answers as the first did: there is no
+// "already done" reply to detect.
+func (a *Adapter) DeliverBatch(ctx context.Context, reqs []vendor.Request) ([]vendor.ItemOutcome, error) {
+	outs := make([]vendor.ItemOutcome, len(reqs))
+	emails := make([]string, len(reqs))
+	var send []string
+	seen := map[string]bool{}
+	for i, req := range reqs {
+		if req.Action != vendor.SuppressEmail && req.Action != vendor.OptOut {
+			outs[i].Err = vendorhttp.Unsupported(req.Action)
+			continue
+		}
+		emails[i] = strings.TrimSpace(req.IDs.Email)
+		if emails[i] == "" {
+			outs[i].Result = vendorhttp.Skipped("email")
+			continue
+		}
+		if k := strings.ToLower(emails[i]); !seen[k] {
+			seen[k] = true
+			send = append(send, emails[i])
+		}
+	}
+	if len(send) == 0 {
+		return outs, nil
+	}
+	key := reqs[0].IdempotencyKey
+	if len(reqs) > 1 {
+		h := sha256.New()
+		for _, r := range reqs {
+			h.Write([]byte(r.IdempotencyKey))
+			h.Write([]byte{0})
+		}
+		key = hex.EncodeToString(h.Sum(nil))
+	}
+	resp, err := a.client.Do(ctx, vendorhttp.Request{
+		Method:         http.MethodPost,
+		URL:            a.base + "/v3/asm/suppressions/global",
+		Body:           map[string][]string{"recipient_emails": send},
+		IdempotencyKey: key,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() {
+		e := a.classifyError(resp)
+		// SendGrid's error names the field (recipient_emails), never which address.
+		e.Whole = e.Kind == vendor.Permanent && len(send) > 1
+		return nil, e
+	}
+	if len(send) == 1 {
+		// One address: the status says it all, as before batching; the body is not
+		// needed to know which address it speaks of.
+		for i := range outs {
+			if outs[i].Err == nil && emails[i] != "" {
+				outs[i].Result = vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}
+			}
+		}
+		return outs, nil
+	}
+	var body struct {
+		RecipientEmails []string `json:"recipient_emails"`
+	}
+	if err := resp.Decode(&body); err != nil {
+		return nil, err
+	}
+	suppressed := map[string]bool{}
+	for _, e := range body.RecipientEmails {
+		suppressed[strings.ToLower(strings.TrimSpace(e))] = true
+	}
+	for i := range outs {
+		switch {
+		case outs[i].Err != nil || emails[i] == "":
+		case suppressed[strings.ToLower(emails[i])]:
+			outs[i].Result = vendor.Result{Outcome: vendor.Delivered, HTTPStatus: resp.StatusCode}
+		default:
+			outs[i].Err = &vendor.Error{Kind: vendor.Transient, HTTPStatus: resp.StatusCode,
+				Msg: "the answer does not list this address as suppressed"}
+		}
+	}
+	return outs, nil
 }
 
 // deleteContacts looks the address up and deletes the contacts it names. A search

@@ -2,6 +2,8 @@ package sendgrid_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -180,4 +182,56 @@ func TestCancel(t *testing.T) {
 		_, err := a.Deliver(ctx, request(vendor.DeleteUser))
 		return err
 	})
+}
+
+// TestDeliverBatch: one POST suppresses every address; an address the 201 answer
+// lists is delivered, one it leaves out retries; a refused POST is marked Whole, since
+// SendGrid's error names the field and not the address.
+func TestDeliverBatch(t *testing.T) {
+	sim, a := start(t)
+	reqs := []vendor.Request{request(vendor.SuppressEmail), request(vendor.OptOut), request(vendor.SuppressEmail)}
+	reqs[1].IDs.Email = "Bob@Example.com"
+	reqs[2].IDs.Email = ""
+	outs, err := a.DeliverBatch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].Err != nil || outs[0].Result.Outcome != vendor.Delivered || outs[1].Err != nil || outs[1].Result.Outcome != vendor.Delivered ||
+		outs[2].Result.Outcome != vendor.Skipped {
+		t.Errorf("outcomes %+v; want delivered, delivered, skipped", outs)
+	}
+	if calls := sim.CallsTo("sendgrid"); len(calls) != 1 || !strings.Contains(string(calls[0].Body), `"recipient_emails":["ada.lovelace@example.com","Bob@Example.com"]`) {
+		t.Errorf("calls %v, want one POST listing both addresses", calls)
+	}
+
+	sim.MustFault(t, vendorsim.Fault{Vendor: "sendgrid", Mode: vendorsim.ModeReject, Item: "bob@example.com"})
+	_, err = a.DeliverBatch(context.Background(), reqs)
+	if e := vendor.Classify(err); e == nil || e.Kind != vendor.Permanent || !e.Whole || strings.Contains(e.Error(), "bob") {
+		t.Errorf("a refused batch: %v, want a permanent error marked Whole naming no address", err)
+	}
+}
+
+func TestDeliverBatchRetriesAnAddressTheAnswerLeavesOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"recipient_emails":["ADA.LOVELACE@example.com"]}`))
+	}))
+	defer srv.Close()
+	a, err := sendgrid.New(sendgrid.Config{BaseURL: srv.URL, APIKey: "SG.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []vendor.Request{request(vendor.SuppressEmail), request(vendor.SuppressEmail)}
+	reqs[1].IDs.Email = "bob@example.com"
+	outs, err := a.DeliverBatch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].Err != nil || outs[0].Result.Outcome != vendor.Delivered {
+		t.Errorf("the listed address: %+v, want delivered", outs[0])
+	}
+	if e := vendor.Classify(outs[1].Err); e == nil || e.Kind != vendor.Transient || strings.Contains(e.Error(), "bob") {
+		t.Errorf("the address left out: %+v, want a transient error naming no address", outs[1])
+	}
 }
