@@ -92,6 +92,9 @@ type Result struct {
 	// began (UnsettledPhases says which and how much): that phase's figures include it.
 	Settled         bool        `json:"settled"`
 	UnsettledPhases []Unsettled `json:"unsettled_phases,omitempty"`
+	// PhaseErrors are the phases that failed, by name, and why: the figures of the
+	// others stand.
+	PhaseErrors map[string]string `json:"phase_errors,omitempty"`
 
 	// CapacityActionsPerS is the highest vendor-action rate at which every delivery was
 	// made with p99 ≤ 250 ms; CapacityRatio that ÷ RawCopyRPS.
@@ -234,8 +237,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if runs("idle") {
 		log.Info("idle latency, one event at a time", "events", cfg.IdleEvents)
 		p50, p99, hops, err := idlePhase(ctx, s, cfg.IdleEvents)
-		if err != nil {
-			return nil, fmt.Errorf("idle: %w", err)
+		if err := res.failed(ctx, "idle", err, log); err != nil {
+			return nil, err
 		}
 		res.IdleP50MS, res.IdleP99MS, res.IdleHops = ms(p50), ms(p99), hops
 		if err := res.settle(ctx, s, "idle", time.Minute, log); err != nil {
@@ -274,7 +277,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if runs("cost") {
 		log.Info("cost per action", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
 		c, us, writes, err := costPhase(ctx, s, res, log, benchVendors, cfg.SustainedRate, cfg.Phase, "cost")
-		if err != nil {
+		if err := res.failed(ctx, "cost", err, log); err != nil {
 			return nil, err
 		}
 		res.Cost, res.CPUUsPerAction, res.RowWritesPerDelivery = c, us, writes
@@ -282,36 +285,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if runs("capacity") {
 		log.Info("capacity search", "probes", cfg.CapacityProbes, "probe_seconds", cfg.CapacityProbe.Seconds())
 		p := searchPolicy{Start: cfg.SustainedRate, Max: 4 * cfg.Rate, Probes: cfg.CapacityProbes, Precision: 0.1}
-		if err := capacityPhase(ctx, s, res, log, p, cfg.CapacityProbe); err != nil {
-			return nil, fmt.Errorf("capacity: %w", err)
+		if err := res.failed(ctx, "capacity", capacityPhase(ctx, s, res, log, p, cfg.CapacityProbe), log); err != nil {
+			return nil, err
 		}
 	}
 	if runs("scaling") {
 		readRSS(s, res) // the phase restarts vendor-fanout
 		log.Info("vendor scaling: 10 and 50 vendors", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
-		if err := scalingPhase(ctx, s, res, log, routes, cfg.SustainedRate, cfg.Phase); err != nil {
-			return nil, fmt.Errorf("scaling: %w", err)
+		if err := res.failed(ctx, "scaling", scalingPhase(ctx, s, res, log, routes, cfg.SustainedRate, cfg.Phase), log); err != nil {
+			return nil, err
 		}
 	}
 	if runs("replicas") {
 		log.Info("1 and 2 replicas of each consumer", "events", cfg.ReplicaEvents)
-		if err := replicasPhase(ctx, s, res, log, cfg.ReplicaEvents); err != nil {
-			return nil, fmt.Errorf("replicas: %w", err)
+		if err := res.failed(ctx, "replicas", replicasPhase(ctx, s, res, log, cfg.ReplicaEvents), log); err != nil {
+			return nil, err
 		}
 	}
 	if runs("soak") {
 		log.Info("soak", "rate", cfg.SustainedRate, "seconds", cfg.Soak.Seconds())
 		p := soakPolicy{Rate: cfg.SustainedRate, For: cfg.Soak, Every: max(cfg.Soak/12, time.Second)}
-		if err := soakPhase(ctx, s, res, log, p); err != nil {
-			return nil, fmt.Errorf("soak: %w", err)
+		if err := res.failed(ctx, "soak", soakPhase(ctx, s, res, log, p), log); err != nil {
+			return nil, err
 		}
 	}
 	// RSS is read before the back-fill, which leaves its backlog behind by design when
 	// the drain is too slow to wait for.
 	readRSS(s, res)
 	if runs("backfill") {
-		if err := backfillPhase(ctx, s, res, log, routes, cfg.BackfillActions); err != nil {
-			return nil, fmt.Errorf("back-fill: %w", err)
+		if err := res.failed(ctx, "backfill", backfillPhase(ctx, s, res, log, routes, cfg.BackfillActions), log); err != nil {
+			return nil, err
 		}
 		readRSS(s, res)
 	}
@@ -363,6 +366,24 @@ type LatencyAt struct {
 	CalledP99MS  float64 `json:"called_p99_ms"`
 	// P99MSByVendor shows which lanes the p99 comes from.
 	P99MSByVendor map[string]float64 `json:"p99_ms_by_vendor"`
+}
+
+// failed records a phase's error in r and lets the run go on, unless the run itself was
+// cancelled: one phase that cannot finish on a slow or broken stack does not cost the
+// figures of the others.
+func (r *Result) failed(ctx context.Context, phase string, err error, log *slog.Logger) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	log.Error("phase failed; going on", "phase", phase, "error", err)
+	if r.PhaseErrors == nil {
+		r.PhaseErrors = map[string]string{}
+	}
+	r.PhaseErrors[phase] = err.Error()
+	return nil
 }
 
 // settle waits for the stack to drain the backlog of the phase named after, at least

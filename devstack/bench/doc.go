@@ -121,6 +121,9 @@ func Table(r *Result, command string) string {
 		fmt.Fprintf(&b, "| drain of %d events × %d vendors, 1 → 2 processes of each consumer | %.0f → %.0f actions/s (×%.2f) | — | |\n",
 			rp.Events, r.Vendors, rp.ActionsPerS1, rp.ActionsPerS2, rp.Ratio)
 	}
+	for _, name := range slices.Sorted(maps.Keys(r.PhaseErrors)) {
+		fmt.Fprintf(&b, "\nThe %s phase failed (%s); its figures are missing.\n", name, r.PhaseErrors[name])
+	}
 	for _, u := range r.UnsettledPhases {
 		fmt.Fprintf(&b, "\nThe stack had not settled after %s (%d deliveries pending, consumer lag %d, after %.0f s): the next phase ran beside that backlog.\n",
 			u.After, u.PendingDeliveries, u.ConsumerLag, u.WaitedS)

@@ -42,16 +42,15 @@ type routingInstance struct {
 // is written without it and the back-fill measures the one-call-per-action path.
 const routingHasMaxBatch = false
 
-// benchTypes are the vendor types of benchVendors, by instance name.
+// typeOf is the vendor type of a bench instance: the type its name begins with
+// ("hubspot-eu", "amplitude-x3", "sendgrid-backfill").
 func typeOf(instance string) string {
-	base, _, _ := strings.Cut(instance, "-x") // a scaled copy, "hubspot-x3"
-	switch base {
-	case "hubspot-eu":
-		return "hubspot"
-	case "amplitude-eu":
-		return "amplitude"
+	for t := range vendorKeys {
+		if instance == t || strings.HasPrefix(instance, t+"-") {
+			return t
+		}
 	}
-	return base
+	return instance
 }
 
 // scaledVendors are the 50 instances of the scaling phase: benchVendors and four copies

@@ -138,3 +138,32 @@ func TestParsePhases(t *testing.T) {
 		}
 	}
 }
+
+func TestTypeOfAndInstancesEnv(t *testing.T) {
+	for in, want := range map[string]string{"hubspot": "hubspot", "hubspot-eu": "hubspot", "amplitude-eu-x3": "amplitude",
+		"sendgrid-backfill": "sendgrid", "webhook-x5": "webhook"} {
+		if got := typeOf(in); got != want {
+			t.Errorf("typeOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+	all := append(scaledVendors(), backfillInstance)
+	if len(all) != 51 {
+		t.Fatalf("%d instances, want 50 and the back-fill's", len(all))
+	}
+	env := instancesEnv("http://sim", all)
+	// Every instance the stack does not configure by type has each setting its type needs.
+	for _, in := range all {
+		if in == typeOf(in) {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(in, "-", "_"))
+		for k := range vendorKeys[typeOf(in)] {
+			if env["CONSENTRY_VENDOR_"+name+"_"+k] == "" {
+				t.Errorf("%s: no %s", in, k)
+			}
+		}
+	}
+	if env["CONSENTRY_VENDOR_SENDGRID_BACKFILL_BASE_URL"] != "http://sim/sendgrid" {
+		t.Errorf("back-fill base URL = %q", env["CONSENTRY_VENDOR_SENDGRID_BACKFILL_BASE_URL"])
+	}
+}

@@ -1,7 +1,11 @@
 // Command consentry-bench measures Consentry on the embedded stack (make bench): raw
-// kafka-go and pgx baselines, ingest throughput, end-to-end latency at a fixed load with
-// ten vendors, the same with one vendor black-holed, audit-sink throughput and the peak
-// memory of each service. It writes the figures as JSON to $BENCH_OUT.
+// kafka-go and pgx baselines, ingest and audit-sink throughput, latency one event at a
+// time on an idle stack, end-to-end latency at a fixed load with ten vendors and with
+// one of them black-holed, the CPU and row writes per vendor action, the highest load
+// carried within 250 ms, the cost with 50 vendors against 10, the drain with one and two
+// processes of each consumer, a soak, a back-fill against a vendor's limits and the peak
+// memory of each service (docs/benchmarks.md). It writes the figures as JSON to
+// $BENCH_OUT.
 package main
 
 import (
