@@ -171,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Machine: machine(), StartedAt: time.Now().UTC().Format(time.RFC3339), RSSMiB: map[string]float64{}, Settled: true}
 
 	routes := filepath.Join(cfg.DataDir, "routing.json")
-	if err := os.WriteFile(routes, []byte(routingFor(benchVendors)), 0o644); err != nil {
+	if err := os.WriteFile(routes, []byte(routingFor(benchTenant, benchVendors)), 0o644); err != nil {
 		return nil, err
 	}
 	res.Vendors = len(benchVendors)
@@ -276,7 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if runs("cost") {
 		log.Info("cost per action", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
-		c, us, writes, err := costPhase(ctx, s, res, log, benchVendors, cfg.SustainedRate, cfg.Phase, "cost")
+		c, us, writes, err := costPhase(ctx, s, res, log, benchVendors, benchTenant, cfg.SustainedRate, cfg.Phase, "cost")
 		if err := res.failed(ctx, "cost", err, log); err != nil {
 			return nil, err
 		}

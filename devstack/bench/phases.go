@@ -259,11 +259,11 @@ type latency struct {
 // first answer to it at the simulator. With blackhole set, that vendor drops every
 // connection for the whole phase and its deliveries are left out of the figures.
 func latencyPhase(ctx context.Context, s *stack.Stack, rate float64, d time.Duration, blackhole string) (latency, error) {
-	return latencyPhaseFor(ctx, s, benchVendors, rate, d, blackhole)
+	return latencyPhaseFor(ctx, s, benchVendors, benchTenant, rate, d, blackhole)
 }
 
-// latencyPhaseFor is latencyPhase with vendors enabled in the routing.
-func latencyPhaseFor(ctx context.Context, s *stack.Stack, vendors []string, rate float64, d time.Duration, blackhole string) (latency, error) {
+// latencyPhaseFor is latencyPhase for events of tenant, which the routing sends to vendors.
+func latencyPhaseFor(ctx context.Context, s *stack.Stack, vendors []string, tenant string, rate float64, d time.Duration, blackhole string) (latency, error) {
 	sim := s.Simulator
 	sim.Reset()
 	if blackhole != "" {
@@ -291,6 +291,7 @@ func latencyPhaseFor(ctx context.Context, s *stack.Stack, vendors []string, rate
 		b := make([]map[string]any, batch)
 		for i := range b {
 			b[i] = consent(subject%20000, time.Now())
+			b[i]["tenant"] = tenant
 			subject++
 		}
 		wg.Add(1)

@@ -65,15 +65,15 @@ func scaledVendors() []string {
 	return out
 }
 
-// routingFor writes the routing of vendors (all serving the bench tenant only, so that
-// the back-fill tenant's decisions plan nothing until its own instance is enabled) plus
+// routingFor writes the routing of vendors, all serving tenant only (so that the other
+// bench tenants' decisions plan nothing until instances are enabled for them), plus
 // extra instances. Each benchmark event denies analytics, advertising and marketing
 // email, so it goes to every vendor. Limits are high: the load, not the vendors' quotas,
 // is measured.
-func routingFor(vendors []string, extra ...routingInstance) string {
+func routingFor(tenant string, vendors []string, extra ...routingInstance) string {
 	var ins []routingInstance
 	for _, v := range vendors {
-		ins = append(ins, routingInstance{Name: v, Type: typeOf(v), Tenants: []string{benchTenant}, RatePerSecond: 5000, Burst: 5000, Concurrency: 8})
+		ins = append(ins, routingInstance{Name: v, Type: typeOf(v), Tenants: []string{tenant}, RatePerSecond: 5000, Burst: 5000, Concurrency: 8})
 	}
 	ins = append(ins, extra...)
 	b, _ := json.MarshalIndent(map[string]any{
@@ -91,6 +91,10 @@ func routingFor(vendors []string, extra ...routingInstance) string {
 const (
 	benchTenant    = "consumer"
 	backfillTenant = "bench-backfill"
+	// scalingTenant is the tenant the 50 vendors of the scaling phase serve: enabling a
+	// vendor back-fills it with its tenants' past decisions, and this tenant has none, so
+	// the phase measures the load rather than forty back-fills.
+	scalingTenant = "bench-scaling"
 	// backfillInstance is the vendor the back-fill phase enables.
 	backfillInstance = "sendgrid-backfill"
 )
@@ -243,12 +247,12 @@ type CostDetail struct {
 // costPhase measures, at a load the stack keeps up with, the CPU time of the four
 // services and the rows written per vendor action delivered, from before the load until
 // the stack has settled after it (so receipts and audit rows are counted).
-func costPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.Logger, vendors []string, rate float64, d time.Duration, label string) (*CostDetail, float64, float64, error) {
+func costPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.Logger, vendors []string, tenant string, rate float64, d time.Duration, label string) (*CostDetail, float64, float64, error) {
 	u0, err := measureUsage(ctx, s, serviceProcs(s))
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	lat, err := latencyPhaseFor(ctx, s, vendors, rate, d, "")
+	lat, err := latencyPhaseFor(ctx, s, vendors, tenant, rate, d, "")
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("%s at %.0f/s: %w", label, rate, err)
 	}
@@ -323,21 +327,21 @@ func scalingPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.Lo
 		}
 		return 1e6 / usPerAction
 	}
-	c10, us10, _, err := costPhase(ctx, s, res, log, benchVendors, rate, d, "scaling, 10 vendors")
+	c10, us10, _, err := costPhase(ctx, s, res, log, benchVendors, benchTenant, rate, d, "scaling, 10 vendors")
 	if err != nil {
 		return err
 	}
 	many := scaledVendors()
 	log.Info("scaling: enabling 50 vendors")
-	if err := switchRouting(ctx, s, routes, routingFor(many)); err != nil {
+	if err := switchRouting(ctx, s, routes, routingFor(scalingTenant, many)); err != nil {
 		return err
 	}
 	defer func() {
-		if err := switchRouting(ctx, s, routes, routingFor(benchVendors)); err != nil {
+		if err := switchRouting(ctx, s, routes, routingFor(benchTenant, benchVendors)); err != nil {
 			log.Error("scaling: could not restore the 10-vendor routing", "error", err)
 		}
 	}()
-	c50, us50, _, err := costPhase(ctx, s, res, log, many, rate*float64(len(benchVendors))/float64(len(many)), d, "scaling, 50 vendors")
+	c50, us50, _, err := costPhase(ctx, s, res, log, many, scalingTenant, rate*float64(len(benchVendors))/float64(len(many)), d, "scaling, 50 vendors")
 	if err != nil {
 		return err
 	}
@@ -605,7 +609,7 @@ func backfillPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.L
 	d.MinimumS = least.Seconds()
 	start := time.Now()
 	log.Info("back-fill: enabling the vendor", "vendor", backfillInstance, "least_s", d.MinimumS)
-	if err := switchRouting(ctx, s, routes, routingFor(benchVendors, in)); err != nil {
+	if err := switchRouting(ctx, s, routes, routingFor(benchTenant, benchVendors, in)); err != nil {
 		return err
 	}
 	conn, err := pgx.Connect(ctx, s.PostgresURL())
