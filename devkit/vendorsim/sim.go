@@ -102,6 +102,7 @@ type Simulator struct {
 	random func() float64
 	calls  []Call
 	faults map[string]Fault
+	limits map[string]*bucket
 	state  *state
 }
 
@@ -152,6 +153,7 @@ func New(opts Options) *Simulator {
 		random:   opts.Random,
 		keys:     slices.Clone(opts.WebhookKeys),
 		faults:   map[string]Fault{},
+		limits:   map[string]*bucket{},
 		state:    newState(),
 
 		noRateLimits:          opts.NoRateLimits,
@@ -236,12 +238,13 @@ func (s *Simulator) CallsFrom(n int) ([]Call, int) {
 	return out, len(s.calls)
 }
 
-// Reset clears recorded calls, faults and all vendor state.
+// Reset clears recorded calls, faults, limits and all vendor state.
 func (s *Simulator) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
 	s.faults = map[string]Fault{}
+	s.limits = map[string]*bucket{}
 	s.state = newState()
 }
 
@@ -307,6 +310,7 @@ func (s *Simulator) serveVendor(w http.ResponseWriter, r *http.Request) {
 		spec.fail(resp, http.StatusBadRequest, "simulated permanent rejection")
 	case fault.Mode == Mode429:
 		spec.throttle(resp, fault.RetryAfterS)
+	case s.limited(resp, r, body, call.Vendor, spec):
 	case s.expiredToken(r):
 		spec.fail(resp, http.StatusUnauthorized, "Session expired or invalid")
 	case spec.spent(resp):

@@ -34,10 +34,22 @@ type Config struct {
 	AuditEvents int
 	// RawRecords sizes the raw baselines. Default 50,000.
 	RawRecords int
-	// Only, when not empty, runs just these phases (raw, ingest, e2e, isolation,
-	// sustained, audit):
-	// for profiling one of them. A full run is what docs/benchmarks.md records.
+	// Only, when not empty, runs just these phases (see Phases): for profiling one of
+	// them, or a quick look. A full run is what docs/benchmarks.md records.
 	Only []string
+	// IdleEvents is how many events the idle phase sends one at a time. Default 100.
+	IdleEvents int
+	// CapacityProbe is how long each load of the capacity search is held, and
+	// CapacityProbes how many loads it tries. Defaults 10 s and 7.
+	CapacityProbe  time.Duration
+	CapacityProbes int
+	// Soak is how long the soak phase holds SustainedRate. Default 3 minutes.
+	Soak time.Duration
+	// BackfillActions is how many past opt-outs the back-fill phase replays. Default
+	// 100,000.
+	BackfillActions int
+	// ReplicaEvents is the backlog, in events, each replica count drains. Default 2,000.
+	ReplicaEvents int
 	// DebugPortBase gives every service a profiler (see stack.Config.DebugPortBase).
 	DebugPortBase int
 	// PostgresSettings are extra PostgreSQL settings, e.g. to load pg_stat_statements.
@@ -80,6 +92,37 @@ type Result struct {
 	// began (UnsettledPhases says which and how much): that phase's figures include it.
 	Settled         bool        `json:"settled"`
 	UnsettledPhases []Unsettled `json:"unsettled_phases,omitempty"`
+	// PhaseErrors are the phases that failed, by name, and why: the figures of the
+	// others stand.
+	PhaseErrors map[string]string `json:"phase_errors,omitempty"`
+
+	// CapacityActionsPerS is the highest vendor-action rate at which every delivery was
+	// made with p99 ≤ 250 ms; CapacityRatio that ÷ RawCopyRPS.
+	CapacityActionsPerS float64 `json:"capacity_actions_per_s"`
+	CapacityRatio       float64 `json:"capacity_ratio"`
+	CapacityProbes      []Probe `json:"capacity_probes,omitempty"`
+	// CPUUsPerAction is the CPU time of the four services per action delivered, and
+	// RowWritesPerDelivery the rows inserted, updated or deleted per delivery, at
+	// SustainedRate.
+	CPUUsPerAction       float64     `json:"cpu_us_per_action"`
+	RowWritesPerDelivery float64     `json:"row_writes_per_delivery"`
+	Cost                 *CostDetail `json:"cost_detail,omitempty"`
+	// IdleP50MS and IdleP99MS are one event at a time on an otherwise idle stack.
+	IdleP50MS float64 `json:"idle_p50_ms"`
+	IdleP99MS float64 `json:"idle_p99_ms"`
+	IdleHops
+	BackfillDrainRatio float64         `json:"backfill_drain_ratio"`
+	Backfill           *BackfillDetail `json:"backfill_detail,omitempty"`
+	// VendorsScalingRatio is actions a second per core with 50 vendors ÷ with 10.
+	VendorsScalingRatio float64         `json:"vendors_scaling_ratio"`
+	Scaling             *ScalingDetail  `json:"scaling_detail,omitempty"`
+	Replicas            *ReplicasDetail `json:"replicas_detail,omitempty"`
+	// The soak phase's samples of the delivery table and the claim, and its trend: the
+	// last quarter's rows ÷ the first's, and the claim's mean time in each.
+	SoakSamples                 []SoakSample `json:"soak_samples,omitempty"`
+	SoakDeliveryRowsGrowthRatio float64      `json:"soak_delivery_rows_growth_ratio"`
+	SoakClaimMeanMSFirst        float64      `json:"soak_claim_mean_ms_first"`
+	SoakClaimMeanMSLast         float64      `json:"soak_claim_mean_ms_last"`
 }
 
 // Run performs every phase and returns the figures.
@@ -102,6 +145,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.RawRecords <= 0 {
 		cfg.RawRecords = 50_000
 	}
+	if cfg.IdleEvents <= 0 {
+		cfg.IdleEvents = 100
+	}
+	if cfg.CapacityProbe <= 0 {
+		cfg.CapacityProbe = 10 * time.Second
+	}
+	if cfg.CapacityProbes <= 0 {
+		cfg.CapacityProbes = 7
+	}
+	if cfg.Soak <= 0 {
+		cfg.Soak = 3 * time.Minute
+	}
+	if cfg.BackfillActions <= 0 {
+		cfg.BackfillActions = 100_000
+	}
+	if cfg.ReplicaEvents <= 0 {
+		cfg.ReplicaEvents = 2000
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -110,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Machine: machine(), StartedAt: time.Now().UTC().Format(time.RFC3339), RSSMiB: map[string]float64{}, Settled: true}
 
 	routes := filepath.Join(cfg.DataDir, "routing.json")
-	if err := os.WriteFile(routes, []byte(benchRouting), 0o644); err != nil {
+	if err := os.WriteFile(routes, []byte(routingFor(benchTenant, benchVendors)), 0o644); err != nil {
 		return nil, err
 	}
 	res.Vendors = len(benchVendors)
@@ -127,7 +188,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		"CONSENTRY_FANOUT_POLL_INTERVAL":   "2s",
 		"CONSENTRY_FANOUT_POLL_MAX":        "10s",
 	}
-	for k, v := range benchVendorEnv(fmt.Sprintf("http://127.0.0.1:%d", ports.Simulator)) {
+	// Every instance a phase may enable, beyond those the stack configures by type.
+	for k, v := range instancesEnv(fmt.Sprintf("http://127.0.0.1:%d", ports.Simulator), append(scaledVendors(), backfillInstance)) {
 		env[k] = v
 	}
 	s, err := stack.Start(ctx, stack.Config{DataDir: cfg.DataDir, BinDir: cfg.BinDir, Ports: ports, Partitions: 6,
@@ -172,6 +234,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
+	if runs("idle") {
+		log.Info("idle latency, one event at a time", "events", cfg.IdleEvents)
+		p50, p99, hops, err := idlePhase(ctx, s, cfg.IdleEvents)
+		if err := res.failed(ctx, "idle", err, log); err != nil {
+			return nil, err
+		}
+		res.IdleP50MS, res.IdleP99MS, res.IdleHops = ms(p50), ms(p99), hops
+		if err := res.settle(ctx, s, "idle", time.Minute, log); err != nil {
+			return nil, err
+		}
+	}
 	if runs("e2e") || runs("isolation") || runs("sustained") {
 		// The first seconds of a fresh stack pay for cold caches, first connections and
 		// first plans; they are not what the latency phases are about.
@@ -201,12 +274,60 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		res.Sustained = &at
 	}
+	if runs("cost") {
+		log.Info("cost per action", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
+		c, us, writes, err := costPhase(ctx, s, res, log, benchVendors, benchTenant, cfg.SustainedRate, cfg.Phase, "cost")
+		if err := res.failed(ctx, "cost", err, log); err != nil {
+			return nil, err
+		}
+		res.Cost, res.CPUUsPerAction, res.RowWritesPerDelivery = c, us, writes
+	}
+	if runs("capacity") {
+		log.Info("capacity search", "probes", cfg.CapacityProbes, "probe_seconds", cfg.CapacityProbe.Seconds())
+		p := searchPolicy{Start: cfg.SustainedRate, Max: 4 * cfg.Rate, Probes: cfg.CapacityProbes, Precision: 0.1}
+		if err := res.failed(ctx, "capacity", capacityPhase(ctx, s, res, log, p, cfg.CapacityProbe), log); err != nil {
+			return nil, err
+		}
+	}
+	if runs("scaling") {
+		readRSS(s, res) // the phase restarts vendor-fanout
+		log.Info("vendor scaling: 10 and 50 vendors", "rate", cfg.SustainedRate, "seconds", cfg.Phase.Seconds())
+		if err := res.failed(ctx, "scaling", scalingPhase(ctx, s, res, log, routes, cfg.SustainedRate, cfg.Phase), log); err != nil {
+			return nil, err
+		}
+	}
+	if runs("replicas") {
+		log.Info("1 and 2 replicas of each consumer", "events", cfg.ReplicaEvents)
+		if err := res.failed(ctx, "replicas", replicasPhase(ctx, s, res, log, cfg.ReplicaEvents), log); err != nil {
+			return nil, err
+		}
+	}
+	if runs("soak") {
+		log.Info("soak", "rate", cfg.SustainedRate, "seconds", cfg.Soak.Seconds())
+		p := soakPolicy{Rate: cfg.SustainedRate, For: cfg.Soak, Every: max(cfg.Soak/12, time.Second)}
+		if err := res.failed(ctx, "soak", soakPhase(ctx, s, res, log, p), log); err != nil {
+			return nil, err
+		}
+	}
+	// RSS is read before the back-fill, which leaves its backlog behind by design when
+	// the drain is too slow to wait for.
+	readRSS(s, res)
+	if runs("backfill") {
+		if err := res.failed(ctx, "backfill", backfillPhase(ctx, s, res, log, routes, cfg.BackfillActions), log); err != nil {
+			return nil, err
+		}
+		readRSS(s, res)
+	}
+	return res, nil
+}
+
+// readRSS records each service's peak resident set so far.
+func readRSS(s *stack.Stack, res *Result) {
 	for _, name := range stack.Services {
-		mib := peakRSS(s.PID(name))
+		mib := max(res.RSSMiB[name], peakRSS(s.PID(name))) // a restarted service starts its peak anew
 		res.RSSMiB[name] = mib
 		res.RSSMiBMax = max(res.RSSMiBMax, mib)
 	}
-	return res, nil
 }
 
 // ingestAlone measures consent-ingest with the services downstream of it paused, as
@@ -245,6 +366,24 @@ type LatencyAt struct {
 	CalledP99MS  float64 `json:"called_p99_ms"`
 	// P99MSByVendor shows which lanes the p99 comes from.
 	P99MSByVendor map[string]float64 `json:"p99_ms_by_vendor"`
+}
+
+// failed records a phase's error in r and lets the run go on, unless the run itself was
+// cancelled: one phase that cannot finish on a slow or broken stack does not cost the
+// figures of the others.
+func (r *Result) failed(ctx context.Context, phase string, err error, log *slog.Logger) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	log.Error("phase failed; going on", "phase", phase, "error", err)
+	if r.PhaseErrors == nil {
+		r.PhaseErrors = map[string]string{}
+	}
+	r.PhaseErrors[phase] = err.Error()
+	return nil
 }
 
 // settle waits for the stack to drain the backlog of the phase named after, at least

@@ -41,9 +41,48 @@ func targets(r *Result) []target {
 			value: fmt.Sprintf("%s (p50 %s; %d deliveries, %d undelivered)", ms(r.E2EP99MS), ms(r.E2EP50MS), r.E2EDeliveries, r.E2EUndelivered)},
 		{name: "isolation p99 ratio (" + r.BlackholedVendor + " black-holed)", goal: "≤ 1.2", met: r.IsolationP99Ratio <= 1.2,
 			absent: r.IsolationP99Ratio == 0, value: fmt.Sprintf("%.2f (%s vs %s)", r.IsolationP99Ratio, ms(r.IsolationP99MS), ms(r.E2EP99MS))},
+		{name: "capacity (vendor actions/s, every delivery made, p99 ≤ 250 ms) / raw copy", goal: "≥ 0.20", met: r.CapacityRatio >= 0.2,
+			absent: r.CapacityRatio == 0 && len(r.CapacityProbes) == 0,
+			value:  fmt.Sprintf("%.2f (%.0f actions/s / %.0f rows/s; %d probes)", r.CapacityRatio, r.CapacityActionsPerS, r.RawCopyRPS, len(r.CapacityProbes))},
+		{name: "CPU per action delivered (four services)", goal: "—", met: true, absent: r.CPUUsPerAction == 0,
+			value: fmt.Sprintf("%.0f µs; %.1f row writes per delivery", r.CPUUsPerAction, r.RowWritesPerDelivery)},
+		{name: "idle latency, one event at a time", goal: "—", met: true, absent: r.IdleP50MS == 0,
+			value: fmt.Sprintf("p50 %s, p99 %s (hops: accepted %.0f, on Kafka %.0f, planned %.0f, called %.0f ms)", ms(r.IdleP50MS), ms(r.IdleP99MS),
+				r.AcceptedMS, r.KafkaMS, r.PlannedMS, r.CalledMS)},
+		{name: "back-fill drain / least the vendor's limits allow", goal: "≤ 1.1", met: r.BackfillDrainRatio > 0 && r.BackfillDrainRatio <= 1.1,
+			absent: r.Backfill == nil, value: backfillValue(r)},
+		{name: "actions/s per core, 50 vendors / 10", goal: "≥ 0.90", met: r.VendorsScalingRatio >= 0.9, absent: r.Scaling == nil,
+			value: scalingValue(r)},
+		{name: "soak: delivery rows, last quarter / first; claim query", goal: "flat", met: r.SoakDeliveryRowsGrowthRatio <= 1.2 && r.SoakClaimMeanMSLast <= 1.2*r.SoakClaimMeanMSFirst+1,
+			absent: len(r.SoakSamples) == 0,
+			value:  fmt.Sprintf("rows ×%.2f; claim %.1f → %.1f ms (%d samples)", r.SoakDeliveryRowsGrowthRatio, r.SoakClaimMeanMSFirst, r.SoakClaimMeanMSLast, len(r.SoakSamples))},
 		{name: "peak RSS per service", goal: "≤ 256 MiB", met: r.RSSMiBMax <= 256, absent: r.RSSMiBMax == 0,
 			value: fmt.Sprintf("%.0f MiB max (%s)", r.RSSMiBMax, strings.Join(rss, ", "))},
 	}
+}
+
+func backfillValue(r *Result) string {
+	b := r.Backfill
+	if b == nil {
+		return ""
+	}
+	how := "one call per action"
+	if b.Batched {
+		how = fmt.Sprintf("batches of up to %d", b.MaxBatch)
+	}
+	v := fmt.Sprintf("%.2f (%d of %d actions in %.0f s, least %.0f s at %.0f req/s × %d; %s)", r.BackfillDrainRatio, b.Delivered, b.Actions,
+		b.Seconds, b.MinimumS, b.PerSecond, b.MaxBatch, how)
+	if b.Extrapolated {
+		v += ", extrapolated from the pace kept"
+	}
+	return v
+}
+
+func scalingValue(r *Result) string {
+	if r.Scaling == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.2f (%.0f vs %.0f actions per CPU second)", r.VendorsScalingRatio, r.Scaling.ActionsPerCPUSecond50, r.Scaling.ActionsPerCPUSecond10)
 }
 
 func rateOf(l *LatencyAt) float64 {
@@ -63,6 +102,8 @@ func Table(r *Result, command string) string {
 		switch {
 		case t.absent:
 			t.value, verdict = "not measured in this run", ""
+		case t.goal == "—": // a figure reported, with no target of its own
+			verdict = ""
 		case t.met:
 			verdict = "met"
 		}
@@ -75,6 +116,13 @@ func Table(r *Result, command string) string {
 	if s := r.Sustained; s != nil {
 		fmt.Fprintf(&b, "| e2e at %.0f events/s × %d vendors (below saturation) | p50 %.0f ms, p99 %.0f ms; isolation %.2f | — | |\n",
 			s.RateEPS, r.Vendors, s.P50MS, s.P99MS, s.IsolationP99Ratio)
+	}
+	if rp := r.Replicas; rp != nil {
+		fmt.Fprintf(&b, "| drain of %d events × %d vendors, 1 → 2 processes of each consumer | %.0f → %.0f actions/s (×%.2f) | — | |\n",
+			rp.Events, r.Vendors, rp.ActionsPerS1, rp.ActionsPerS2, rp.Ratio)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.PhaseErrors)) {
+		fmt.Fprintf(&b, "\nThe %s phase failed (%s); its figures are missing.\n", name, r.PhaseErrors[name])
 	}
 	for _, u := range r.UnsettledPhases {
 		fmt.Fprintf(&b, "\nThe stack had not settled after %s (%d deliveries pending, consumer lag %d, after %.0f s): the next phase ran beside that backlog.\n",

@@ -52,3 +52,29 @@ func TestUpdateDocRefusesUnpairedMarkers(t *testing.T) {
 		t.Fatal("markers out of order were accepted")
 	}
 }
+
+func TestTableShowsIssue15Figures(t *testing.T) {
+	r := &Result{Machine: "2 CPUs", RawCopyRPS: 10000, CapacityActionsPerS: 2500, CapacityRatio: 0.25, CapacityProbes: make([]Probe, 5),
+		CPUUsPerAction: 410, RowWritesPerDelivery: 4.2, IdleP50MS: 40, IdleP99MS: 90,
+		IdleHops:           IdleHops{AcceptedMS: 3, KafkaMS: 5, PlannedMS: 20, CalledMS: 12},
+		BackfillDrainRatio: 100, Backfill: &BackfillDetail{Actions: 100_000, Delivered: 3000, Seconds: 300, MinimumS: 100, PerSecond: 10, MaxBatch: 100, Extrapolated: true},
+		Scaling: &ScalingDetail{ActionsPerCPUSecond10: 2000, ActionsPerCPUSecond50: 1900}, VendorsScalingRatio: 0.95,
+		SoakSamples: make([]SoakSample, 12), SoakDeliveryRowsGrowthRatio: 3.1, SoakClaimMeanMSFirst: 1.5, SoakClaimMeanMSLast: 1.6}
+	got := Table(r, "make bench")
+	for _, want := range []string{
+		"| 0.25 (2500 actions/s / 10000 rows/s; 5 probes) | ≥ 0.20 | met |",
+		"| 410 µs; 4.2 row writes per delivery | — |  |",
+		"p50 40 ms, p99 90 ms (hops: accepted 3, on Kafka 5, planned 20, called 12 ms)",
+		"| 100.00 (3000 of 100000 actions in 300 s, least 100 s at 10 req/s × 100; one call per action), extrapolated from the pace kept | ≤ 1.1 | missed |",
+		"| 0.95 (1900 vs 2000 actions per CPU second) | ≥ 0.90 | met |",
+		"| rows ×3.10; claim 1.5 → 1.6 ms (12 samples) | flat | missed |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
+		}
+	}
+	// A run of other phases leaves these rows unmeasured, not missed.
+	if empty := Table(&Result{}, "x"); strings.Count(empty, "not measured in this run") < 6 {
+		t.Errorf("unmeasured figures shown as measured:\n%s", empty)
+	}
+}
