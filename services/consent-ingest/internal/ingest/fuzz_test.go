@@ -16,6 +16,7 @@ import (
 	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/schemas"
+	cmpsig "github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 )
 
@@ -65,7 +66,7 @@ func FuzzConsent(f *testing.F) {
 			checkDecodeError(t, err, prefix, body)
 			return
 		}
-		n, errs := ingest.ValidateConsent(in, prefix, now)
+		n, errs := ingest.ValidateConsent(in, prefix, now, cmpsig.Tables{})
 		checkFieldErrors(t, errs, prefix, body)
 		if len(errs) > 0 {
 			return
