@@ -39,6 +39,10 @@ type ConsentChanged struct {
 	Header
 	// Purposes maps a purpose to "granted" or "denied".
 	Purposes map[string]string
+	// TCFString and GPPString are the CMP strings the producer sent, kept as proof of
+	// the choices derived from them; empty when none was sent.
+	TCFString string
+	GPPString string
 }
 
 // PrivacyRequest is a data-subject request or a change of its status.
@@ -174,6 +178,8 @@ func toNative(e Event) map[string]any {
 			purposes[i] = map[string]any{"purpose": k, "decision": e.Purposes[k]}
 		}
 		m["purposes"] = purposes
+		m["tcf_string"] = optString(e.TCFString)
+		m["gpp_string"] = optString(e.GPPString)
 	case *PrivacyRequest:
 		m["request_id"] = e.RequestID
 		m["type"] = e.Type
@@ -222,6 +228,8 @@ func fromNative(name string, m map[string]any) (Event, error) {
 	switch e := e.(type) {
 	case *ConsentChanged:
 		e.Purposes = r.choices("purposes")
+		e.TCFString = r.str("tcf_string")
+		e.GPPString = r.str("gpp_string")
 	case *PrivacyRequest:
 		e.RequestID = r.str("request_id")
 		e.Type = r.str("type")

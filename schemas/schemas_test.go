@@ -30,7 +30,8 @@ func fixtures() map[string]schemas.Event {
 		}
 	}
 	consent := &schemas.ConsentChanged{Header: h("019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f6"),
-		Purposes: map[string]string{"analytics": "denied", "advertising": "denied", "marketing_email": "denied"}}
+		Purposes:  map[string]string{"analytics": "denied", "advertising": "denied", "marketing_email": "denied"},
+		TCFString: "CQSbk4AQSbk4ANwAAAENAwCgAAAAAAAAAAYgACPAAAAA.IDKQA4AAgAKAGQAygAAA", GPPString: "DBABLA~BVQqAAAAAgA.QA"}
 	consent.Identifiers = sealed
 	request := &schemas.PrivacyRequest{Header: h("019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f7"),
 		RequestID: "019ad0c4-8a2b-7c3d-9e4f-a1b2c3d4e5f7", Type: "erasure", Reason: "user_request",
@@ -119,6 +120,32 @@ func TestPrivacyRequestVersion1StillDecodes(t *testing.T) {
 	}
 }
 
+// Bytes written under ConsentChanged version 1, before the CMP strings were kept, still
+// decode with the schema they were written under.
+func TestConsentChangedVersion1StillDecodes(t *testing.T) {
+	want := fixtures()["ConsentChanged"].(*schemas.ConsentChanged)
+	want.TCFString, want.GPPString = "", ""
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", "ConsentChanged-v1.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := schemas.History(schemas.ConsentChangedName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := schemas.Decode(history[0], b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(schemas.Event(want), got); diff != "" {
+		t.Errorf("version 1 bytes decode differently (-want +got):\n%s", diff)
+	}
+}
+
 func TestDecodeRejectsTruncatedAndTrailingBytes(t *testing.T) {
 	event := fixtures()["ConsentChanged"]
 	b, err := schemas.Encode(event)
@@ -144,9 +171,10 @@ func TestDecodeRejectsAHugeArrayCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// purposes is the last field: replace its empty array (a zero count) by a block of
-	// 2^31-1 items, zig-zag encoded, with no item following.
-	b = append(b[:len(b)-1], 0xfe, 0xff, 0xff, 0xff, 0x0f)
+	// purposes is followed only by tcf_string and gpp_string, both null (one zero byte
+	// each): replace its empty array (a zero count) by a block of 2^31-1 items, zig-zag
+	// encoded, with no item following.
+	b = append(b[:len(b)-3], 0xfe, 0xff, 0xff, 0xff, 0x0f)
 	if _, err := schemas.Decode(schemas.MustGet(schemas.ConsentChangedName), b); err == nil {
 		t.Error("decoded an array of 2^31-1 items from a few bytes")
 	}

@@ -73,6 +73,8 @@ func Validate(e Event) error {
 				v.fail("purposes[].decision", `is not "granted" or "denied"`)
 			}
 		}
+		v.text("tcf_string", e.TCFString)
+		v.text("gpp_string", e.GPPString)
 	case *PrivacyRequest:
 		v.required("subject_key", h.SubjectKey)
 		v.uuid("request_id", e.RequestID)

@@ -24,6 +24,7 @@ import (
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/server"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/postgres"
 	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
@@ -52,6 +53,7 @@ type api struct {
 	requestCfg    requestsConfig
 	discarded     prometheus.Counter
 	verify        *verifyGuard
+	cmpTables     cmp.Tables
 }
 
 func newDiscarded(reg prometheus.Registerer) prometheus.Counter {
@@ -102,7 +104,7 @@ func (a *api) postConsents(w http.ResponseWriter, r *http.Request) {
 		if len(inputs) > 1 || isBatch(body) {
 			prefix = fmt.Sprintf("consents[%d]", i)
 		}
-		n, errs := ingest.ValidateConsent(in, prefix, now)
+		n, errs := ingest.ValidateConsent(in, prefix, now, a.cmpTables)
 		valid, bad = append(valid, n), append(bad, errs...)
 	}
 	if len(bad) > 0 {

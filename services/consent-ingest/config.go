@@ -14,6 +14,7 @@ import (
 	"github.com/consentry/consentry/platform/ratelimit"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 	"github.com/consentry/consentry/services/consent-ingest/internal/lifecycle"
 	"github.com/consentry/consentry/services/consent-ingest/internal/requests"
@@ -29,6 +30,8 @@ type serviceConfig struct {
 	MaxInFlight   int
 	Requests      requestsConfig
 	Verify        verifyLimits
+	CMPMappings   string
+	cmpTables     cmp.Tables
 }
 
 // verifyLimits bound the public verification page, the one route of the service that
@@ -123,6 +126,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"IANA zone whose calendar counts deadline days (the controller's establishment)")
 	l.String(&r.LegitInterest, "legitimate-interest-purposes", "CONSENTRY_LEGITIMATE_INTEREST_PURPOSES",
 		"*=analytics|personalization", "per tenant, the purposes an objection to legitimate-interest processing denies")
+	l.String(&c.CMPMappings, "cmp-mappings", "CONSENTRY_CMP_MAPPINGS", "",
+		`per tenant, how TC and GPP strings map to purposes, as JSON: {"acme": {"tcf": {...}, "gpp": {...}}, "*": ...}; unset, every tenant gets the table of docs/cmp-signals.md`)
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
@@ -143,6 +148,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		errs = append(errs, errors.New("CONSENTRY_TRUSTED_PROXIES must list CIDR prefixes or addresses"))
 	} else {
 		v.TrustedProxies = p
+	}
+	if strings.TrimSpace(c.CMPMappings) != "" {
+		t, err := cmp.ParseTables([]byte(c.CMPMappings))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CONSENTRY_CMP_MAPPINGS: %w", err))
+		}
+		c.cmpTables = t
 	}
 	errs = append(errs, r.parse(c.HTTPAddr)...)
 	return c, errors.Join(errs...)

@@ -7,6 +7,8 @@ require (
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/prebid/go-gdpr v0.0.0
+	github.com/prebid/go-gpp v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 )
 
@@ -66,4 +68,6 @@ replace (
 	github.com/consentry/consentry/devkit => ../../devkit
 	github.com/consentry/consentry/platform => ../platform
 	github.com/consentry/consentry/schemas => ../../schemas
+	github.com/prebid/go-gdpr => ../../third_party/go-gdpr
+	github.com/prebid/go-gpp => ../../third_party/go-gpp
 )

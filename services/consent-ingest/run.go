@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		log: log, pepper: deps.Pepper, sealer: deps.Sealer, serde: deps.Serde, producer: deps.Producer,
 		idempotency: idem, topics: cfg.Kafka.Topics, policyVersion: cfg.PolicyVersion, maxBatch: cfg.MaxBatch,
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
-		discarded: newDiscarded(reg), verify: newVerifyGuard(cfg.Verify, time.Now),
+		discarded: newDiscarded(reg), verify: newVerifyGuard(cfg.Verify, time.Now), cmpTables: cfg.cmpTables,
 	}
 	handler := routes(a, deps.Keys, cfg.MaxInFlight)
 	if keys := cfg.Requests.parsedWebhook; keys != nil {

@@ -50,6 +50,9 @@ func FromEvent(e schemas.Event) Record {
 	case *schemas.ConsentChanged:
 		r.EventType = TypeConsentChanged
 		r.Details["purposes"] = e.Purposes
+		// The CMP strings are the proof of the choices derived from them; they name no one.
+		setIf(r.Details, "tcf_string", e.TCFString)
+		setIf(r.Details, "gpp_string", e.GPPString)
 	case *schemas.PrivacyRequest:
 		r.EventType = TypePrivacyRequest
 		r.RequestID = e.RequestID

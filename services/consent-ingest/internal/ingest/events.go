@@ -29,7 +29,7 @@ func (n Normalized) Header(eventID, subjectKey string, recordedAt time.Time, sea
 
 // ConsentEvent is the canonical event of a validated consent.
 func (n Normalized) ConsentEvent(h schemas.Header) *schemas.ConsentChanged {
-	return &schemas.ConsentChanged{Header: h, Purposes: n.Purposes}
+	return &schemas.ConsentChanged{Header: h, Purposes: n.Purposes, TCFString: n.TCFString, GPPString: n.GPPString}
 }
 
 // RequestEvent is the first event of a validated privacy request; the request is named

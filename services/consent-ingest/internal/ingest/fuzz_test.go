@@ -16,6 +16,7 @@ import (
 	"github.com/consentry/consentry/platform/jsonstrict"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/schemas"
+	cmpsig "github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 )
 
@@ -45,6 +46,10 @@ func FuzzConsent(f *testing.F) {
 		{`{"tenant":"consumer","subject_id":"u\u0000","identifiers":{"email":"a@b@example.com"},"occurred_at":"2126-11-28T21:04:05Z","source":"cmp","policy_version":"2025-04-09","purposes":{}}`, true},
 		{`{"tenant":"consumer","identifiers":{"email":"ada@example.com"},"purposes":{"ada@example.com":"denied"}}`, false},
 		{`{"tenant":"consumer","purposes":{"analytics":7}}`, true},
+		// CMP strings (docs/cmp-signals.md): alone, with a purpose that agrees, malformed.
+		{`{"tenant":"consumer","subject_id":"u","occurred_at":"2026-11-28T21:04:05Z","source":"cmp","policy_version":"1","tcf":"COvFyGBOvFyGBAbAAAENAPCAAOAAAAAAAAAAAEEUACCKAAA","gpp":"DBACNY~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN"}`, false},
+		{`{"tenant":"consumer","subject_id":"u","occurred_at":"2026-11-28T21:04:05Z","source":"cmp","policy_version":"1","gpp":"DBABLA~BVVVkkkkkpFY.YA","purposes":{"advertising":"denied"}}`, true},
+		{`{"tenant":"consumer","subject_id":"u","occurred_at":"2026-11-28T21:04:05Z","source":"cmp","policy_version":"1","tcf":"CQSbk4AQ","gpp":"DBABLA~z"}`, false},
 		{`{"tenant":"consumer","tenant_id":"x"}`, false},
 		{`{"":1}`, false},
 		{`{"tenant":"consumer"} {"tenant":"consumer"}`, false},
@@ -65,7 +70,7 @@ func FuzzConsent(f *testing.F) {
 			checkDecodeError(t, err, prefix, body)
 			return
 		}
-		n, errs := ingest.ValidateConsent(in, prefix, now)
+		n, errs := ingest.ValidateConsent(in, prefix, now, cmpsig.Tables{})
 		checkFieldErrors(t, errs, prefix, body)
 		if len(errs) > 0 {
 			return
@@ -80,8 +85,17 @@ func FuzzConsent(f *testing.F) {
 		if n.PolicyVersion != in.PolicyVersion {
 			t.Errorf("policy_version %q became %q", in.PolicyVersion, n.PolicyVersion)
 		}
-		if len(n.Purposes) == 0 || !maps.Equal(n.Purposes, in.Purposes) {
+		// Named purposes stay as named; only a CMP string adds others (docs/cmp-signals.md).
+		for p, d := range in.Purposes {
+			if n.Purposes[p] != d {
+				t.Errorf("purpose %q: %q became %q", p, d, n.Purposes[p])
+			}
+		}
+		if len(n.Purposes) == 0 || (in.TCF == "" && in.GPP == "" && !maps.Equal(n.Purposes, in.Purposes)) {
 			t.Errorf("purposes %v became %v", in.Purposes, n.Purposes)
+		}
+		if n.TCFString != in.TCF || n.GPPString != in.GPP {
+			t.Errorf("CMP strings %q, %q became %q, %q", in.TCF, in.GPP, n.TCFString, n.GPPString)
 		}
 		for p, d := range n.Purposes {
 			if !slices.Contains(schemas.Purposes, p) || (d != "granted" && d != "denied") || (p == "essential" && d == "denied") {

@@ -14,6 +14,7 @@ import (
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 )
 
 // IdentifiersInput are the personal identifiers a producer may send. They are sealed
@@ -33,6 +34,11 @@ type ConsentInput struct {
 	Source        string            `json:"source"`
 	PolicyVersion string            `json:"policy_version"`
 	Purposes      map[string]string `json:"purposes"`
+	// TCF and GPP are a CMP's own strings (an IAB TCF v2 TC string, an IAB GPP string).
+	// The purposes they map to under the tenant's table join Purposes, and the strings
+	// travel with the event as proof (docs/cmp-signals.md).
+	TCF string `json:"tcf,omitempty"`
+	GPP string `json:"gpp,omitempty"`
 }
 
 // RequestInput is one privacy request as POST /v1/privacy-requests takes it.
@@ -90,6 +96,8 @@ type Normalized struct {
 	Source        string
 	PolicyVersion string
 	Purposes      map[string]string // consents only
+	// TCFString and GPPString are the CMP strings a consent came with, kept as sent.
+	TCFString, GPPString string
 	// Requests only.
 	Type, Reason, Scope, Jurisdiction string
 	Verified                          bool
@@ -110,17 +118,25 @@ func (f *fields) add(field, format string, args ...any) {
 }
 
 // ValidateConsent checks one consent and returns it normalised, or the fields at fault
-// (prefixed by prefix, e.g. "consents[2]").
-func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized, []apierror.FieldError) {
+// (prefixed by prefix, e.g. "consents[2]"). A TC or GPP string is mapped by the tenant's
+// table in tables; a purpose the submission names and the strings also decide must agree
+// with them, since the strings are kept as the proof of the event's decisions.
+func ValidateConsent(in ConsentInput, prefix string, now time.Time, tables cmp.Tables) (Normalized, []apierror.FieldError) {
 	f := &fields{prefix: prefix}
 	n := common(f, in.Tenant, in.SubjectID, in.Identifiers)
 	n.OccurredAt = occurredAt(f, in.OccurredAt, true, now)
 	n.Source = oneOf(f, "source", in.Source, schemas.Sources, true)
 	n.PolicyVersion = policyVersion(f, in.PolicyVersion, true)
-	if len(in.Purposes) == 0 {
+	derived, signalsOK := cmpSignals(f, in, tables)
+	n.TCFString, n.GPPString = in.TCF, in.GPP
+	switch {
+	case len(in.Purposes) > 0 || len(derived) > 0 || !signalsOK:
+	case in.TCF != "" || in.GPP != "":
+		f.add("purposes", "is required: the tcf and gpp strings sent decide no purpose under the tenant's table; name at least one purpose")
+	default:
 		f.add("purposes", "is required: name at least one purpose")
 	}
-	n.Purposes = make(map[string]string, len(in.Purposes))
+	n.Purposes = make(map[string]string, len(in.Purposes)+len(derived))
 	for _, p := range sortedKeys(in.Purposes) {
 		d := in.Purposes[p]
 		switch {
@@ -134,7 +150,47 @@ func ValidateConsent(in ConsentInput, prefix string, now time.Time) (Normalized,
 			n.Purposes[p] = d
 		}
 	}
+	for _, p := range sortedKeys(derived) {
+		d := derived[p]
+		switch explicit, named := n.Purposes[p]; {
+		case named && explicit != d.Decision:
+			f.add("purposes."+p, "is %q, but the %s string sent with it says %q; send what the CMP recorded, or leave the purpose out",
+				explicit, d.From, d.Decision)
+		case !named:
+			n.Purposes[p] = d.Decision
+		}
+	}
 	return n, f.errs
+}
+
+// cmpSignals parses the CMP strings of a consent and maps them by the tenant's table;
+// ok is false when a string is malformed (its field then holds the error).
+func cmpSignals(f *fields, in ConsentInput, tables cmp.Tables) (map[string]cmp.Decision, bool) {
+	var (
+		tc *cmp.TCF
+		g  *cmp.GPP
+		ok = true
+	)
+	if in.TCF != "" {
+		if t, err := cmp.ParseTCF(in.TCF); err != nil {
+			f.add("tcf", "%v", err)
+			ok = false
+		} else {
+			tc = &t
+		}
+	}
+	if in.GPP != "" {
+		if parsed, err := cmp.ParseGPP(in.GPP); err != nil {
+			f.add("gpp", "%v", err)
+			ok = false
+		} else {
+			g = &parsed
+		}
+	}
+	if !ok || (tc == nil && g == nil) {
+		return nil, ok
+	}
+	return tables.For(in.Tenant).Derive(tc, g), true
 }
 
 // ValidateRequest checks one privacy request. occurred_at defaults to now, source to
@@ -288,7 +344,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

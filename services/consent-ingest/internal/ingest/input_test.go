@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/consentry/consentry/platform/apierror"
+	cmpsig "github.com/consentry/consentry/services/consent-ingest/internal/cmp"
 	"github.com/consentry/consentry/services/consent-ingest/internal/ingest"
 )
 
@@ -23,7 +24,7 @@ func validConsent() ingest.ConsentInput {
 }
 
 func TestValidateConsentAcceptsTheDesignExample(t *testing.T) {
-	n, errs := ingest.ValidateConsent(validConsent(), "", now)
+	n, errs := ingest.ValidateConsent(validConsent(), "", now, cmpsig.Tables{})
 	if len(errs) != 0 {
 		t.Fatalf("unexpected errors: %v", errs)
 	}
@@ -76,7 +77,7 @@ func TestValidateConsentNamesEachFieldAtFault(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := validConsent()
 			c.mutate(&in)
-			_, errs := ingest.ValidateConsent(in, "", now)
+			_, errs := ingest.ValidateConsent(in, "", now, cmpsig.Tables{})
 			if diff := cmp.Diff(c.want, names(errs)); diff != "" {
 				t.Errorf("fields at fault (-want +got):\n%s", diff)
 			}
@@ -92,7 +93,7 @@ func TestValidateConsentNamesEachFieldAtFault(t *testing.T) {
 func TestValidateConsentPrefixesBatchPositions(t *testing.T) {
 	in := validConsent()
 	in.Tenant = ""
-	_, errs := ingest.ValidateConsent(in, "consents[3]", now)
+	_, errs := ingest.ValidateConsent(in, "consents[3]", now, cmpsig.Tables{})
 	if diff := cmp.Diff([]string{"consents[3].tenant"}, names(errs)); diff != "" {
 		t.Error(diff)
 	}

@@ -43,6 +43,8 @@ func SignalConsent(n Normalized, s Signals, now time.Time) (Normalized, bool) {
 		return Normalized{}, false
 	}
 	out := n
+	// The CMP's strings prove the consent they came with, not the signal's denial.
+	out.TCFString, out.GPPString = "", ""
 	out.OccurredAt = now
 	if n.OccurredAt.After(now) {
 		out.OccurredAt = n.OccurredAt
