@@ -44,6 +44,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	if err != nil {
 		return err
 	}
+	// Before any consumer exists: a topic that keeps clear identifiers too long is refused.
+	if err := checkIngestRetention(ctx, deps.Admin, cfg.Ingest.Topics, cfg.Ingest.MaxRetention, log); err != nil {
+		deps.Close()
+		return err
+	}
 	idem, err := postgres.Open(ctx, deps.Pool)
 	if err != nil {
 		deps.Close()
@@ -72,10 +77,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		{Name: "request-closures", Run: closings.Run},
 	}
 	if len(cfg.Ingest.Topics) > 0 {
-		if err := checkIngestRetention(ctx, deps.Admin, cfg.Ingest.Topics, cfg.Ingest.MaxRetention, log); err != nil {
-			deps.Close()
-			return err
-		}
 		subs := &submissions{api: a, serde: deps.Serde, tenants: cfg.Ingest.Topics}
 		topics := make([]string, 0, len(cfg.Ingest.Topics))
 		for t := range cfg.Ingest.Topics {
