@@ -249,3 +249,22 @@ func (a *Admin) Retention(ctx context.Context, topic string) (time.Duration, err
 	}
 	return 0, fmt.Errorf("kafka: the broker reported no retention.ms for %s", topic)
 }
+
+// SetTopicConfig sets configs of an existing topic, leaving its other configs as they
+// are. EnsureTopics does not touch a topic that exists; this brings one up to date.
+func (a *Admin) SetTopicConfig(ctx context.Context, topic string, configs map[string]string) error {
+	res := kafkago.IncrementalAlterConfigsRequestResource{ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic}
+	for k, v := range configs {
+		res.Configs = append(res.Configs, kafkago.IncrementalAlterConfigsRequestConfig{Name: k, Value: v, ConfigOperation: kafkago.ConfigOperationSet})
+	}
+	resp, err := a.client.IncrementalAlterConfigs(ctx, &kafkago.IncrementalAlterConfigsRequest{Resources: []kafkago.IncrementalAlterConfigsRequestResource{res}})
+	if err != nil {
+		return fmt.Errorf("kafka: alter configs of %s: %w", topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("kafka: alter configs of %s: %w", topic, r.Error)
+		}
+	}
+	return nil
+}
