@@ -159,7 +159,7 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 		who, eventID string
 		want         person
 		shredded     bool
-	}{{"B", bConsent, b, false}, {"A", aConsents[0], a, true}, {"A", aConsents[1], a, true}} {
+	}{{"B", bConsent, b, false}, {"A", aConsents[0], a, true}, {"A", aConsents[1], a, true}, {"A over Kafka", aConsents[2], a, true}} {
 		ids, err := found.open(t, sealer, s, c.eventID)
 		switch {
 		case c.shredded && !errors.Is(err, seal.ErrShredded):
