@@ -54,7 +54,7 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/segmentio/kafka-go v0.4.51 // indirect
+	github.com/segmentio/kafka-go v0.4.51
 	github.com/twmb/franz-go/pkg/sr v1.8.0
 	golang.org/x/sync v0.23.0
 	golang.org/x/sys v0.48.0 // indirect

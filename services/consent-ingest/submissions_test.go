@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -145,4 +146,56 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestRedeliveredSubmissionHasOneEffect: a record consent-ingest reads again — its
+// offsets rewound, as after a crash between publishing and committing — is published
+// under the event id it had, so every downstream dedupe drops the repeat.
+func TestRedeliveredSubmissionHasOneEffect(t *testing.T) {
+	stack := testkit.NewStack(t)
+	ingestTopic := stack.Kafka.Topics.Ingest
+	overrides := map[string]string{"CONSENTRY_INGEST_TOPICS": ingestTopic + "=consumer"}
+	first := testkit.StartService(t, run, stack.Env, overrides)
+	if err := submissionProducer(t, stack, ingestTopic).Send(context.Background(), designSubmission("s-redelivered")); err != nil {
+		t.Fatal(err)
+	}
+	before := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 1, 60*time.Second)
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	rewind(t, stack.Kafka.Brokers, submissionGroup, ingestTopic)
+	testkit.StartService(t, run, stack.Env, overrides)
+
+	after := testkit.ReadTopic(t, stack.Kafka.Brokers, stack.RegistryURL, stack.Kafka.Topics.Consents, 2, 60*time.Second)
+	want := before[0].Event.EventHeader().EventID
+	for _, r := range after {
+		if id := r.Event.EventHeader().EventID; id != want {
+			t.Errorf("the redelivered submission became event %s, the first delivery %s", id, want)
+		}
+	}
+}
+
+// rewind sets group's committed offsets on topic back to the start, as a group that had
+// not committed its last batch finds them.
+func rewind(t *testing.T, brokers []string, group, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	transport := &kafkago.Transport{}
+	defer transport.CloseIdleConnections()
+	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
+	commits := make([]kafkago.OffsetCommit, testkit.Partitions)
+	for p := range commits {
+		commits[p] = kafkago.OffsetCommit{Partition: p, Offset: 0}
+	}
+	// Generation -1: a commit from outside the group, which Kafka takes once it is empty.
+	resp, err := client.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafkago.OffsetCommit{topic: commits}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			t.Fatalf("rewinding %s/%d: %v", topic, p.Partition, p.Error)
+		}
+	}
 }
