@@ -308,8 +308,9 @@ type reader struct {
 }
 
 // get returns a field's value with any union wrapper removed. goavro decodes a non-null
-// union value as a one-entry map from branch name to value, and no schema here has a
-// plain map field, so a one-entry map is always a union wrapper.
+// union value as a one-entry map from branch name to value, and no event schema has a
+// plain map field, so a one-entry map is always a union wrapper. A submission's map
+// fields are read with strMap, which does not unwrap.
 func (r *reader) get(field string) any {
 	v := r.m[field]
 	if u, ok := v.(map[string]any); ok && len(u) == 1 {

@@ -21,7 +21,7 @@ import (
 	"github.com/linkedin/goavro/v2"
 )
 
-//go:embed *.avsc history/*/*.avsc
+//go:embed *.avsc history/*/*.avsc submissions/*.avsc
 var files embed.FS
 
 // Fully qualified record names, which are also how a Schema is looked up.
@@ -30,6 +30,9 @@ const (
 	PrivacyRequestName     = "consentry.v1.PrivacyRequest"
 	SuppressionChangedName = "consentry.v1.SuppressionChanged"
 	VendorReceiptName      = "consentry.v1.VendorReceipt"
+	// ConsentSubmissionName is not an event: it is what a product service writes to an
+	// ingest topic, and consent-ingest turns it into a ConsentChanged.
+	ConsentSubmissionName = "consentry.v1.ConsentSubmission"
 )
 
 // Schema is one parsed record schema with its codec.
@@ -51,9 +54,10 @@ func (s *Schema) Codec() *goavro.Codec { return s.codec }
 func (s *Schema) Canonical() string { return s.codec.CanonicalSchema() }
 
 var (
-	loadOnce sync.Once
-	loaded   map[string]*Schema
-	loadErr  error
+	loadOnce    sync.Once
+	loaded      map[string]*Schema // events
+	submissions map[string]*Schema // what producers submit over Kafka
+	loadErr     error
 )
 
 // All returns the current schema of every event type, sorted by name.
@@ -70,13 +74,29 @@ func All() ([]*Schema, error) {
 	return out, nil
 }
 
-// Get returns the current schema of the named record.
+// Submissions returns the current schema of every submission record, sorted by name.
+func Submissions() ([]*Schema, error) {
+	if _, err := current(); err != nil {
+		return nil, err
+	}
+	out := make([]*Schema, 0, len(submissions))
+	for _, s := range submissions {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Get returns the current schema of the named record, event or submission.
 func Get(name string) (*Schema, error) {
 	m, err := current()
 	if err != nil {
 		return nil, err
 	}
 	s, ok := m[name]
+	if !ok {
+		s, ok = submissions[name]
+	}
 	if !ok {
 		return nil, fmt.Errorf("schemas: no schema named %q", name)
 	}
@@ -179,22 +199,25 @@ func parseFile(path string) (*Schema, error) {
 
 func current() (map[string]*Schema, error) {
 	loadOnce.Do(func() {
-		paths, err := fs.Glob(files, "*.avsc")
-		if err != nil {
-			loadErr = err
-			return
-		}
-		m := make(map[string]*Schema, len(paths))
 		var errs []error
-		for _, p := range paths {
-			s, err := parseFile(p)
+		load := func(pattern string) map[string]*Schema {
+			paths, err := fs.Glob(files, pattern)
 			if err != nil {
 				errs = append(errs, err)
-				continue
 			}
-			m[s.Name] = s
+			m := make(map[string]*Schema, len(paths))
+			for _, p := range paths {
+				s, err := parseFile(p)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				m[s.Name] = s
+			}
+			return m
 		}
-		loaded, loadErr = m, errors.Join(errs...)
+		loaded, submissions = load("*.avsc"), load("submissions/*.avsc")
+		loadErr = errors.Join(errs...)
 	})
 	return loaded, loadErr
 }

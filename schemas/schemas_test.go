@@ -193,7 +193,14 @@ func TestEveryReleasedVersionIsFullyCompatible(t *testing.T) {
 	if len(all) != 4 {
 		t.Fatalf("want 4 event schemas, have %d", len(all))
 	}
-	for _, current := range all {
+	subs, err := schemas.Submissions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 1 {
+		t.Fatalf("want 1 submission schema, have %d", len(subs))
+	}
+	for _, current := range append(all, subs...) {
 		t.Run(current.Name, func(t *testing.T) {
 			history, err := schemas.History(current.Name)
 			if err != nil {

@@ -22,11 +22,15 @@ var baseIDs = map[string]int{
 	schemas.PrivacyRequestName:     200,
 	schemas.SuppressionChangedName: 300,
 	schemas.VendorReceiptName:      400,
+	schemas.ConsentSubmissionName:  500,
 }
 
 // Seed registers every released schema version under its topic's subject.
 func Seed(reg *srfake.Registry, topics kafka.Topics) error {
 	byTopic := serde.RecordsByTopic(topics)
+	// Not an event topic, so not in RecordsByTopic: product services write submissions
+	// there, and consent-ingest reads them.
+	byTopic[topics.Ingest] = schemas.ConsentSubmissionName
 	names := make([]string, 0, len(byTopic))
 	for topic := range byTopic {
 		names = append(names, topic)

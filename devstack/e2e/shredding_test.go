@@ -19,13 +19,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/consentry/consentry/devkit/testkit"
+	"github.com/consentry/consentry/devstack/scenarios"
 	"github.com/consentry/consentry/devstack/stack"
+	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/kafka"
 	"github.com/consentry/consentry/platform/pseudonym"
 	"github.com/consentry/consentry/platform/seal"
 	"github.com/consentry/consentry/platform/serde"
+	"github.com/consentry/consentry/schemas"
+	"github.com/consentry/consentry/schemas/ingest"
 )
 
 // person is a subject with identifiers distinctive enough that finding one anywhere
@@ -79,6 +85,9 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 	})
 	setFault(t, s, `{"vendor": "salesforce", "mode": "ok"}`)
 	setFault(t, s, `{"vendor": "hubspot", "mode": "ok"}`)
+	// A's choice also comes from a product service that submits over Kafka: the
+	// submission sits on the ingest topic with A's identifiers in clear.
+	aConsents = append(aConsents, submitOverKafka(t, s, a, "shred-a-kafka-1", map[string]string{"personalization": "denied"}))
 
 	// A's address gets an unsubscribe link, and A uses it.
 	var link struct {
@@ -121,6 +130,10 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 		return len(sup.Tenants) == 1 && sup.Tenants[0].Erased
 	})
 	settle(t, s)
+	// No erasure reaches a record on Kafka: the ingest topic's retention is what bounds
+	// the clear copy (docs/kafka-ingest.md). Here the hour passes as a retention of a
+	// millisecond, and the broker deletes what is older.
+	expireIngestTopic(t, s)
 
 	found := scanStack(t, s, dir)
 	for what, needle := range map[string]string{
@@ -146,7 +159,7 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 		who, eventID string
 		want         person
 		shredded     bool
-	}{{"B", bConsent, b, false}, {"A", aConsents[0], a, true}, {"A", aConsents[1], a, true}} {
+	}{{"B", bConsent, b, false}, {"A", aConsents[0], a, true}, {"A", aConsents[1], a, true}, {"A over Kafka", aConsents[2], a, true}} {
 		ids, err := found.open(t, sealer, s, c.eventID)
 		switch {
 		case c.shredded && !errors.Is(err, seal.ErrShredded):
@@ -157,6 +170,60 @@ func TestErasureLeavesNothingReadable(t *testing.T) {
 			t.Errorf("%s's sealed identifiers open to %+v", c.who, ids)
 		}
 	}
+}
+
+// submitOverKafka writes a consent of p to the ingest topic as a product service would,
+// and waits until audit-sink has its event: the same path as over HTTP. It returns the
+// event's id.
+func submitOverKafka(t *testing.T, s *stack.Stack, p person, submissionID string, purposes map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Brokers()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	reg, err := sr.NewClient(sr.URLs(s.RegistryURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, err := ingest.New(ctx, ingest.Config{Topic: s.Topics().Ingest, Kafka: cl, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := producer.Send(ctx, &schemas.ConsentSubmission{SubmissionID: submissionID, Tenant: "consumer", SubjectID: p.subjectID,
+		Identifiers: &schemas.SubmittedIdentifiers{Email: p.email, AnonymousID: p.anonymousID, VendorIDs: p.vendorIDs},
+		OccurredAt:  time.Now(), Source: "cmp", PolicyVersion: "2025-04-09", Purposes: purposes}); err != nil {
+		t.Fatal(err)
+	}
+	id := eventid.FromSubmission("consumer", submissionID)
+	eventually(t, "the Kafka submission in the audit log", 60*time.Second, func() bool {
+		return slices.ContainsFunc(scenarios.History(t, s, "consumer", p.subjectID), func(e scenarios.HistoryEntry) bool { return e.EventID == id })
+	})
+	return id
+}
+
+// expireIngestTopic lets the ingest topic's retention pass and waits until the broker
+// has deleted every record on it, after checking there was one to delete.
+func expireIngestTopic(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	admin := kafka.NewAdmin(s.Brokers(), nil)
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	topic := s.Topics().Ingest
+	if n, err := admin.Records(ctx, topic); err != nil || n == 0 {
+		t.Fatalf("the ingest topic holds %d records (%v) before its retention passed, want the submission", n, err)
+	}
+	if err := admin.SetTopicConfig(ctx, topic, map[string]string{"retention.ms": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the ingest topic emptied by its retention", 60*time.Second, func() bool {
+		s.ApplyRetention()
+		n, err := admin.Records(ctx, topic)
+		return err == nil && n == 0
+	})
 }
 
 func setFault(t *testing.T, s *stack.Stack, fault string) {

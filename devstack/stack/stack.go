@@ -222,8 +222,22 @@ func (s *Stack) startKafka(ctx context.Context) error {
 	if err := admin.EnsureTopics(tctx, s.topics.Specs(s.cfg.Partitions, 1)); err != nil {
 		return fmt.Errorf("stack: topics: %w", err)
 	}
+	// A data directory from before the ingest topic had a short retention keeps the
+	// topic as it was made, and consent-ingest refuses an ingest topic kept longer.
+	for _, spec := range s.topics.Specs(s.cfg.Partitions, 1) {
+		if spec.Name == s.topics.Ingest || spec.Name == kafka.DeadLetterTopic(s.topics.Ingest) {
+			if err := admin.SetTopicConfig(tctx, spec.Name, spec.Configs); err != nil {
+				return fmt.Errorf("stack: topics: %w", err)
+			}
+		}
+	}
 	return nil
 }
+
+// ApplyRetention deletes the records older than their topic's retention now, as a real
+// broker's log cleaner does every few minutes (log.retention.check.interval.ms); kfake
+// does it only when asked, or hourly.
+func (s *Stack) ApplyRetention() { s.cluster.ApplyRetention() }
 
 // compactPeriodically runs kfake's log compaction, which a real broker does on its own:
 // the suppression topic should hold the latest state per address, as tools expect.
@@ -325,6 +339,9 @@ func (s *Stack) env(name string) []string {
 		"GOMEMLIMIT": "192MiB",
 	}
 	if name == "consent-ingest" {
+		// Product services may submit over Kafka too, for either demo tenant
+		// (docs/kafka-ingest.md).
+		vars["CONSENTRY_INGEST_TOPICS"] = s.topics.Ingest + "=consumer|acme"
 		// The simulator's signed-webhook receiver plays the email sender that mails
 		// verification links and every enterprise Customer's request endpoint: what they
 		// were sent is in GET /_sim/calls.

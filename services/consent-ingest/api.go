@@ -221,6 +221,17 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 			return nil, err
 		}
 	}
+	if err := a.publish(ctx, subs, ids, recordedAt, topic, build); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// publish seals subs under ids and writes them to topic, returning once Kafka has
+// acknowledged all of them. The HTTP API and the ingest topics' consumer share it, so a
+// submission has the same effect whichever way it came.
+func (a *api) publish(ctx context.Context, subs []ingest.Normalized, ids []string, recordedAt time.Time, topic string,
+	build func(ingest.Normalized, schemas.Header) schemas.Event) error {
 	// A subject seen for the first time gets its data key in a durable write. The
 	// events of a batch are sealed side by side, so that those writes share commits
 	// rather than queue one behind another.
@@ -241,16 +252,16 @@ func (a *api) accept(r *http.Request, kind string, body []byte, subs []ingest.No
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.keepContacts(ctx, subs, sealedOf, recordedAt); err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.producer.Publish(ctx, msgs...); err != nil {
-		return nil, apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
+		return apierror.Wrap(apierror.Unavailable, "the event log did not acknowledge the events; retry with the same Idempotency-Key", err)
 	}
 	failpoint.Hit(failpoint.IngestAfterPublish)
-	return ids, nil
+	return nil
 }
 
 // keepContacts puts the address of each consent that carries one on file for its

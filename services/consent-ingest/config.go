@@ -32,6 +32,36 @@ type serviceConfig struct {
 	Verify        verifyLimits
 	CMPMappings   string
 	cmpTables     cmp.Tables
+	Ingest        ingestConfig
+}
+
+// ingestConfig is which Kafka topics product services submit consents on, and which
+// tenants each may speak for: a Customer's own topic, writable only by its producers
+// under broker ACLs, speaks only for that Customer (docs/kafka-ingest.md).
+type ingestConfig struct {
+	raw          string
+	Topics       map[string][]string
+	MaxRetention time.Duration
+}
+
+func parseIngestTopics(spec string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, entry := range config.SplitList(spec) {
+		topic, list, ok := strings.Cut(entry, "=")
+		if !ok || topic == "" || list == "" {
+			return nil, fmt.Errorf("CONSENTRY_INGEST_TOPICS: entry %q: want topic=tenant|tenant", entry)
+		}
+		if _, dup := out[topic]; dup {
+			return nil, fmt.Errorf("CONSENTRY_INGEST_TOPICS: topic %s is listed twice", topic)
+		}
+		for _, tenant := range strings.Split(list, "|") {
+			if tenant == "" || tenant == "*" {
+				return nil, fmt.Errorf("CONSENTRY_INGEST_TOPICS: %s: name each tenant the topic may speak for", topic)
+			}
+			out[topic] = append(out[topic], tenant)
+		}
+	}
+	return out, nil
 }
 
 // verifyLimits bound the public verification page, the one route of the service that
@@ -128,10 +158,22 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (se
 		"*=analytics|personalization", "per tenant, the purposes an objection to legitimate-interest processing denies")
 	l.String(&c.CMPMappings, "cmp-mappings", "CONSENTRY_CMP_MAPPINGS", "",
 		`per tenant, how TC and GPP strings map to purposes, as JSON: {"acme": {"tcf": {...}, "gpp": {...}}, "*": ...}; unset, every tenant gets the table of docs/cmp-signals.md`)
+	l.String(&c.Ingest.raw, "ingest-topics", "CONSENTRY_INGEST_TOPICS", "",
+		"Kafka topics product services submit consents on, each with the tenants it may speak for: consent.ingest.v1=consumer,customer.acme.ingest.v1=acme (none: no Kafka submissions)")
+	l.Duration(&c.Ingest.MaxRetention, "ingest-max-retention", "CONSENTRY_INGEST_MAX_RETENTION", time.Hour,
+		"longest retention.ms an ingest topic may have; submissions carry identifiers in clear, so the service refuses to start when a topic keeps them longer")
 	if err := l.Parse(args); err != nil {
 		return c, err
 	}
 	errs := []error{c.Common.Validate(), c.Kafka.Validate()}
+	if t, err := parseIngestTopics(c.Ingest.raw); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Ingest.Topics = t
+	}
+	if c.Ingest.MaxRetention <= 0 {
+		errs = append(errs, errors.New("CONSENTRY_INGEST_MAX_RETENTION must be positive"))
+	}
 	if c.MasterKeys == "" {
 		errs = append(errs, errors.New("CONSENTRY_MASTER_KEYS is required (id:base64 of 32 bytes)"))
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 	"time"
 
@@ -43,6 +44,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	if err != nil {
 		return err
 	}
+	// Before any consumer exists: a topic that keeps clear identifiers too long is refused.
+	if err := checkIngestRetention(ctx, deps.Admin, cfg.Ingest.Topics, cfg.Ingest.MaxRetention, log); err != nil {
+		deps.Close()
+		return err
+	}
 	idem, err := postgres.Open(ctx, deps.Pool)
 	if err != nil {
 		deps.Close()
@@ -65,6 +71,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		now: time.Now, accepted: accepted, rejected: rejected, flow: flow, requestCfg: cfg.Requests,
 		discarded: newDiscarded(reg), verify: newVerifyGuard(cfg.Verify, time.Now), cmpTables: cfg.cmpTables,
 	}
+	workers := []server.Worker{
+		{Name: "idempotency-expiry", Run: func(ctx context.Context) error { return expireIdempotencyKeys(ctx, idem, log) }},
+		{Name: "privacy-requests", Run: flow.Run},
+		{Name: "request-closures", Run: closings.Run},
+	}
+	if len(cfg.Ingest.Topics) > 0 {
+		subs := &submissions{api: a, serde: deps.Serde, tenants: cfg.Ingest.Topics}
+		topics := make([]string, 0, len(cfg.Ingest.Topics))
+		for t := range cfg.Ingest.Topics {
+			topics = append(topics, t)
+		}
+		sort.Strings(topics)
+		consumer, err := kafka.NewConsumer(deps.Consumer(submissionGroup, topics...), subs.decode, subs.handle)
+		if err != nil {
+			deps.Close()
+			return err
+		}
+		workers = append(workers, server.Worker{Name: "kafka-submissions", Run: consumer.Run})
+	}
 	handler := routes(a, deps.Keys, cfg.MaxInFlight)
 	if keys := cfg.Requests.parsedWebhook; keys != nil {
 		// Receivers fetch the public keys to verify our webhooks; they are public, so no
@@ -78,11 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests)...)
 	return server.Run(ctx, server.Lifecycle{
 		Server: srv, Log: log, ShutdownDelay: cfg.ShutdownDelay, DebugAddr: cfg.DebugAddr,
-		Workers: []server.Worker{
-			{Name: "idempotency-expiry", Run: func(ctx context.Context) error { return expireIdempotencyKeys(ctx, idem, log) }},
-			{Name: "privacy-requests", Run: flow.Run},
-			{Name: "request-closures", Run: closings.Run},
-		},
+		Workers: workers,
 		Closers: []func(){deps.Close},
 	})
 }

@@ -349,6 +349,12 @@ func TestEverythingOn(t *testing.T) {
 	if cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || cm.Data["CONSENTRY_SCHEMA_REGISTRY_URL"] != "https://schema-registry.kafka:8081" {
 		t.Errorf("the global env and the registry URL do not reach audit-sink's ConfigMap: %v", cm.Data)
 	}
+	if got := r["ConfigMap"]["consentry-consent-ingest"].(*corev1.ConfigMap).Data["CONSENTRY_INGEST_TOPICS"]; got != "consent.ingest.v1=consumer,customer.acme.ingest.v1=acme" {
+		t.Errorf("consent-ingest's CONSENTRY_INGEST_TOPICS = %q, want services.consent-ingest.ingestTopics", got)
+	}
+	if _, set := r["ConfigMap"]["consentry-audit-sink"].(*corev1.ConfigMap).Data["CONSENTRY_INGEST_TOPICS"]; set {
+		t.Error("audit-sink is given CONSENTRY_INGEST_TOPICS")
+	}
 }
 
 // checkAdminOnlyFromMonitoring: the admin port (/readyz, /metrics) is open to the

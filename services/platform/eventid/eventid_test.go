@@ -61,3 +61,16 @@ func TestFromPosition(t *testing.T) {
 		t.Errorf("%q is not a valid UUID", a)
 	}
 }
+
+func TestFromSubmissionIsStablePerTenantAndID(t *testing.T) {
+	a := eventid.FromSubmission("acme", "s-1")
+	if a != eventid.FromSubmission("acme", "s-1") || !eventid.Valid(a) {
+		t.Fatalf("id %q is not stable or not a UUID", a)
+	}
+	// The separator keeps ("a", "cme\x00s") and ("acme", "s") apart; tenants differ.
+	for _, other := range [][2]string{{"globex", "s-1"}, {"acme", "s-2"}, {"acm", "e\x00s-1"}} {
+		if eventid.FromSubmission(other[0], other[1]) == a {
+			t.Errorf("%q/%q gets the same id as acme/s-1", other[0], other[1])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -214,6 +215,55 @@ func (a *Admin) Evict(ctx context.Context, group, member string) error {
 	for _, m := range resp.Members {
 		if m.Error != nil {
 			return fmt.Errorf("kafka: leave group %s: %w", m.ID, m.Error)
+		}
+	}
+	return nil
+}
+
+// Retention returns a topic's retention.ms as the broker applies it (the topic's own
+// setting, or the broker default it inherits); a negative value means forever.
+func (a *Admin) Retention(ctx context.Context, topic string) (time.Duration, error) {
+	resp, err := a.client.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: []kafkago.DescribeConfigRequestResource{{
+		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"retention.ms"},
+	}}})
+	if err != nil {
+		return 0, fmt.Errorf("kafka: describe configs of %s: %w", topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return 0, fmt.Errorf("kafka: describe configs of %s: %w", topic, r.Error)
+		}
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName != "retention.ms" {
+				continue
+			}
+			ms, err := strconv.ParseInt(e.ConfigValue, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("kafka: %s has retention.ms %q", topic, e.ConfigValue)
+			}
+			if ms < 0 {
+				return -1, nil
+			}
+			return time.Duration(ms) * time.Millisecond, nil
+		}
+	}
+	return 0, fmt.Errorf("kafka: the broker reported no retention.ms for %s", topic)
+}
+
+// SetTopicConfig sets configs of an existing topic, leaving its other configs as they
+// are. EnsureTopics does not touch a topic that exists; this brings one up to date.
+func (a *Admin) SetTopicConfig(ctx context.Context, topic string, configs map[string]string) error {
+	res := kafkago.IncrementalAlterConfigsRequestResource{ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic}
+	for k, v := range configs {
+		res.Configs = append(res.Configs, kafkago.IncrementalAlterConfigsRequestConfig{Name: k, Value: v, ConfigOperation: kafkago.ConfigOperationSet})
+	}
+	resp, err := a.client.IncrementalAlterConfigs(ctx, &kafkago.IncrementalAlterConfigsRequest{Resources: []kafkago.IncrementalAlterConfigsRequestResource{res}})
+	if err != nil {
+		return fmt.Errorf("kafka: alter configs of %s: %w", topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			return fmt.Errorf("kafka: alter configs of %s: %w", topic, r.Error)
 		}
 	}
 	return nil

@@ -21,6 +21,14 @@ func DefaultTopics() Topics {
 	}
 }
 
+// Submissions on an ingest topic carry identifiers in clear, which no erasure can reach:
+// the topic keeps them an hour, and its dead letters a day, and that is how long a
+// submission's clear identifiers outlive an erasure (docs/kafka-ingest.md).
+const (
+	IngestRetentionMS           = "3600000"
+	IngestDeadLetterRetentionMS = "86400000"
+)
+
 // TopicSpec describes a topic to create.
 type TopicSpec struct {
 	Name              string
@@ -38,7 +46,7 @@ func (t Topics) Specs(partitions, replication int) []TopicSpec {
 	}
 	dlq := map[string]string{"retention.ms": "2592000000"} // 30 days
 	sources := []TopicSpec{
-		spec(t.Ingest, nil),
+		spec(t.Ingest, map[string]string{"retention.ms": IngestRetentionMS}),
 		spec(t.Consents, nil),
 		spec(t.Requests, nil),
 		spec(t.Suppressions, map[string]string{"cleanup.policy": "compact"}),
@@ -46,6 +54,10 @@ func (t Topics) Specs(partitions, replication int) []TopicSpec {
 	}
 	specs := append([]TopicSpec(nil), sources...)
 	for _, s := range sources {
+		if s.Name == t.Ingest {
+			specs = append(specs, spec(DeadLetterTopic(s.Name), map[string]string{"retention.ms": IngestDeadLetterRetentionMS}))
+			continue
+		}
 		specs = append(specs, spec(DeadLetterTopic(s.Name), dlq))
 	}
 	return specs

@@ -152,6 +152,20 @@ func (s *Serde) Decode(ctx context.Context, b []byte) (schemas.Event, int, error
 	return e, id, nil
 }
 
+// DecodeSubmission reads a framed ConsentSubmission from an ingest topic, under the
+// schema its producer wrote it with. Errors are classified as Decode's are.
+func (s *Serde) DecodeSubmission(ctx context.Context, b []byte) (*schemas.ConsentSubmission, error) {
+	id, body, err := s.header.DecodeID(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFraming, err)
+	}
+	schema, err := s.schemaByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return schemas.DecodeSubmission(schema, body)
+}
+
 func (s *Serde) schemaByID(ctx context.Context, id int) (*schemas.Schema, error) {
 	s.mu.RLock()
 	schema, ok := s.byID[id]
@@ -170,7 +184,7 @@ func (s *Serde) schemaByID(ctx context.Context, id int) (*schemas.Schema, error)
 	if err != nil {
 		return nil, fmt.Errorf("serde: schema %d: %w", id, err)
 	}
-	if _, err := schemas.New(schema.Name); err != nil {
+	if _, err := schemas.New(schema.Name); err != nil && schema.Name != schemas.ConsentSubmissionName {
 		return nil, fmt.Errorf("serde: schema %d is %s, which is not a Consentry event", id, schema.Name)
 	}
 	s.mu.Lock()
