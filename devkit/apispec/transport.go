@@ -118,7 +118,7 @@ func oneLine(err error) string {
 	var parts []string
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "Schema:") || strings.HasPrefix(line, "Value:") || strings.HasPrefix(line, "{") || strings.HasPrefix(line, "\"") || strings.HasPrefix(line, "}") {
+		if strings.Trim(line, "{}[],\" ") == "" || strings.HasPrefix(line, "Schema:") || strings.HasPrefix(line, "Value:") || strings.HasPrefix(line, "\"") {
 			continue
 		}
 		parts = append(parts, line)
