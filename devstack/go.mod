@@ -3,9 +3,11 @@ module github.com/consentry/consentry/devstack
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/client v0.0.0
 	github.com/consentry/consentry/devkit v0.0.0
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
+	github.com/getkin/kin-openapi v0.153.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/segmentio/kafka-go v0.4.51
@@ -24,7 +26,6 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/getkin/kin-openapi v0.153.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
@@ -66,6 +67,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/client => ../client
 	github.com/consentry/consentry/devkit => ../devkit
 	github.com/consentry/consentry/platform => ../services/platform
 	github.com/consentry/consentry/schemas => ../schemas
