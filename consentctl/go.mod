@@ -3,6 +3,7 @@ module github.com/consentry/consentry/consentctl
 go 1.26.0
 
 require (
+	github.com/consentry/consentry/client v0.0.0
 	github.com/consentry/consentry/devstack v0.0.0-00010101000000-000000000000
 	github.com/consentry/consentry/platform v0.0.0
 	github.com/consentry/consentry/schemas v0.0.0
@@ -56,6 +57,7 @@ require (
 )
 
 replace (
+	github.com/consentry/consentry/client => ../client
 	github.com/consentry/consentry/devkit => ../devkit
 	github.com/consentry/consentry/devstack => ../devstack
 	github.com/consentry/consentry/platform => ../services/platform

@@ -34,7 +34,6 @@ func TestClientAgainstTheEmbeddedStack(t *testing.T) {
 		Tenant: "consumer", SubjectID: "cl_1", Identifiers: &client.Identifiers{Email: "cl1@example.com"},
 		OccurredAt: time.Now().Add(-time.Minute), Source: "cmp", PolicyVersion: "2025-04-09",
 		Purposes: map[string]string{"analytics": client.Granted, "advertising": client.Denied},
-		TCF:      "CPzHq4APzHq4AAHABBENC-CgAP_AAH_AAAqIHNtR",
 	})
 	if err != nil {
 		t.Fatal(err)
