@@ -82,6 +82,22 @@ func TestClientAgainstTheEmbeddedStack(t *testing.T) {
 	if !client.IsCode(err, "forbidden") {
 		t.Fatalf("a product key reading a subject's consent: %v, want forbidden", err)
 	}
+
+	// Each service serves its own document, without a key, as the repository has it.
+	for _, name := range apispec.Services {
+		served, err := client.New(client.Config{HTTPClient: http.DefaultClient}).Do(ctx,
+			client.Call{Method: "GET", Base: s.URL(name), Route: "/openapi.yaml", Path: "/openapi.yaml"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := apispec.Load(name, served)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.T.Info.Title != "Consentry "+name {
+			t.Errorf("%s serves the document of %q", name, doc.T.Info.Title)
+		}
+	}
 }
 
 // TestClientStructsMatchTheOpenAPIDocuments holds each struct of the client to the schema
