@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := .data/bin
 SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink
 # Every module of the workspace, for commands that take directories.
-MODULES := schemas services/platform $(addprefix services/,$(SERVICES)) devkit devstack consentctl e2e-containers deploy/helm/charttest
+MODULES := schemas client services/platform $(addprefix services/,$(SERVICES)) devkit devstack consentctl e2e-containers deploy/helm/charttest
 
 .DEFAULT_GOAL := help
 

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/consentry/consentry/client"
 )
 
 // apiError is an answer outside 2xx. Its body is the API's JSON error, printed as sent:
@@ -28,9 +28,11 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s\n%s", e.method, e.route, e.status, http.StatusText(e.status), body)
 }
 
-// call sends method to base+path and returns the answer's body. route is the path's
-// template ("/v1/subjects/{tenant}/{subject_id}/history"), the only form an error shows:
-// the filled path may hold a subject id.
+// call sends method to base+path through the Go client (client.Client.Do), so that a 503
+// or 429 is retried after its Retry-After — a POST only with an Idempotency-Key, the same
+// on every attempt — and returns the answer's body. route is the path's template
+// ("/v1/subjects/{tenant}/{subject_id}/history"), the only form an error shows: the
+// filled path may hold a subject id.
 func (e *env) call(method, base, route, path string, body []byte, headers ...string) ([]byte, error) {
 	key, err := e.opts.key(productCommands[e.command])
 	if err != nil {
@@ -38,47 +40,26 @@ func (e *env) call(method, base, route, path string, body []byte, headers ...str
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, e.opts.timeout)
 	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+path, rd)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, route, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
+	c := client.New(client.Config{APIKey: key})
+	call := client.Call{Method: method, Base: base, Route: route, Path: path, Body: body}
 	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] != "" {
-			req.Header.Set(headers[i], headers[i+1])
+		switch {
+		case headers[i+1] == "":
+		case http.CanonicalHeaderKey(headers[i]) == "Idempotency-Key":
+			call.IdempotencyKey = headers[i+1]
+		default:
+			if call.Header == nil {
+				call.Header = http.Header{}
+			}
+			call.Header.Set(headers[i], headers[i+1])
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		// The transport's error repeats the URL, whose path may name a subject.
-		return nil, fmt.Errorf("%s %s at %s: %w", method, route, base, unwrapURLError(err))
+	raw, err := c.Do(ctx, call)
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return ae.Body, &apiError{method: method, route: route, status: ae.Status, body: ae.Body}
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, route, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return raw, &apiError{method: method, route: route, status: resp.StatusCode, body: raw}
-	}
-	return raw, nil
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return raw, err
 }
 
 // print writes a JSON answer indented (or compact with --compact), one value per line.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/consentry/consentry/devkit/apispec"
 	"github.com/consentry/consentry/devstack/stack"
 )
 
@@ -33,7 +35,24 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		return m.Run()
+		// consentctl's calls go through http.DefaultClient: each is validated against
+		// the service's OpenAPI document (docs/openapi/README.md).
+		docs, err := apispec.LoadRepo(".")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		validated := &apispec.Transport{Base: http.DefaultTransport, Docs: docs}
+		http.DefaultClient.Transport = validated
+		code := m.Run()
+		if f := validated.Failures(); len(f) > 0 {
+			fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges differ from the documents:\n  %s\n", len(f), strings.Join(f, "\n  "))
+			code = 1
+		}
+		if testing.Verbose() {
+			fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges validated against the documents\n", validated.Checked())
+		}
+		return code
 	}()
 	os.Exit(code)
 }

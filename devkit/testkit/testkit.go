@@ -9,7 +9,9 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
+	"github.com/consentry/consentry/devkit/apispec"
 	"github.com/consentry/consentry/devkit/devregistry"
 	"github.com/consentry/consentry/devkit/pgserver"
 	"github.com/consentry/consentry/platform/kafka"
@@ -26,6 +29,32 @@ import (
 // Main runs the tests, stops the PostgreSQL server if one was started, and fails the run
 // if goroutines outlive the tests (a consumer, lane or server not shut down).
 func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+// MainWithOpenAPI is Main for a service's tests that also validates every exchange the
+// tests have through http.DefaultClient (testkit.Call among them) against the service's
+// OpenAPI document (devkit/apispec.Transport), failing the run on any finding.
+func MainWithOpenAPI(m *testing.M, name string, spec []byte) {
+	doc, err := apispec.Load(name, spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	validated := &apispec.Transport{Base: http.DefaultTransport, Docs: []*apispec.Doc{doc}}
+	http.DefaultClient.Transport = validated
+	code := run(m)
+	if f := validated.Failures(); len(f) > 0 {
+		fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges differ from %s's document:\n  %s\n", len(f), name, strings.Join(f, "\n  "))
+		code = 1
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges validated against %s's document\n", validated.Checked(), name)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) int {
 	code := m.Run()
 	shared.stop()
 	if code == 0 {
@@ -34,7 +63,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // leakOptions ignore goroutines owned by libraries that keep them for the process:

@@ -6,10 +6,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/devkit/apispec"
 	"github.com/consentry/consentry/devstack/scenarios"
 	"github.com/consentry/consentry/devstack/stack"
 )
@@ -28,8 +31,24 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
+	// Every exchange the tests have with a service is validated against its OpenAPI
+	// document (docs/openapi/README.md): the helpers all go through http.DefaultClient.
+	docs, err := apispec.LoadRepo(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	validated := &apispec.Transport{Base: http.DefaultTransport, Docs: docs}
+	http.DefaultClient.Transport = validated
 	code := m.Run()
 	os.RemoveAll(dir)
+	// A finding already failed its round trip; this catches a test that dropped the error.
+	if f := validated.Failures(); len(f) > 0 {
+		fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges differ from the documents:\n  %s\n", len(f), strings.Join(f, "\n  "))
+		code = 1
+	}
+	fmt.Fprintf(os.Stderr, "OpenAPI: %d exchanges validated against the documents\n", validated.Checked())
 	os.Exit(code)
 }
 

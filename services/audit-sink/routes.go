@@ -1,11 +1,19 @@
 package main
 
 import (
+	_ "embed"
 	"net/http"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/server"
 )
+
+// openAPI is this service's API as served at GET /openapi.yaml (docs/openapi/README.md);
+// TestRoutesMatchTheOpenAPIDocument holds it to routes.
+//
+//go:embed openapi.yaml
+var openAPI []byte
 
 // routes names the permission each route needs (docs/api-keys.md); handlers still check
 // the tenant, and the cross-tenant views the operator key.
@@ -18,5 +26,6 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("GET /v1/privacy-requests/{id}/export", apikey.ExportsRead, a.exportRequest)
 	mux.Handle("GET /v1/audit/verify", apikey.Operator, a.getVerify)
 	mux.Handle("GET /v1/audit/heads", apikey.Operator, a.getHeads)
+	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	return mux
 }

@@ -17,3 +17,13 @@ func TestEveryAPIRouteNamesAPermission(t *testing.T) {
 	}
 	testkit.RoutesNamePermissions(t, routes(&api{log: slog.New(slog.DiscardHandler)}, keys))
 }
+
+// The OpenAPI document and the route table name the same routes with the same
+// permissions: a route added without documenting it, or documented and not served, fails.
+func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
+	keys, err := apikey.Parse("t:0123456789abcdef:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.RoutesMatchOpenAPI(t, "audit-sink", routes(&api{log: slog.New(slog.DiscardHandler)}, keys), openAPI)
+}

@@ -1,11 +1,18 @@
 package main
 
 import (
+	_ "embed"
 	"net/http"
 
 	"github.com/consentry/consentry/platform/apikey"
 	"github.com/consentry/consentry/platform/server"
 )
+
+// openAPI is this service's API as served at GET /openapi.yaml (docs/openapi/README.md);
+// TestRoutesMatchTheOpenAPIDocument holds it to apiRoutes.
+//
+//go:embed openapi.yaml
+var openAPI []byte
 
 func routes(a *api, keys *apikey.Keys, maxInFlight int) http.Handler {
 	return server.LimitInFlight(maxInFlight, a.log, apiRoutes(a, keys))
@@ -23,5 +30,6 @@ func apiRoutes(a *api, keys *apikey.Keys) *apikey.Mux {
 	// The person's verification link: public, authorised by its signed token alone.
 	mux.Public("GET /verify/{token}", a.limitVerify(a.getVerify))
 	mux.Public("POST /verify/{token}", a.limitVerify(a.postVerify))
+	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	return mux
 }

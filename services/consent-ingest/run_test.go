@@ -16,7 +16,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainWithOpenAPI(m, "consent-ingest", openAPI) }
 
 const designExample = `{
   "tenant": "consumer",

@@ -1,11 +1,19 @@
 package main
 
 import (
+	_ "embed"
 	"net/http"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/server"
 )
+
+// openAPI is this service's API as served at GET /openapi.yaml (docs/openapi/README.md);
+// TestRoutesMatchTheOpenAPIDocument holds it to routes.
+//
+//go:embed openapi.yaml
+var openAPI []byte
 
 // routes names the permission each API route needs (docs/api-keys.md).
 func routes(a *api, keys *apikey.Keys) *apikey.Mux {
@@ -31,5 +39,6 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Public("POST /preferences/{token}", a.limited(a.postPreferences))
 	mux.Public("GET /confirm/{token}", a.limited(a.getConfirm))
 	mux.Public("POST /confirm/{token}", a.limited(a.postConfirm))
+	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	return mux
 }

@@ -21,3 +21,13 @@ func TestEveryAPIRouteNamesAPermission(t *testing.T) {
 	testkit.RoutesNamePermissions(t, routes(&api{log: slog.New(slog.DiscardHandler)}, keys),
 		"POST /v1/email-events/sendgrid", "POST /v1/email-events/hubspot")
 }
+
+// The OpenAPI document and the route table name the same routes with the same
+// permissions: a route added without documenting it, or documented and not served, fails.
+func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
+	keys, err := apikey.Parse("t:0123456789abcdef:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.RoutesMatchOpenAPI(t, "unsubscribe-handler", routes(&api{log: slog.New(slog.DiscardHandler)}, keys), openAPI)
+}

@@ -19,7 +19,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainWithOpenAPI(m, "unsubscribe-handler", openAPI) }
 
 func start(t *testing.T) (*testkit.Stack, *testkit.Service) {
 	t.Helper()

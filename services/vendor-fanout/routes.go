@@ -1,11 +1,19 @@
 package main
 
 import (
+	_ "embed"
 	"net/http"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/server"
 )
+
+// openAPI is this service's API as served at GET /openapi.yaml (docs/openapi/README.md);
+// TestRoutesMatchTheOpenAPIDocument holds it to routes.
+//
+//go:embed openapi.yaml
+var openAPI []byte
 
 // routes names the permission each API route needs (docs/api-keys.md). Opening a task's
 // identifiers is its own permission: it shows a person's identifiers in the clear.
@@ -20,6 +28,7 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("GET /v1/manual-tasks/{id}", apikey.TasksRead, a.getTask)
 	mux.Handle("GET /v1/manual-tasks/{id}/identifiers", apikey.IdentifiersRead, a.getTaskIdentifiers)
 	mux.Handle("POST /v1/manual-tasks/{id}/complete", apikey.TasksWrite, a.completeTask)
+	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	if a.webhookKeys != nil {
 		// Public keys for receivers of the webhook adapter's deliveries: no credential.
 		mux.Public("GET /.well-known/webhook-keys", a.webhookKeys.Handler(a.now))

@@ -20,7 +20,7 @@ import (
 	"github.com/consentry/consentry/schemas"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainWithOpenAPI(m, "vendor-fanout", openAPI) }
 
 type fixture struct {
 	t      *testing.T

@@ -1,0 +1,3 @@
+module github.com/consentry/consentry/client
+
+go 1.26.0
