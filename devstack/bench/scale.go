@@ -32,15 +32,9 @@ type routingInstance struct {
 	RatePerSecond float64  `json:"rate_per_second"`
 	Burst         int      `json:"burst"`
 	Concurrency   int      `json:"concurrency"`
-	// MaxBatch is left out while vendor-fanout's routing decodes strictly without it;
-	// see routingHasMaxBatch.
+	// MaxBatch lets the lane coalesce deliveries into one call of a batching adapter.
 	MaxBatch int `json:"max_batch,omitempty"`
 }
-
-// routingHasMaxBatch says whether vendor-fanout's routing file takes "max_batch" (the
-// batching adapters). Routing decodes strictly, so until it does the back-fill instance
-// is written without it and the back-fill measures the one-call-per-action path.
-const routingHasMaxBatch = false
 
 // typeOf is the vendor type of a bench instance: the type its name begins with
 // ("hubspot-eu", "amplitude-x3", "sendgrid-backfill").
@@ -599,10 +593,7 @@ func backfillPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.L
 	}
 	defer s.Simulator.SetLimit(vendorsim.Limit{Vendor: "sendgrid"})
 	in := routingInstance{Name: backfillInstance, Type: "sendgrid", Tenants: []string{backfillTenant},
-		RatePerSecond: backfillPerSecond, Burst: backfillPerSecond, Concurrency: 4}
-	if routingHasMaxBatch {
-		in.MaxBatch = backfillMaxBatch
-	}
+		RatePerSecond: backfillPerSecond, Burst: backfillPerSecond, Concurrency: 4, MaxBatch: backfillMaxBatch}
 	d := &BackfillDetail{Vendor: "sendgrid", PerSecond: backfillPerSecond, MaxBatch: backfillMaxBatch, Actions: n, Batched: in.MaxBatch > 0}
 	res.Backfill = d
 	least := time.Duration(float64(n) / (backfillPerSecond * backfillMaxBatch) * float64(time.Second))
