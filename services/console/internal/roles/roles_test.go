@@ -38,10 +38,10 @@ func TestEachRoleHoldsOnlyItsJob(t *testing.T) {
 
 func TestParseMappingRejects(t *testing.T) {
 	for spec, want := range map[string]string{
-		"":                        "no group",
-		"admin=x":                 "unknown role",
-		"viewer":                  "want role=group",
-		"viewer=x,operator=x":     "mapped to both",
+		"":                       "no group",
+		"admin=x":                "unknown role",
+		"viewer":                 "want role=group",
+		"viewer=x,operator=x":    "mapped to both",
 		"viewer=a,privacy-desk=": "want role=group",
 	} {
 		if _, err := ParseMapping(spec); err == nil || !strings.Contains(err.Error(), want) {
