@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
@@ -27,6 +28,11 @@ type api struct {
 	now     func() time.Time
 	// webhookKeys sign the webhook adapter's deliveries; nil when none is configured.
 	webhookKeys *webhooksig.Keys
+	// serde and receiptTopic encode the audit receipt of a disclosure; wakeRelay sends it
+	// on at once.
+	serde        *serde.Serde
+	receiptTopic string
+	wakeRelay    func()
 }
 
 type vendorStatus struct {

@@ -90,10 +90,12 @@ func (c *Client) do(ctx context.Context, method, base, path, key, actor string, 
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
-			Message string `json:"message"`
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &e)
-		msg := e.Message
+		msg := e.Error.Message
 		if msg == "" {
 			msg = http.StatusText(resp.StatusCode)
 		}
