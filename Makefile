@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 GO    ?= go
 BIN   := .data/bin
-SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink
+SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink console
 # Every module of the workspace, for commands that take directories.
 MODULES := schemas services/platform $(addprefix services/,$(SERVICES)) devkit devstack consentctl e2e-containers deploy/helm/charttest
 
