@@ -30,7 +30,9 @@ func (s *Stack) consoleKeys() string {
 func (s *Stack) ConsoleURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.Console) }
 
 // IdentityProviderURL returns the development OpenID Connect provider's URL.
-func (s *Stack) IdentityProviderURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.IdP) }
+func (s *Stack) IdentityProviderURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.Ports.IdP)
+}
 
 // startConsole starts the development identity provider in this process and the console
 // as a process of its own, configured as in production but for the provider.

@@ -44,8 +44,8 @@ type Ports struct {
 	// Console and IdP serve the console and its development identity provider, when
 	// Config.Console asks for them.
 	Console, IdP int
-	Services                             map[string]int
-	Admin                                map[string]int
+	Services     map[string]int
+	Admin        map[string]int
 }
 
 // DefaultPorts are the embedded stack's ports (docs/architecture.md, "Ports and endpoints").
