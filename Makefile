@@ -57,6 +57,7 @@ bench: build ## measure against raw baselines on the embedded stack; JSON to BEN
 test: ## run every test (with -race), bringing up what they need
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-axe-core.sh
 	$(GO) vet work
 	$(GO) vet -tags failpoints ./services/platform/failpoint
 	$(GO) test -race -count=1 -timeout 15m work
