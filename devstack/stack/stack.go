@@ -323,7 +323,7 @@ func (s *Stack) env(name string) []string {
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
-		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:" + ProductPermissions + ",ops:" + s.secrets.OperatorKey + ":*,acme:" + s.secrets.CustomerKey + ":acme:controller",
+		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:" + ProductPermissions + ",ops:" + s.secrets.OperatorKey + ":*,acme:" + s.secrets.CustomerKey + ":acme:controller" + s.consoleKeys(),
 		"CONSENTRY_SUBJECT_PEPPER":        s.secrets.Pepper,
 		"CONSENTRY_MASTER_KEYS":           s.secrets.MasterKeys,
 		"CONSENTRY_LINK_KEYS":             s.secrets.LinkKeys,
