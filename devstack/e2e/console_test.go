@@ -138,8 +138,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancelT()
+	if _, err := chromedp.Run(ctx, chromedp.Location()); err != nil { // starts the browser, outside any step's timeout
+		t.Fatal(err)
+	}
 	base := s.ConsoleURL()
 	shots := os.Getenv(screenshotsEnv)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
@@ -156,13 +157,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+		for i, a := range actions {
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := chromedp.Do(sctx, a)
+			cancel()
+			if err != nil {
+				at, _ := chromedp.Run(ctx, chromedp.Location())
+				html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+				t.Fatalf("%s, step %d, at %s: %v\n%s", what, i+1, at, err, html)
+			}
 		}
 	}
 	mainHTML := func() string {
 		t.Helper()
-		html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		html, err := chromedp.Run(sctx, chromedp.OuterHTML(chromedp.CSS("main")))
 		if err != nil {
 			t.Fatalf("reading the page: %v", err)
 		}
