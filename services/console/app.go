@@ -339,7 +339,9 @@ func (a *app) attention(ctx context.Context, problems *[]string) []backend.Reque
 	return out
 }
 
-var requestFilters = []string{"", "received", "verifying", "forwarded_to_controller", "in_progress", "completed", "partially_completed", "rejected", "at_risk", "overdue"}
+// requestFilters are the request screen's choices: all, each status (the open ones
+// first), and the two deadline filters.
+var requestFilters = []string{"", "forwarded_to_controller", "received", "verifying", "in_progress", "partially_completed", "completed", "rejected", "at_risk", "overdue"}
 
 func (a *app) requests(w http.ResponseWriter, r *http.Request, s signedIn) {
 	filter := r.URL.Query().Get("status")
@@ -351,19 +353,24 @@ func (a *app) requests(w http.ResponseWriter, r *http.Request, s signedIn) {
 	var problems []string
 	if filter == "" {
 		// At risk and overdue first, then the rest by deadline.
+		// At risk and overdue first, then by status, the open ones before the closed
+		// (audit-sink lists one filter at a time).
 		list = a.attention(r.Context(), &problems)
-		rest, err := a.api.Requests(r.Context(), "", 200)
-		if err != nil {
-			a.backendFail(w, r, s, err)
-			return
-		}
 		seen := map[string]bool{}
 		for _, q := range list {
 			seen[q.RequestID] = true
 		}
-		for _, q := range rest {
-			if !seen[q.RequestID] {
-				list = append(list, q)
+		for _, status := range requestFilters[1:8] {
+			rest, err := a.api.Requests(r.Context(), status, 100)
+			if err != nil {
+				a.backendFail(w, r, s, err)
+				return
+			}
+			for _, q := range rest {
+				if !seen[q.RequestID] {
+					seen[q.RequestID] = true
+					list = append(list, q)
+				}
 			}
 		}
 	} else {

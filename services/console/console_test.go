@@ -44,6 +44,10 @@ func (f *fakeServices) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"transitions": []map[string]any{{"status": "received", "at": time.Now().Add(-26 * 24 * time.Hour), "detail": "submitted by product"}},
 		"vendors":     []map[string]any{}}
 	switch {
+	case r.URL.Path == "/v1/privacy-requests" && r.URL.Query().Get("status") == "":
+		// As audit-sink does: a listing names its filter.
+		w.WriteHeader(http.StatusBadRequest)
+		reply(map[string]any{"error": map[string]any{"code": "invalid_fields", "message": "status: must be one of …"}})
 	case r.URL.Path == "/v1/privacy-requests":
 		reply(map[string]any{"requests": []any{req}})
 	case strings.HasPrefix(r.URL.Path, "/v1/privacy-requests/") && r.Method == "GET":
