@@ -314,6 +314,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Every screen at 320 px, and axe-core on each at both widths.
+	run("signing out", chromedp.Click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 	signIn("dana")
 	screens := []string{"/", "/requests", "/requests/" + acme, "/tasks", fmt.Sprintf("/tasks/%d", task), "/dead-letters", "/lanes", "/subject", "/audit"}
 	audit := func(width int64) {
