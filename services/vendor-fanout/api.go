@@ -143,6 +143,8 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.wakeAll()
+	// Who replayed it: the operator key, and the console's signed-in person when it names one.
+	a.log.Info("dead letter replayed", "delivery_id", id, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": 1})
 }
 
@@ -163,6 +165,7 @@ func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.wakeAll()
+	a.log.Info("dead letters replayed", "vendor", name, "replayed", n, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": n})
 }
 
