@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 GO    ?= go
 BIN   := .data/bin
-SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink
+SERVICES := consent-ingest unsubscribe-handler vendor-fanout audit-sink console
 # Every module of the workspace, for commands that take directories.
 MODULES := schemas client services/platform $(addprefix services/,$(SERVICES)) devkit devstack consentctl e2e-containers deploy/helm/charttest
 
@@ -57,6 +57,7 @@ bench: build ## measure against raw baselines on the embedded stack; JSON to BEN
 test: ## run every test (with -race), bringing up what they need
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-axe-core.sh
 	$(GO) vet work
 	$(GO) vet -tags failpoints ./services/platform/failpoint
 	$(GO) test -race -count=1 -timeout 15m work

@@ -105,6 +105,9 @@ func BuildServices(dir string, race bool, tags ...string) error {
 	for _, svc := range Services {
 		args = append(args, "./services/"+svc)
 	}
+	// The console is no pipeline service (no admin port, no Kafka), but a stack started
+	// with Config.Console runs it from the same directory.
+	args = append(args, "./services/console")
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -32,6 +32,13 @@ type Secrets struct {
 	// CustomerKey is the demo enterprise Customer "acme"'s own credential (controller):
 	// it approves or rejects the requests of acme's users.
 	CustomerKey string `json:"customer_api_key"`
+	// ConsoleKey and ConsoleAcmeKey are the console's API keys (every tenant; acme's
+	// controller); ConsoleClientSecret its client secret at the development identity
+	// provider; ConsoleSessionKey seals its session cookies.
+	ConsoleKey          string `json:"console_api_key"`
+	ConsoleAcmeKey      string `json:"console_acme_api_key"`
+	ConsoleClientSecret string `json:"console_client_secret"`
+	ConsoleSessionKey   string `json:"console_session_key"`
 }
 
 // loadSecrets reads dir/secrets.json, creating it on first use. apiKey, when set (from
@@ -55,7 +62,7 @@ func loadSecrets(dir, apiKey string) (Secrets, error) {
 	default:
 		return s, fmt.Errorf("stack: %w", err)
 	}
-	if s.CustomerKey == "" || s.WebhookSigningKeys == "" || s.OperatorKey == "" {
+	if s.CustomerKey == "" || s.WebhookSigningKeys == "" || s.OperatorKey == "" || s.ConsoleKey == "" {
 		// Data directories from before a key existed get one too (the shared
 		// webhook_secret of before is no longer read).
 		if s.CustomerKey == "" {
@@ -66,6 +73,10 @@ func loadSecrets(dir, apiKey string) (Secrets, error) {
 		}
 		if s.WebhookSigningKeys == "" {
 			s.WebhookSigningKeys = "dev1:" + webhooksig.GenerateSecretKey()
+		}
+		if s.ConsoleKey == "" {
+			s.ConsoleKey, s.ConsoleAcmeKey = "cs_console_"+randomHex(16), "cs_acme_console_"+randomHex(16)
+			s.ConsoleClientSecret, s.ConsoleSessionKey = randomHex(24), randomB64(32)
 		}
 		b, _ := json.MarshalIndent(s, "", "  ")
 		if err := os.WriteFile(path, b, 0o600); err != nil {

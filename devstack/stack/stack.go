@@ -41,13 +41,16 @@ var Services = []string{"consent-ingest", "unsubscribe-handler", "vendor-fanout"
 // the services' admin ports (/healthz, /readyz, /metrics).
 type Ports struct {
 	Kafka, Registry, Postgres, Simulator int
-	Services                             map[string]int
-	Admin                                map[string]int
+	// Console and IdP serve the console and its development identity provider, when
+	// Config.Console asks for them.
+	Console, IdP int
+	Services     map[string]int
+	Admin        map[string]int
 }
 
 // DefaultPorts are the embedded stack's ports (docs/architecture.md, "Ports and endpoints").
 func DefaultPorts() Ports {
-	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Services: map[string]int{
+	return Ports{Kafka: 9092, Registry: 8085, Postgres: 5433, Simulator: 8090, Console: 8086, IdP: 8087, Services: map[string]int{
 		"consent-ingest": 8081, "unsubscribe-handler": 8082, "vendor-fanout": 8083, "audit-sink": 8084,
 	}, Admin: map[string]int{
 		"consent-ingest": 8181, "unsubscribe-handler": 8182, "vendor-fanout": 8183, "audit-sink": 8184,
@@ -57,7 +60,7 @@ func DefaultPorts() Ports {
 // FreePorts picks free ports for every part, for tests that run beside a dev stack.
 func FreePorts() (Ports, error) {
 	p := Ports{Services: map[string]int{}, Admin: map[string]int{}}
-	fixed := []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator}
+	fixed := []*int{&p.Kafka, &p.Registry, &p.Postgres, &p.Simulator, &p.Console, &p.IdP}
 	picked, err := freeport.Pick(len(fixed) + 2*len(Services))
 	if err != nil {
 		return p, err
@@ -105,7 +108,10 @@ type Config struct {
 	// External, when set, points the services at a Kafka, registry and PostgreSQL
 	// running elsewhere instead of starting the embedded ones.
 	External *External
-	Log      *slog.Logger
+	// Console also starts the console and a development identity provider to sign in
+	// to it (make run, the console's browser test).
+	Console bool
+	Log     *slog.Logger
 }
 
 // Stack is a running embedded stack.
@@ -181,6 +187,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	// slowly, and the wait only lasts that long when something is wrong.
 	if err := s.waitReady(ctx, 3*time.Minute); err != nil {
 		return nil, err
+	}
+	if cfg.Console {
+		if err := s.startConsole(runCtx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -326,7 +337,7 @@ func (s *Stack) env(name string) []string {
 		"CONSENTRY_KAFKA_BROKERS":         strings.Join(s.Brokers(), ","),
 		"CONSENTRY_SCHEMA_REGISTRY_URL":   s.RegistryURL(),
 		"CONSENTRY_POSTGRES_URL":          s.PostgresURL(),
-		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:" + ProductPermissions + ",ops:" + s.secrets.OperatorKey + ":*,acme:" + s.secrets.CustomerKey + ":acme:controller",
+		"CONSENTRY_API_KEYS":              "dev:" + s.secrets.APIKey + ":*:" + ProductPermissions + ",ops:" + s.secrets.OperatorKey + ":*,acme:" + s.secrets.CustomerKey + ":acme:controller" + s.consoleKeys(),
 		"CONSENTRY_SUBJECT_PEPPER":        s.secrets.Pepper,
 		"CONSENTRY_MASTER_KEYS":           s.secrets.MasterKeys,
 		"CONSENTRY_LINK_KEYS":             s.secrets.LinkKeys,

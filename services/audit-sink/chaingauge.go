@@ -91,3 +91,11 @@ func (g *chainGauge) run(ctx context.Context, verify func(context.Context) (chai
 		}
 	}
 }
+
+// lastVerification returns the last verification's report and when it ran; nil before
+// the first.
+func (g *chainGauge) lastVerification() (*chain.Report, time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last, g.at
+}

@@ -110,6 +110,14 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		len(report.Chains) != 1 || report.Chains[0].Chain != consent.Purposes["advertising"].Position.Chain {
 		t.Errorf("verify: %d %+v", s, report)
 	}
+	var last struct {
+		OK         bool      `json:"ok"`
+		Rows       int       `json:"rows"`
+		VerifiedAt time.Time `json:"verified_at"`
+	}
+	if s := testkit.Call(t, "GET", svc.URL+"/v1/audit/last-verification", testkit.OperatorKey, nil, &last); s != http.StatusOK || !last.OK || last.Rows < 4 || last.VerifiedAt.IsZero() {
+		t.Errorf("last verification: %d %+v", s, last)
+	}
 	if m := scrape(t, svc.AdminURL); !strings.Contains(m, "consentry_audit_chain_ok 1\n") || !strings.Contains(m, "consentry_audit_chain_verified_timestamp_seconds ") {
 		t.Error("after a clean verification the chain gauge does not say ok")
 	}
@@ -125,7 +133,7 @@ func TestConsentCarriesItsProofAndTheChainVerifies(t *testing.T) {
 		t.Errorf("heads: %d %+v", s, heads)
 	}
 	// The chains interleave every tenant's events: only an operator key reads them.
-	for _, path := range []string{"/v1/audit/verify", "/v1/audit/heads"} {
+	for _, path := range []string{"/v1/audit/verify", "/v1/audit/heads", "/v1/audit/last-verification"} {
 		for _, k := range []string{testkit.TenantKey, testkit.PlainKey} {
 			if s := testkit.Call(t, "GET", svc.URL+path, k, nil, nil); s != http.StatusForbidden {
 				t.Errorf("%s with a tenant key: %d, want 403", path, s)

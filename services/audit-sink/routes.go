@@ -25,6 +25,7 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("GET /v1/privacy-requests/{id}", apikey.RequestsRead, a.getRequest)
 	mux.Handle("GET /v1/privacy-requests/{id}/export", apikey.ExportsRead, a.exportRequest)
 	mux.Handle("GET /v1/audit/verify", apikey.Operator, a.getVerify)
+	mux.Handle("GET /v1/audit/last-verification", apikey.Operator, a.getLastVerification)
 	mux.Handle("GET /v1/audit/heads", apikey.Operator, a.getHeads)
 	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	return mux

@@ -180,7 +180,7 @@ func (a *api) postApprove(w http.ResponseWriter, r *http.Request) {
 		err = apierror.New(apierror.StateConflict, "only a request forwarded to the controller can be approved; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.Move(r.Context(), req, schemas.StatusInProgress, "approved by the controller")
+		req, err = a.flow.Move(r.Context(), req, schemas.StatusInProgress, "approved by the controller"+actedBy(r))
 	}
 	a.answerMove(w, req, err)
 }
@@ -195,7 +195,7 @@ func (a *api) postReject(w http.ResponseWriter, r *http.Request) {
 		err = apierror.New(apierror.StateConflict, "a request can be rejected only before work on it starts; this one is "+req.Status)
 	}
 	if err == nil {
-		req, err = a.flow.Move(r.Context(), req, schemas.StatusRejected, "rejected: "+reason)
+		req, err = a.flow.Move(r.Context(), req, schemas.StatusRejected, "rejected: "+reason+actedBy(r))
 	}
 	a.answerMove(w, req, err)
 }
@@ -213,10 +213,19 @@ func (a *api) postExtend(w http.ResponseWriter, r *http.Request) {
 			err = apierror.New(apierror.StateConflict, err.Error())
 		} else if err == nil {
 			extended.Status = req.Status
-			req, err = a.flow.Extend(r.Context(), extended, detail)
+			req, err = a.flow.Extend(r.Context(), extended, detail+actedBy(r))
 		}
 	}
 	a.answerMove(w, req, err)
+}
+
+// actedBy names, for the transition's audit record, the person a trusted front end (the
+// console) acted for; empty for a plain API call, whose key the record already carries.
+func actedBy(r *http.Request) string {
+	if _, ok := apikey.ActorOf(r.Context()); ok {
+		return " (by " + apikey.Who(r.Context()) + ")"
+	}
+	return ""
 }
 
 func (a *api) answerMove(w http.ResponseWriter, req lifecycle.Request, err error) {

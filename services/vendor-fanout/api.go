@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/webhooksig"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
@@ -27,6 +28,11 @@ type api struct {
 	now     func() time.Time
 	// webhookKeys sign the webhook adapter's deliveries; nil when none is configured.
 	webhookKeys *webhooksig.Keys
+	// serde and receiptTopic encode the audit receipt of a disclosure; wakeRelay sends it
+	// on at once.
+	serde        *serde.Serde
+	receiptTopic string
+	wakeRelay    func()
 }
 
 type vendorStatus struct {
@@ -137,6 +143,8 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.wakeAll()
+	// Who replayed it: the operator key, and the console's signed-in person when it names one.
+	a.log.Info("dead letter replayed", "delivery_id", id, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": 1})
 }
 
@@ -157,6 +165,7 @@ func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.wakeAll()
+	a.log.Info("dead letters replayed", "vendor", name, "replayed", n, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": n})
 }
 

@@ -27,6 +27,7 @@ func routes(a *api, keys *apikey.Keys) *apikey.Mux {
 	mux.Handle("GET /v1/manual-tasks", apikey.TasksRead, a.getTasks)
 	mux.Handle("GET /v1/manual-tasks/{id}", apikey.TasksRead, a.getTask)
 	mux.Handle("GET /v1/manual-tasks/{id}/identifiers", apikey.IdentifiersRead, a.getTaskIdentifiers)
+	mux.Handle("GET /v1/manual-tasks/{id}/disclosures", apikey.TasksRead, a.getTaskDisclosures)
 	mux.Handle("POST /v1/manual-tasks/{id}/complete", apikey.TasksWrite, a.completeTask)
 	mux.Public("GET /openapi.yaml", server.Document(openAPI))
 	if a.webhookKeys != nil {

@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Wr
 	}
 
 	a := &api{log: log, store: store, routes: cfg.Routes, lanes: lanes, planner: p, opener: deps.Sealer, now: time.Now,
-		webhookKeys: cfg.WebhookKeys}
+		webhookKeys: cfg.WebhookKeys, serde: deps.Serde, receiptTopic: cfg.Kafka.Topics.Receipts, wakeRelay: notify}
 	srv := server.New(cfg.HTTPAddr, cfg.AdminAddr, routes(a, deps.Keys), reg, log,
 		deps.Checks(cfg.Kafka.Topics.Consents, cfg.Kafka.Topics.Requests, cfg.Kafka.Topics.Receipts)...)
 	return server.Run(ctx, server.Lifecycle{

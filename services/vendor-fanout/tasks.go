@@ -2,13 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/server"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
 )
@@ -95,6 +98,48 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// getTaskDisclosures lists who was shown a task's identifiers, and when.
+func (a *api) getTaskDisclosures(w http.ResponseWriter, r *http.Request) {
+	t, ok := a.task(w, r)
+	if !ok {
+		return
+	}
+	ds, err := a.store.Disclosures(r.Context(), t.ID)
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the task store is unavailable", err))
+		return
+	}
+	if ds == nil {
+		ds = []postgres.Disclosure{}
+	}
+	apierror.JSON(w, http.StatusOK, map[string]any{"task_id": t.ID, "disclosures": ds})
+}
+
+// disclosureReceipt is the audit log's record of a disclosure: a receipt of the task's
+// delivery whose outcome is identifiers_disclosed and whose detail says to whom. It
+// names the person by subject key only, as every receipt does.
+func (a *api) disclosureReceipt(t fanout.Task, who string, disclosureID int64, at time.Time) (fanout.Message, error) {
+	id, err := eventid.Derive(t.EventID, fmt.Sprintf("disclosure/%s/%s/%d", t.Instance, t.Action, disclosureID))
+	if err != nil {
+		return fanout.Message{}, err
+	}
+	at = at.UTC()
+	msg, err := a.serde.EncodeMessage(a.receiptTopic, t.SubjectKey, &schemas.VendorReceipt{
+		Header: schemas.Header{EventID: id, Tenant: t.Tenant, SubjectKey: t.SubjectKey, OccurredAt: at, RecordedAt: at,
+			Source: schemas.SourceVendorFanout},
+		SourceEventID: t.EventID, RequestID: t.RequestID, Vendor: t.Instance, Action: t.Action,
+		Outcome: OutcomeIdentifiersDisclosed, Attempts: 0,
+		Detail: fmt.Sprintf("manual task %d: identifiers shown to %s", t.ID, who),
+	})
+	if err != nil {
+		return fanout.Message{}, err
+	}
+	return fanout.Message{Topic: msg.Topic, Key: msg.Key, Value: msg.Value}, nil
+}
+
+// OutcomeIdentifiersDisclosed marks a receipt that records a disclosure, not a vendor's answer.
+const OutcomeIdentifiersDisclosed = "identifiers_disclosed"
+
 // getTaskIdentifiers discloses the identifiers the person carrying out the task needs
 // (the email to give ZoomInfo, say). Only a key of the subject's tenant opens them; each
 // disclosure is logged without the identifiers themselves.
@@ -113,10 +158,20 @@ func (a *api) getTaskIdentifiers(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the identifiers cannot be opened (erased, or the key store is unavailable)", err))
 		return
 	}
-	key, _ := apikey.FromContext(r.Context())
-	a.log.Info("manual task identifiers disclosed", "task_id", t.ID, "vendor", t.Instance, "api_key", key.Name)
+	// On the record before the identifiers leave: the disclosure row and its audit receipt
+	// commit together, and a failure to record is a failure to disclose.
+	who := apikey.Who(r.Context())
+	d, err := a.store.RecordDisclosure(r.Context(), t.ID, who, func(id int64, at time.Time) (fanout.Message, error) {
+		return a.disclosureReceipt(t, who, id, at)
+	})
+	if err != nil {
+		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the disclosure could not be recorded, so the identifiers are not shown", err))
+		return
+	}
+	a.wakeRelay()
+	a.log.Info("manual task identifiers disclosed", "task_id", t.ID, "vendor", t.Instance, "disclosed_to", who, "disclosure_id", d.ID)
 	apierror.JSON(w, http.StatusOK, map[string]any{"task_id": t.ID, "subject_id": ids.SubjectID, "email": ids.Email,
-		"anonymous_id": ids.AnonymousID, "vendor_ids": ids.VendorIDs})
+		"anonymous_id": ids.AnonymousID, "vendor_ids": ids.VendorIDs, "disclosure": d})
 }
 
 type completion struct {
@@ -139,6 +194,14 @@ func (a *api) completeTask(w http.ResponseWriter, r *http.Request) {
 	if in.CompletedBy == "" || len(in.CompletedBy) > 128 || len(in.Note) > 4096 {
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "completed_by", Message: "is required (who did it), at most 128 bytes; note at most 4096"}}))
 		return
+	}
+	if actor, ok := apikey.ActorOf(r.Context()); ok {
+		// A front end that names its signed-in person is believed about who, and only
+		// about who: the record says which key vouched for them.
+		in.CompletedBy = apikey.Who(r.Context())
+		if len(in.CompletedBy) > 128 {
+			in.CompletedBy = actor
+		}
 	}
 	done, already, err := a.store.CompleteTask(r.Context(), t.ID, in.CompletedBy, in.Note)
 	if err != nil {

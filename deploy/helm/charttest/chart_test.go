@@ -101,6 +101,7 @@ var kinds = map[string]struct {
 	"PodDisruptionBudget":     {"policy/v1", func() any { return new(policyv1.PodDisruptionBudget) }},
 	"HorizontalPodAutoscaler": {"autoscaling/v2", func() any { return new(autoscalingv2.HorizontalPodAutoscaler) }},
 	"NetworkPolicy":           {"networking.k8s.io/v1", func() any { return new(networkingv1.NetworkPolicy) }},
+	"Ingress":                 {"networking.k8s.io/v1", func() any { return new(networkingv1.Ingress) }},
 	"Job":                     {"batch/v1", func() any { return new(batchv1.Job) }},
 	"ServiceMonitor":          {"monitoring.coreos.com/v1", func() any { return new(serviceMonitor) }},
 	"KafkaTopic":              {"kafka.strimzi.io/v1beta2", func() any { return new(kafkaTopic) }},
@@ -701,6 +702,64 @@ func TestValuesHoldNoSecrets(t *testing.T) {
 		}
 		if regexp.MustCompile(`[A-Za-z0-9+/]{32,}={0,2}|postgres(ql)?://[^@\s]+:[^@\s]+@`).MatchString(line) {
 			t.Errorf("values.yaml:%d looks like a secret: %s", i+1, line)
+		}
+	}
+}
+
+// TestConsoleBehindTheIngress: the console is off by default; on, it is served at its
+// public host by the ingress, over TLS, talks to the four services by their Services, and
+// takes its secrets by reference.
+func TestConsoleBehindTheIngress(t *testing.T) {
+	if r := mustRender(t); len(r["Ingress"]) > 0 || r["Deployment"]["consentry-console"] != nil {
+		t.Error("the defaults deploy the console; it needs an identity provider first")
+	}
+	r := mustRender(t, "testdata/everything.yaml")
+	d, ok := r["Deployment"]["consentry-console"].(*appsv1.Deployment)
+	if !ok {
+		t.Fatal("no console Deployment")
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	for name, want := range map[string]string{
+		"CONSOLE_PUBLIC_URL": "https://consentry-console.example.com", "CONSOLE_OIDC_ISSUER": "https://login.example.com/realms/staff",
+		"CONSOLE_INGEST_URL": "http://consentry-consent-ingest:8081", "CONSOLE_AUDIT_URL": "http://consentry-audit-sink:8084",
+		"CONSOLE_FANOUT_URL": "http://consentry-vendor-fanout:8083", "CONSOLE_UNSUBSCRIBE_URL": "http://consentry-unsubscribe-handler:8082",
+	} {
+		if env[name].Value != want {
+			t.Errorf("%s = %q, want %q", name, env[name].Value, want)
+		}
+	}
+	for _, name := range []string{"CONSOLE_SESSION_KEY", "CONSOLE_API_KEY", "CONSOLE_OIDC_CLIENT_SECRET", "CONSOLE_CONTROLLER_KEYS"} {
+		if e := env[name]; e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+			t.Errorf("%s is not taken from a Secret: %+v", name, e)
+		}
+	}
+	svc, ok := r["Service"]["consentry-console"].(*corev1.Service)
+	if !ok {
+		t.Fatal("no console Service")
+	}
+	for k, v := range svc.Spec.Selector {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("the console Service selects %s=%s, which its pods lack", k, v)
+		}
+	}
+	ing, ok := r["Ingress"]["consentry-console"].(*networkingv1.Ingress)
+	if !ok {
+		t.Fatal("no console Ingress")
+	}
+	if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].Hosts[0] != "consentry-console.example.com" ||
+		ing.Spec.Rules[0].Host != "consentry-console.example.com" || ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "consentry-console" {
+		t.Errorf("the console Ingress: %+v", ing.Spec)
+	}
+	for _, v := range []string{"http://console.example.com", ""} {
+		c := loadChart(t)
+		c.Values["console"].(map[string]any)["enabled"] = true
+		c.Values["console"].(map[string]any)["publicURL"] = v
+		c.Values["console"].(map[string]any)["oidc"].(map[string]any)["issuer"] = "https://login.example.com"
+		if _, err := render(t, c); err == nil || !strings.Contains(err.Error(), "console.publicURL") {
+			t.Errorf("publicURL %q: %v, want a refusal naming console.publicURL", v, err)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Command consentry-dev runs the whole Consentry pipeline on one machine (make run): the
-// embedded broker, schema registry, PostgreSQL and vendor simulator, and the four
-// services as separate processes. Ctrl-C stops everything cleanly; the next run finds
+// embedded broker, schema registry, PostgreSQL and vendor simulator, the four services
+// as separate processes, and the console with a development identity provider. Ctrl-C stops everything cleanly; the next run finds
 // the data of this one.
 package main
 
@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("starting the embedded stack", "data_dir", *dataDir)
 	s, err := stack.Start(ctx, stack.Config{
 		DataDir: *dataDir, BinDir: *binDir, Ports: stack.DefaultPorts(), APIKey: getenv("CONSENTRY_DEV_API_KEY"), Log: log,
+		Console: true,
 	})
 	if err != nil {
 		return err
@@ -52,6 +53,7 @@ Consentry is ready (%.1fs).
   unsubscribe-handler   %s
   vendor-fanout         %s
   audit-sink            %s
+  console               %s   (staff screens; sign in as a made-up person at the dev identity provider %s)
   schema registry       %s
   vendor simulator      %s   (GET /_sim/calls, POST /_sim/faults)
   admin (readyz, metrics) %s %s %s %s
@@ -64,7 +66,7 @@ Consentry is ready (%.1fs).
 
 Service logs: %s/logs/. Press Ctrl-C to stop.
 `, time.Since(started).Seconds(), s.URL("consent-ingest"), s.URL("unsubscribe-handler"), s.URL("vendor-fanout"),
-		s.URL("audit-sink"), s.RegistryURL(), s.SimulatorURL(), s.AdminURL("consent-ingest"), s.AdminURL("unsubscribe-handler"),
+		s.URL("audit-sink"), s.ConsoleURL(), s.IdentityProviderURL(), s.RegistryURL(), s.SimulatorURL(), s.AdminURL("consent-ingest"), s.AdminURL("unsubscribe-handler"),
 		s.AdminURL("vendor-fanout"), s.AdminURL("audit-sink"), s.Brokers()[0], s.PostgresURL(), s.APIKey(), s.OperatorKey(), s.APIKey(), *dataDir)
 
 	<-ctx.Done()

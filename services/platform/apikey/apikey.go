@@ -52,12 +52,16 @@ const (
 	// tenant's data, whose submissions and approvals let a request run. Never on a "*" key:
 	// no one is the controller of every tenant.
 	Controller Permission = "controller"
+	// Actor lets a trusted front end (the console) name the signed-in person it acts for
+	// in the Consentry-Actor header, so the service that acts records who asked, not only
+	// which key. A key without it that sends the header is refused (ActorHeader).
+	Actor Permission = "actor"
 )
 
 // All lists every permission, in the order docs/api-keys.md gives them.
 var All = []Permission{ConsentsWrite, RequestsWrite, RequestsRead, RequestsManage, ExportsRead, SubjectsRead,
 	LinksWrite, EmailEventsWrite, SuppressionsRead, TasksRead, TasksWrite, IdentifiersRead, DeadLettersRead,
-	Operator, Verify, Controller}
+	Operator, Verify, Controller, Actor}
 
 // ProductDefault is what a tenant key written without a permission list holds: what a
 // product service needs to report consents, file requests and follow them, and send mail.
@@ -208,7 +212,16 @@ func (ks *Keys) Require(h http.Handler, onError func(http.ResponseWriter, error)
 			onError(w, err)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, k)))
+		actor, err := actorFrom(r, k)
+		if err != nil {
+			onError(w, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, k)
+		if actor != "" {
+			ctx = context.WithValue(ctx, actorKey{}, actor)
+		}
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -158,18 +158,32 @@ func (v *RequestView) apply(e Entry) {
 	v.Status = status
 }
 
+// OutcomeIdentifiersDisclosed is the outcome of the receipt vendor-fanout writes when a
+// manual task's identifiers are shown to someone (its detail says to whom).
+const OutcomeIdentifiersDisclosed = "identifiers_disclosed"
+
 func (v *RequestView) addReceipt(e Entry) {
 	d := e.Details
 	r := Receipt{EventID: e.EventID, Outcome: str(d, "outcome"), At: EntryAt(e), Attempts: num(d, "attempts"),
 		HTTPStatus: num(d, "http_status"), VendorReference: str(d, "vendor_reference"), Detail: str(d, "detail")}
 	vendor, action := str(d, "vendor"), str(d, "action")
+	// A disclosure of a manual task's identifiers is on the record among the vendor's
+	// receipts, but it is not the vendor's answer: the status stays what the vendor said.
+	status := r.Outcome
+	disclosure := r.Outcome == OutcomeIdentifiersDisclosed
 	for i := range v.Vendors {
 		if p := &v.Vendors[i]; p.Vendor == vendor && p.Action == action {
-			p.Status, p.Receipts = r.Outcome, append(p.Receipts, r)
+			if !disclosure {
+				p.Status = status
+			}
+			p.Receipts = append(p.Receipts, r)
 			return
 		}
 	}
-	v.Vendors = append(v.Vendors, VendorProgress{Vendor: vendor, Action: action, Status: r.Outcome, Receipts: []Receipt{r}})
+	if disclosure {
+		status = "pending"
+	}
+	v.Vendors = append(v.Vendors, VendorProgress{Vendor: vendor, Action: action, Status: status, Receipts: []Receipt{r}})
 }
 
 // EntryAt is when Consentry accepted the event, or audited it when the event says nothing.

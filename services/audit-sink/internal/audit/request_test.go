@@ -271,3 +271,20 @@ func TestPartiallyCompletedThenCompleted(t *testing.T) {
 		t.Errorf("status %s, %d transitions, closed %v", v.Status, len(v.Transitions), v.ClosedAt)
 	}
 }
+
+// A disclosure of a manual task's identifiers is among the vendor's receipts, with whom it
+// was shown to, but it is not the vendor's answer.
+func TestDisclosureIsOnTheRecordButNotAVendorStatus(t *testing.T) {
+	due := t0.AddDate(0, 1, 0)
+	disclosed := receipt(3, t0.Add(2*time.Minute), "zoominfo", "delete_user", audit.OutcomeIdentifiersDisclosed, 0, 0)
+	disclosed.Details["detail"] = "manual task 4: identifiers shown to dana via console"
+	v := audit.BuildRequest("r1", "consumer", "k", []audit.Entry{
+		status(1, t0, "in_progress", due, ""),
+		receipt(2, t0.Add(time.Minute), "zoominfo", "delete_user", "accepted", 1, 0),
+		disclosed,
+	}, t0.Add(time.Hour))
+	if len(v.Vendors) != 1 || v.Vendors[0].Status != "accepted" || len(v.Vendors[0].Receipts) != 2 ||
+		v.Vendors[0].Receipts[1].Detail != "manual task 4: identifiers shown to dana via console" {
+		t.Errorf("vendors %+v", v.Vendors)
+	}
+}

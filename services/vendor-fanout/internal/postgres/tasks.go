@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -153,4 +154,43 @@ func (s *Store) TaskStats(ctx context.Context) (map[string]TaskCounts, error) {
 		out[name] = c
 	}
 	return out, rows.Err()
+}
+
+// Disclosure is one showing of a task's identifiers.
+type Disclosure struct {
+	ID          int64     `json:"id"`
+	DisclosedTo string    `json:"disclosed_to"`
+	DisclosedAt time.Time `json:"disclosed_at"`
+}
+
+// RecordDisclosure records that task id's identifiers are being shown to who, and queues
+// the audit record receipt(disclosureID) builds, in one transaction: the caller returns
+// the identifiers only once this has committed.
+func (s *Store) RecordDisclosure(ctx context.Context, id int64, who string, receipt func(disclosureID int64, at time.Time) (fanout.Message, error)) (Disclosure, error) {
+	var d Disclosure
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO fanout.task_disclosures (task_id, disclosed_to) VALUES ($1, $2)
+			RETURNING id, disclosed_to, disclosed_at`, id, who).Scan(&d.ID, &d.DisclosedTo, &d.DisclosedAt); err != nil {
+			return err
+		}
+		msg, err := receipt(d.ID, d.DisclosedAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO fanout.outbox (topic, key, value) VALUES ($1, $2, $3)`, msg.Topic, msg.Key, msg.Value)
+		return err
+	})
+	return d, err
+}
+
+// Disclosures lists the showings of task id's identifiers, oldest first.
+func (s *Store) Disclosures(ctx context.Context, id int64) ([]Disclosure, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, disclosed_to, disclosed_at FROM fanout.task_disclosures WHERE task_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Disclosure, error) {
+		var d Disclosure
+		return d, r.Scan(&d.ID, &d.DisclosedTo, &d.DisclosedAt)
+	})
 }
