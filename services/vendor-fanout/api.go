@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/consentry/consentry/platform/apierror"
 	"github.com/consentry/consentry/platform/apikey"
+	"github.com/consentry/consentry/platform/eventid"
 	"github.com/consentry/consentry/platform/serde"
 	"github.com/consentry/consentry/platform/webhooksig"
+	"github.com/consentry/consentry/schemas"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/dispatch"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/fanout"
 	"github.com/consentry/consentry/services/vendor-fanout/internal/postgres"
@@ -133,7 +136,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.Fields([]apierror.FieldError{{Field: "id", Message: "must be a delivery id"}}))
 		return
 	}
-	err = a.store.Replay(r.Context(), id, a.now().Add(fanout.DefaultDeadline))
+	err = a.store.Replay(r.Context(), id, a.now().Add(fanout.DefaultDeadline), a.replayReceipt(apikey.Who(r.Context())))
 	switch {
 	case errors.Is(err, postgres.ErrNotDead):
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no dead-lettered delivery has that id"))
@@ -143,6 +146,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.wakeAll()
+	a.wakeRelay()
 	// Who replayed it: the operator key, and the console's signed-in person when it names one.
 	a.log.Info("dead letter replayed", "delivery_id", id, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": 1})
@@ -159,14 +163,42 @@ func (a *api) replayVendor(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, a.log, apierror.New(apierror.NotFound, "no vendor has that name"))
 		return
 	}
-	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(fanout.DefaultDeadline))
+	n, err := a.store.ReplayAll(r.Context(), name, a.now().Add(fanout.DefaultDeadline), a.replayReceipt(apikey.Who(r.Context())))
 	if err != nil {
 		apierror.Write(w, a.log, apierror.Wrap(apierror.Unavailable, "the delivery store is unavailable", err))
 		return
 	}
 	a.wakeAll()
+	a.wakeRelay()
 	a.log.Info("dead letters replayed", "vendor", name, "replayed", n, "by", apikey.Who(r.Context()))
 	apierror.JSON(w, http.StatusAccepted, map[string]any{"replayed": n})
+}
+
+// OutcomeReplayed marks the receipt that records a dead letter's replay: the delivery is
+// back in its lane, and the detail says who put it there.
+const OutcomeReplayed = "replayed"
+
+// replayReceipt builds the audit log's record of a replay by who: a receipt of the
+// delivery, with a derived id per replay (the delivery and its fresh deadline), naming
+// the person by subject key only, as every receipt does.
+func (a *api) replayReceipt(who string) postgres.ReplayReceipt {
+	return func(d fanout.Delivery, at time.Time) (fanout.Message, error) {
+		id, err := eventid.Derive(d.EventID, fmt.Sprintf("replay/%s/%s/%d/%d", d.Instance, d.Action, d.ID, at.UnixNano()))
+		if err != nil {
+			return fanout.Message{}, err
+		}
+		msg, err := a.serde.EncodeMessage(a.receiptTopic, d.SubjectKey, &schemas.VendorReceipt{
+			Header: schemas.Header{EventID: id, Tenant: d.Tenant, SubjectKey: d.SubjectKey, OccurredAt: at, RecordedAt: at,
+				Source: schemas.SourceVendorFanout},
+			SourceEventID: d.EventID, RequestID: d.RequestID, Vendor: d.Instance, Action: d.Action,
+			Outcome: OutcomeReplayed, Attempts: d.Attempts,
+			Detail: fmt.Sprintf("dead letter %d replayed by %s", d.ID, who),
+		})
+		if err != nil {
+			return fanout.Message{}, err
+		}
+		return fanout.Message{Topic: msg.Topic, Key: msg.Key, Value: msg.Value}, nil
+	}
 }
 
 func (a *api) wakeAll() {

@@ -455,6 +455,18 @@ func TestPermanentRejectionIsDeadLetteredAndReplayable(t *testing.T) {
 	if n := f.successes("hubspot", "unsubscribe-all"); n != 1 {
 		t.Errorf("delivered %d times after two replays, want 1", n)
 	}
+	// The replay is on the record, naming who made it: dead_lettered, replayed, delivered.
+	var outcomes []string
+	replayed := false
+	for _, r := range f.receipts(3)["hubspot"] {
+		outcomes = append(outcomes, r.Outcome)
+		if r.Outcome == OutcomeReplayed && strings.Contains(r.Detail, "replayed by ") && !strings.HasSuffix(r.Detail, "by ") {
+			replayed = true
+		}
+	}
+	if !replayed {
+		t.Errorf("hubspot receipts %v: want one recording the replay and who made it", outcomes)
+	}
 	if s := testkit.Call(t, "POST", replay, testkit.TenantKey, nil, nil); s != http.StatusForbidden {
 		t.Errorf("a tenant key replayed: %d, want 403", s)
 	}

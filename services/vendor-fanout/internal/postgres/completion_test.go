@@ -206,7 +206,9 @@ func TestAPartiallyCompletedErasureDestroysTheKey(t *testing.T) {
 	if !destroyed(subject) || destroyed("bystander-"+subject) {
 		t.Fatalf("key destroyed %v, bystander's %v: want only the erased subject's", destroyed(subject), destroyed("bystander-"+subject))
 	}
-	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour)); err != nil {
+	if err := s.Replay(ctx, ids["posthog"], time.Now().Add(time.Hour), func(d fanout.Delivery, at time.Time) (fanout.Message, error) {
+		return fanout.Message{Topic: "vendor.receipts.v1", Key: []byte(d.SubjectKey), Value: []byte("replayed")}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Record(ctx, ids["posthog"], fanout.Result{State: fanout.Done, Outcome: "unverifiable", CountAttempt: true}); err != nil {

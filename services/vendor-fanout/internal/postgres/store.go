@@ -597,26 +597,62 @@ func (s *Store) DeadLetters(ctx context.Context, instance string, tenants []stri
 // ErrNotDead means the delivery to replay is not (or no longer) dead-lettered.
 var ErrNotDead = errors.New("the delivery is not dead-lettered")
 
+// ReplayReceipt builds the audit record of a replay of d, made at at.
+type ReplayReceipt func(d fanout.Delivery, at time.Time) (fanout.Message, error)
+
 // Replay puts one dead delivery back in its lane with a fresh attempt budget and
-// deadline. Replaying twice is harmless: the second finds it no longer dead.
-func (s *Store) Replay(ctx context.Context, id int64, deadline time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL,
-		deadline_at = $2, updated_at = now() WHERE id = $1 AND state = 'dead'`, id, deadline)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
+// deadline, and queues receipt's record of the replay in the same transaction, so that
+// who replayed it is on the record whenever the delivery moves. Replaying twice is
+// harmless: the second finds it no longer dead.
+func (s *Store) Replay(ctx context.Context, id int64, deadline time.Time, receipt ReplayReceipt) error {
+	n, err := s.replay(ctx, `id = $1`, id, deadline, receipt)
+	if err == nil && n == 0 {
 		return ErrNotDead
 	}
-	return nil
+	return err
 }
 
-// ReplayAll replays every dead delivery of instance and returns how many.
-func (s *Store) ReplayAll(ctx context.Context, instance string, deadline time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL,
-		deadline_at = $2, updated_at = now() WHERE instance = $1 AND state = 'dead'`, instance, deadline)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+// ReplayAll replays every dead delivery of instance and returns how many, each with its
+// record.
+func (s *Store) ReplayAll(ctx context.Context, instance string, deadline time.Time, receipt ReplayReceipt) (int64, error) {
+	return s.replay(ctx, `instance = $1`, instance, deadline, receipt)
+}
+
+func (s *Store) replay(ctx context.Context, which string, arg any, deadline time.Time, receipt ReplayReceipt) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE fanout.deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), leased_until = NULL,
+			deadline_at = $2, updated_at = now() WHERE `+which+` AND state = 'dead' RETURNING `+columns, arg, deadline)
+		if err != nil {
+			return err
+		}
+		var replayed []fanout.Delivery
+		for rows.Next() {
+			d, err := scan(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			replayed = append(replayed, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		at := time.Now().UTC()
+		msgs := make([][]any, 0, len(replayed))
+		for _, d := range replayed {
+			msg, err := receipt(d, at)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, []any{msg.Topic, msg.Key, msg.Value})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"fanout", "outbox"}, []string{"topic", "key", "value"}, pgx.CopyFromRows(msgs)); err != nil {
+			return err
+		}
+		n = int64(len(replayed))
+		return nil
+	})
+	return n, err
 }
