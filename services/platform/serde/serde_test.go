@@ -46,14 +46,19 @@ func TestConfluentFramingRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Magic byte 0, then the big-endian id the seeded registry gives version 1 of
-	// ConsentChanged (101), then the Avro body.
-	if b[0] != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0 || b[4] != 101 {
-		t.Fatalf("header % x, want 00 00 00 00 65", b[:5])
+	// Magic byte 0, then the big-endian id the seeded registry gives the newest version
+	// of ConsentChanged (100 + its version), then the Avro body.
+	history, err := schemas.History(schemas.ConsentChangedName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := 100 + len(history)
+	if b[0] != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0 || int(b[4]) != latest {
+		t.Fatalf("header % x, want 00 00 00 00 %02x", b[:5], latest)
 	}
 	reader, _ := newSerde(t, reg.URL(), nil, false) // a consumer that writes nothing
 	got, id, err := reader.Decode(context.Background(), b)
-	if err != nil || id != 101 {
+	if err != nil || id != latest {
 		t.Fatalf("decode: id %d, %v", id, err)
 	}
 	if c := got.(*schemas.ConsentChanged); c.EventID != event().EventID || c.Purposes["analytics"] != "denied" {
