@@ -46,9 +46,18 @@ type vendorStatus struct {
 	OldestPendingAgeS    float64    `json:"oldest_pending_age_s"`
 	AwaitingJobs         int        `json:"awaiting_vendor_jobs"`
 	ThrottledUntil       *time.Time `json:"throttled_until"`
+	RatePerSecond        float64    `json:"rate_per_second"`
+	Quota                *quota     `json:"quota,omitempty"`
 	LastError            string     `json:"last_error"`
 	DeliveriesDone       int        `json:"deliveries_done"`
 	DeliveriesDeadLetter int        `json:"deliveries_dead_lettered"`
+}
+
+// quota is the vendor's last word that its quota was spent.
+type quota struct {
+	Reason  string     `json:"reason"`
+	SpentAt time.Time  `json:"spent_at"`
+	ResetAt *time.Time `json:"reset_at,omitempty"`
 }
 
 // getVendors reports each vendor lane: breaker, backlog, throttling, last error, totals.
@@ -67,7 +76,7 @@ func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
 	for _, in := range a.routes.Instances {
 		st := stats[in.Name]
 		vs := vendorStatus{Name: in.Name, Type: in.Type, Breaker: "none", QueueDepth: st.Pending, AwaitingJobs: st.Polling,
-			LastError: st.LastError, DeliveriesDone: st.Done, DeliveriesDeadLetter: st.Dead}
+			RatePerSecond: in.RatePerSecond, LastError: st.LastError, DeliveriesDone: st.Done, DeliveriesDeadLetter: st.Dead}
 		if !st.OldestPending.IsZero() {
 			vs.OldestPendingAgeS = a.now().Sub(st.OldestPending).Seconds()
 		}
@@ -79,6 +88,12 @@ func (a *api) getVendors(w http.ResponseWriter, r *http.Request) {
 			}
 			if ls.LastError != "" {
 				vs.LastError = ls.LastError
+			}
+			if q := ls.Quota; !q.SpentAt.IsZero() {
+				vs.Quota = &quota{Reason: q.Reason, SpentAt: q.SpentAt}
+				if !q.ResetAt.IsZero() {
+					vs.Quota.ResetAt = &q.ResetAt
+				}
 			}
 		}
 		out = append(out, vs)

@@ -299,10 +299,18 @@ type Lane struct {
 	OldestPendingAgeS float64    `json:"oldest_pending_age_s"`
 	AwaitingJobs      int        `json:"awaiting_vendor_jobs"`
 	ThrottledUntil    *time.Time `json:"throttled_until"`
-	Quota             string     `json:"quota"`
+	RatePerSecond     float64    `json:"rate_per_second"`
+	Quota             *Quota     `json:"quota"`
 	LastError         string     `json:"last_error"`
 	Done              int        `json:"deliveries_done"`
 	DeadLettered      int        `json:"deliveries_dead_lettered"`
+}
+
+// Quota is the vendor's last word that its quota was spent.
+type Quota struct {
+	Reason  string     `json:"reason"`
+	SpentAt time.Time  `json:"spent_at"`
+	ResetAt *time.Time `json:"reset_at"`
 }
 
 // Lanes reads every vendor lane.

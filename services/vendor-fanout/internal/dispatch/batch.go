@@ -277,6 +277,7 @@ func (l *Lane) failedAll(items []batchItem, results []fanout.Result, now time.Ti
 	case breakerRefused(err):
 	case e.Kind == vendor.Throttled:
 		l.setLastError(e.Error())
+		l.quotaRefused(now, e)
 		wait := l.throttle(now, e.RetryAfter, e.ResetAt)
 		for _, it := range items {
 			results[it.i] = l.retry(it.d, now, false, max(wait, l.backoff(it.d.Attempts)), e.Error())

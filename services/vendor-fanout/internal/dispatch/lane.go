@@ -127,6 +127,7 @@ type Lane struct {
 	throttles atomic.Int32
 	mu        sync.Mutex
 	lastError string
+	quota     Quota // the last time the vendor said its quota was spent
 
 	// Deliveries planned already leased to this lane (handoff.go).
 	handMu      sync.Mutex
@@ -210,13 +211,25 @@ type Status struct {
 	Breaker        string
 	ThrottledUntil time.Time
 	LastError      string
+	// Quota is the vendor's last word that its quota was spent; zero if it never said so
+	// since the lane started.
+	Quota Quota
+}
+
+// Quota is a vendor's signal that its quota (a daily allocation, an hourly limit) is
+// spent: which signal, when it came, and when the vendor said the quota renews (zero
+// when it did not say).
+type Quota struct {
+	Reason  string
+	SpentAt time.Time
+	ResetAt time.Time
 }
 
 // Status returns the lane's breaker state, Retry-After gate and last error.
 func (l *Lane) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Status{Breaker: l.breaker.State().String(), LastError: l.lastError}
+	s := Status{Breaker: l.breaker.State().String(), LastError: l.lastError, Quota: l.quota}
 	if t := l.throttledUntil.Load(); t > l.deps.Now().UnixNano() {
 		s.ThrottledUntil = time.Unix(0, t).UTC()
 	}
@@ -436,6 +449,7 @@ func (l *Lane) braked(b *vendor.Brake) {
 		return
 	}
 	// Done, but the vendor's own counters say the next call would be refused.
+	l.quotaSpent(l.deps.Now(), b.Reason, b.Until)
 	l.throttle(l.deps.Now(), 0, b.Until)
 	l.log.Warn("vendor quota spent; the lane pauses", "reason", b.Reason,
 		"until", time.Unix(0, l.throttledUntil.Load()).UTC())
@@ -505,6 +519,7 @@ func (l *Lane) failed(d fanout.Delivery, now time.Time, err error) fanout.Result
 		return l.dead(d, e.HTTPStatus, e.Error())
 	case vendor.Throttled:
 		// Never call again before the vendor's Retry-After, for any delivery of this lane.
+		l.quotaRefused(now, e)
 		wait := max(l.throttle(now, e.RetryAfter, e.ResetAt), l.backoff(d.Attempts))
 		return l.retry(d, now, false, wait, e.Error())
 	case vendor.Auth:
@@ -582,6 +597,21 @@ func (l *Lane) finish(d fanout.Delivery, state string, res vendor.Result, outcom
 	res.Outcome = vendor.Outcome(outcome)
 	r.Receipt = l.receipt(d, res, d.Attempts+1)
 	return r
+}
+
+// quotaSpent keeps the vendor's signal that its quota is spent, for the lane's status.
+func (l *Lane) quotaSpent(now time.Time, reason string, resetAt time.Time) {
+	l.mu.Lock()
+	l.quota = Quota{Reason: reason, SpentAt: now.UTC(), ResetAt: resetAt.UTC()}
+	l.mu.Unlock()
+}
+
+// quotaRefused notes a refusal that names when the vendor's quota renews: a spent
+// allocation, not a momentary rate limit.
+func (l *Lane) quotaRefused(now time.Time, e *vendor.Error) {
+	if !e.ResetAt.IsZero() {
+		l.quotaSpent(now, fmt.Sprintf("refused with HTTP %d until the quota renews", e.HTTPStatus), e.ResetAt)
+	}
 }
 
 func (l *Lane) setLastError(s string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -404,6 +405,10 @@ func TestThrottleWaitsUntilQuotaReset(t *testing.T) {
 	if a.calls != 1 {
 		t.Errorf("the vendor was called %d times after saying its quota was spent, want 1", a.calls)
 	}
+	// The lane's status says so, for the operators' lanes view.
+	if q := l.Status().Quota; q.SpentAt.IsZero() || !q.ResetAt.Equal(reset) || !strings.Contains(q.Reason, "429") {
+		t.Errorf("status quota %+v, want spent, renewing at %v, naming the 429", q, reset)
+	}
 }
 
 // A successful answer whose usage headers say the quota is spent (HubSpot's
@@ -420,6 +425,9 @@ func TestBrakeOnSuccessClosesTheGate(t *testing.T) {
 	}
 	if got := now.Add(l.gate()); got.Before(reset) {
 		t.Errorf("gate opens at %v, want not before %v", got, reset)
+	}
+	if q := l.Status().Quota; q.Reason != "daily remaining 0" || !q.ResetAt.Equal(reset) {
+		t.Errorf("status quota %+v, want the brake's reason and reset", q)
 	}
 	// No reset known: the gate still closes, for a growing wait.
 	a.deliver = func() (vendor.Result, error) {
