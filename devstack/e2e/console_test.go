@@ -145,12 +145,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	shots := os.Getenv(screenshotsEnv)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			// A screenshot asserts nothing, and on a loaded machine Chromium refuses one
+			// ("0 width") while a page submitted a moment ago is still being laid out.
+			if shots == "" {
+				return nil
+			}
+			laidOut := `document.readyState === "complete" && document.documentElement.getBoundingClientRect().width > 0`
+			if _, err := chromedp.Poll[chromedp.Void](laidOut)(ctx, tg); err != nil {
+				return err
+			}
 			png, err := chromedp.FullScreenshot(100)(ctx, tg)
 			if err != nil {
 				return err
-			}
-			if shots == "" {
-				return nil
 			}
 			return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
 		})
