@@ -66,7 +66,15 @@ func (f *fixture) completion(rid string) *schemas.PrivacyRequest {
 		got = f.statuses(rid)
 		return len(got) > 0
 	})
-	time.Sleep(time.Second) // a second completion would have been relayed by now
+	// A second completion could come only from a delivery still open or a record not yet
+	// relayed: once neither is left, every completion there will be is on Kafka.
+	db := f.db()
+	f.waitFor("the request's deliveries closed and the outbox relayed", 60*time.Second, func() bool {
+		var left int
+		err := db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM fanout.outbox) +
+			(SELECT count(*) FROM fanout.deliveries WHERE (request_id = $1 OR event_id = $1) AND state IN ('pending', 'polling'))`, rid).Scan(&left)
+		return err == nil && left == 0
+	})
 	if got = f.statuses(rid); len(got) != 1 {
 		f.t.Fatalf("%d status events from vendor-fanout, want exactly one: %+v", len(got), got)
 	}
@@ -305,7 +313,20 @@ func TestARequestWithAManualTaskCompletesOnlyOnceTheTaskIs(t *testing.T) {
 	if task := tasks.Tasks[0]; task.EventID != rid || task.Action != "restrict" {
 		t.Errorf("task %+v, want restrict for the request", task)
 	}
-	time.Sleep(1500 * time.Millisecond) // the task's delivery is polled meanwhile
+	// The task's delivery is checked again while the task is open: had an open task
+	// counted as done, that check would complete the request.
+	db := f.db()
+	firstAttempts := -1
+	f.waitFor("the task's delivery checked twice more", 60*time.Second, func() bool {
+		var attempts int
+		if err := db.QueryRow(context.Background(), `SELECT attempts FROM fanout.deliveries WHERE event_id = $1 AND instance = 'zoominfo'`, rid).Scan(&attempts); err != nil {
+			return false
+		}
+		if firstAttempts < 0 {
+			firstAttempts = attempts
+		}
+		return attempts >= firstAttempts+2
+	})
 	if got := f.statuses(rid); len(got) != 0 {
 		t.Fatalf("completed with its task open: %+v", got)
 	}
