@@ -23,6 +23,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -52,7 +53,10 @@ type Options struct {
 	// and status are logged: paths and bodies hold emails and ids.
 	Logger *slog.Logger
 	// NoRateLimits turns off the vendors' documented rate limits (Amplitude's one
-	// request a second), for load tools that drive the pipeline far beyond them.
+	// request a second), for load tools that drive the pipeline far beyond them. It also
+	// lifts the daily allocations HubSpotDailyLimit and SalesforceDailyLimit leave unset:
+	// a bench's million calls would spend an entry-tier allocation within minutes and
+	// then measure a lane waiting for tomorrow, not the pipeline.
 	NoRateLimits bool
 	// AmplitudeUnknownUsers are user ids Amplitude's project has never seen: a deletion
 	// lists them in invalid_ids (or answers 400 without ignore_invalid_id).
@@ -168,9 +172,15 @@ func New(opts Options) *Simulator {
 	}
 	if s.hsLimit <= 0 {
 		s.hsLimit = 250_000
+		if s.noRateLimits {
+			s.hsLimit = math.MaxInt32
+		}
 	}
 	if s.sfLimit <= 0 {
 		s.sfLimit = salesforceDailyLimit
+		if s.noRateLimits {
+			s.sfLimit = math.MaxInt32
+		}
 	}
 	for _, u := range opts.AmplitudeUnknownUsers {
 		s.unknownAmplitudeUsers[u] = true
