@@ -53,7 +53,9 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		decisions []fanout.Decision
 		planned   []fanout.Delivery
 	)
-	touched := map[string]bool{}
+	// Deliveries planned per instance: a lane whose every new row was handed to it
+	// needs no wake to look in the database.
+	unhanded := map[string]int{}
 	var shred []string
 	for _, r := range batch {
 		if key, ok := fanout.ClosedErasure(r.Value); ok {
@@ -69,7 +71,7 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		for _, del := range fanout.Deliveries(d, p.routes.Plan(d), p.now()) {
 			del.Traceparent = tp
 			planned = append(planned, del)
-			touched[del.Instance] = true
+			unhanded[del.Instance]++
 		}
 	}
 	lease := p.lease
@@ -87,14 +89,32 @@ func (p *planner) handle(ctx context.Context, batch []kafka.Record[schemas.Event
 		return fmt.Errorf("planning deliveries: %w", err)
 	}
 	if len(leased) > 0 {
-		if rejected := p.hand(leased, leasedUntil); len(rejected) > 0 {
+		rejected := p.hand(leased, leasedUntil)
+		refused := make(map[int64]bool, len(rejected))
+		for _, id := range rejected {
+			refused[id] = true
+		}
+		for _, d := range leased {
+			if !refused[d.ID] {
+				unhanded[d.Instance]--
+			}
+		}
+		if len(rejected) > 0 {
 			// Not worth failing the batch for: unreleased, they come back when the lease ends.
 			if err := p.store.Release(ctx, rejected); err != nil {
 				p.log.Warn("releasing deliveries no lane had room for failed; they come back when their leases end", "error", err)
 			}
 		}
 	}
-	p.wake(touched)
+	// Rows not handed (a subject with an earlier delivery pending, a redelivered event,
+	// a lane without room) are in the database only: their lanes look now.
+	wake := map[string]bool{}
+	for instance, n := range unhanded {
+		if n > 0 {
+			wake[instance] = true
+		}
+	}
+	p.wake(wake)
 	if n, err := p.store.Shred(ctx, shred); err != nil {
 		return fmt.Errorf("re-applying erasures' key destruction: %w", err)
 	} else if n > 0 {

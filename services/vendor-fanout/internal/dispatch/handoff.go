@@ -41,7 +41,7 @@ func (l *Lane) Offer(ds []fanout.Delivery, leasedUntil time.Time) (rejected []fa
 	}
 	l.handMu.Unlock()
 	if len(rejected) < len(ds) {
-		l.Wake()
+		l.nudge()
 	}
 	return rejected
 }
@@ -53,13 +53,28 @@ func (l *Lane) handoffRoom() int {
 	return min(max(n, l.claimSize()), 1000)
 }
 
-// claim returns the next deliveries to call: those handed to the lane first, then a
-// claim from the database.
-func (l *Lane) claim(ctx context.Context) ([]fanout.Delivery, error) {
-	if ds := l.takeHanded(l.claimSize()); len(ds) > 0 {
-		return ds, nil
+// claim returns the next deliveries to call: a claim from the database when it may hold
+// due rows the lane was not handed (dbDue, or idlePoll since it last looked, so that
+// a lane kept busy by handoffs still reaches retries), else what the lane was handed.
+// Handed rows wait a round behind the database's: their leases have half their length
+// as margin (takeHanded). looked says the database was asked.
+func (l *Lane) claim(ctx context.Context) (ds []fanout.Delivery, looked bool, err error) {
+	if l.dbDue.Swap(false) || time.Since(l.lastDBClaim) >= idlePoll {
+		l.lastDBClaim = time.Now()
+		ds, err := l.deps.Store.Claim(ctx, l.cfg.Instance, l.claimSize(), l.cfg.Policy.Lease)
+		if err != nil {
+			l.dbDue.Store(true)
+			return nil, true, err
+		}
+		if len(ds) == l.claimSize() {
+			l.dbDue.Store(true) // a full claim: more may be due
+		}
+		if len(ds) > 0 {
+			return ds, true, nil
+		}
+		looked = true
 	}
-	return l.deps.Store.Claim(ctx, l.cfg.Instance, l.claimSize(), l.cfg.Policy.Lease)
+	return l.takeHanded(l.claimSize()), looked, nil
 }
 
 func (l *Lane) takeHanded(limit int) []fanout.Delivery {

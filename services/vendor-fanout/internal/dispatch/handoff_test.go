@@ -114,3 +114,39 @@ func TestHandedDeliveriesAreCalledWithoutAClaim(t *testing.T) {
 		t.Errorf("%d vendor calls, want 1", got)
 	}
 }
+
+// A lane woken by a handoff calls what it was handed without asking the database: that
+// empty claim, once per planned batch per lane, made an action's cost grow with the
+// number of vendors. A Wake (rows only the database holds) still sends it there.
+func TestHandoffsDoNotSendTheLaneToTheDatabase(t *testing.T) {
+	store := &handoffStore{}
+	l := handoffLane(store, &countingAdapter{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}()
+	claims := func() int { store.mu.Lock(); defer store.mu.Unlock(); return store.claims }
+	waitUntil(t, "the lane's first claim", func() bool { return claims() >= 1 })
+
+	start := time.Now()
+	const handoffs = 30
+	for i := range handoffs {
+		d := delivery()
+		d.ID = int64(i + 1)
+		l.Offer([]fanout.Delivery{d}, time.Now().Add(l.cfg.Policy.Lease))
+		waitUntil(t, "the handed delivery's result", func() bool { r, _ := store.snapshot(); return len(r) == i+1 })
+	}
+	// Besides the first claim, only the idle poll may have looked in the database.
+	if got, most := claims(), 2+int(time.Since(start)/idlePoll); got > most {
+		t.Errorf("%d claims for %d handoffs, want at most %d (the first and one per %v idle poll)", got, handoffs, most, idlePoll)
+	}
+
+	before := claims()
+	l.Wake()
+	waitUntil(t, "a claim after Wake", func() bool { return claims() > before })
+}

@@ -120,6 +120,15 @@ type Lane struct {
 	patient bool                // waits for people: never unverifiable by time alone
 	wake    chan struct{}
 
+	// dbDue says the delivery table may hold due rows the lane was not handed: set by
+	// Wake, by the idle tick, after a gate or a failed claim, and by a claim that came
+	// back full. A lane woken only by a handoff calls what it was handed and does not
+	// ask the database: that empty claim, once per planned batch per lane, made the cost
+	// of an action grow with the number of vendors. lastDBClaim bounds how long a lane
+	// kept busy by handoffs goes without looking (only Run's goroutine touches it).
+	dbDue       atomic.Bool
+	lastDBClaim time.Time
+
 	throttledUntil atomic.Int64 // unix nanos; the vendor's Retry-After for the whole lane
 	// throttles counts consecutive throttling signals (429s, quota brakes) since the
 	// last call that came back without one; the wait after a throttle that names no
@@ -198,8 +207,15 @@ func NewLane(cfg LaneConfig, deps Deps) *Lane {
 // Name is the vendor instance the lane serves.
 func (l *Lane) Name() string { return l.cfg.Instance }
 
-// Wake asks the lane to look for due deliveries now rather than at its next poll.
+// Wake asks the lane to look for due deliveries in the database now rather than at its
+// next poll.
 func (l *Lane) Wake() {
+	l.dbDue.Store(true)
+	l.nudge()
+}
+
+// nudge wakes the lane without sending it to the database: it has been handed work.
+func (l *Lane) nudge() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -239,7 +255,8 @@ func (l *Lane) Status() Status {
 // Run claims and delivers due deliveries until ctx ends, then finishes the calls in
 // flight (their results are recorded) and returns.
 func (l *Lane) Run(ctx context.Context) error {
-	idle := time.NewTicker(500 * time.Millisecond)
+	l.dbDue.Store(true)
+	idle := time.NewTicker(idlePoll)
 	defer idle.Stop()
 	// calls bounds the vendor calls in flight (the vendor's concurrency); recording
 	// bounds the results waiting for their group commit. A call's slot is freed once
@@ -258,7 +275,10 @@ func (l *Lane) Run(ctx context.Context) error {
 		}
 		// Claim a few rounds of calls at once: a claim is a database round trip, and one
 		// per call would cost the database more than the calls cost the vendor.
-		batch, err := l.claim(ctx)
+		batch, looked, err := l.claim(ctx)
+		if looked {
+			idle.Reset(idlePoll) // the next idle look is a full poll from this one
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.Warn("claiming deliveries failed", "error", err)
@@ -331,14 +351,22 @@ func (l *Lane) gate() time.Duration {
 	return 0
 }
 
+// idlePoll is how often a lane with nothing in hand looks in the database: for retries
+// and polls coming due, and for rows planned by another dispatcher.
+const idlePoll = 500 * time.Millisecond
+
+// sleep waits for d, a wake or the idle tick. Anything but a handoff's nudge sends the
+// next claim to the database (a Wake has set dbDue itself).
 func (l *Lane) sleep(ctx context.Context, d time.Duration, idle *time.Ticker) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+		l.dbDue.Store(true)
 	case <-l.wake:
 	case <-idle.C:
+		l.dbDue.Store(true)
 	}
 }
 
