@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -161,6 +163,28 @@ func TestConsoleInABrowser(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
 		})
 	}
+	// click waits for the page to have finished loading, then clicks. A page that a form
+	// post rendered can still be replaced by its own load finishing; a node found in the
+	// document being replaced is gone before the mouse event is sent ("Could not find
+	// node with given id"), so the query is made again on the new document. Nothing was
+	// clicked when that error comes back, so asking again cannot click twice.
+	click := func(sel chromedp.CSS) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				if _, err := chromedp.Poll[chromedp.Void](`document.readyState === "complete"`)(ctx, tg); err != nil {
+					return err
+				}
+				_, err := chromedp.Click(sel)(ctx, tg)
+				var cdpErr *cdproto.Error
+				if !errors.As(err, &cdpErr) || !strings.Contains(cdpErr.Message, "node with given id") {
+					return err
+				}
+				if ctx.Err() != nil {
+					return err
+				}
+			}
+		})
+	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		for i, a := range actions {
@@ -187,10 +211,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	signIn := func(who string) {
 		run("signing in as "+who,
 			chromedp.Navigate(base+"/"),
-			chromedp.Click(chromedp.CSS(`a.button`)),
+			click(chromedp.CSS(`a.button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-			chromedp.Click(chromedp.CSS(`#u-`+who)),
-			chromedp.Click(chromedp.CSS(`#signin`)),
+			click(chromedp.CSS(`#u-`+who)),
+			click(chromedp.CSS(`#signin`)),
 			chromedp.WaitVisible(chromedp.CSS(`form.who`)),
 		)
 	}
@@ -208,11 +232,11 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Approve the Customer's request: two clicks from the start page.
 	run("approving the Customer's request",
-		chromedp.Click(nav("/requests")),
+		click(nav("/requests")),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/requests/`+acme+`"]`)), shot("requests"),
-		chromedp.Click(chromedp.CSS(`a[href="/requests/`+acme+`"]`)),
+		click(chromedp.CSS(`a[href="/requests/`+acme+`"]`)),
 		chromedp.WaitVisible(button("/requests/"+acme+"/approve")), shot("request"),
-		chromedp.Click(button("/requests/"+acme+"/approve")),
+		click(button("/requests/"+acme+"/approve")),
 		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 	)
 	eventually(t, "the approval on the request's record, naming dana", 60*time.Second, func() bool {
@@ -226,11 +250,11 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// A manual task: reveal the identifiers once, then complete it.
 	run("revealing a task's identifiers",
-		chromedp.Click(nav("/tasks")),
+		click(nav("/tasks")),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/tasks/`+fmt.Sprint(task)+`"]`)), shot("tasks"),
-		chromedp.Click(chromedp.CSS(`a[href="/tasks/`+fmt.Sprint(task)+`"]`)),
+		click(chromedp.CSS(`a[href="/tasks/`+fmt.Sprint(task)+`"]`)),
 		chromedp.WaitVisible(button(fmt.Sprintf("/tasks/%d/reveal", task))), shot("task"),
-		chromedp.Click(button(fmt.Sprintf("/tasks/%d/reveal", task))),
+		click(button(fmt.Sprintf("/tasks/%d/reveal", task))),
 		chromedp.WaitVisible(chromedp.CSS(`dl.ids`)),
 	)
 	if html := mainHTML(); !strings.Contains(html, "era-console@example.com") {
@@ -238,7 +262,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	run("completing the task",
 		chromedp.SendKeys(chromedp.CSS(`#note`), "Deleted the contact in the vendor's admin screen."),
-		chromedp.Click(button(fmt.Sprintf("/tasks/%d/complete", task))),
+		click(button(fmt.Sprintf("/tasks/%d/complete", task))),
 		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 	)
 	var disclosures struct {
@@ -268,11 +292,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the task was completed by %q", done.CompletedBy)
 	}
 	run("looking a person up",
-		chromedp.Click(nav("/subject")),
+		click(nav("/subject")),
 		chromedp.WaitVisible(chromedp.CSS(`#subject_id`)),
 		chromedp.SendKeys(chromedp.CSS(`#tenant`), "consumer"),
 		chromedp.SendKeys(chromedp.CSS(`#subject_id`), "u_console"),
-		chromedp.Click(button("/subject")),
+		click(button("/subject")),
 		chromedp.WaitVisible(chromedp.CSS(`#found`)), shot("subject"),
 	)
 	if html := mainHTML(); !strings.Contains(html, "marketing_email: denied") {
@@ -288,12 +312,12 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// The operator: replay the dead letter.
 	dl := deadLetters()[0]
-	run("signing out", chromedp.Click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
+	run("signing out", click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 	signIn("omar")
 	run("replaying a dead letter",
-		chromedp.Click(nav("/dead-letters")),
+		click(nav("/dead-letters")),
 		chromedp.WaitVisible(button(fmt.Sprintf("/dead-letters/%d/replay", dl.ID))), shot("dead-letters"),
-		chromedp.Click(button(fmt.Sprintf("/dead-letters/%d/replay", dl.ID))),
+		click(button(fmt.Sprintf("/dead-letters/%d/replay", dl.ID))),
 		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
 	)
 	eventually(t, "the replayed delivery leaving the dead letters", 60*time.Second, func() bool {
@@ -305,14 +329,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		return true
 	})
 	run("the lanes and the audit log",
-		chromedp.Click(nav("/lanes")), chromedp.WaitVisible(chromedp.CSS(`ul.cards`)), shot("lanes"),
-		chromedp.Click(nav("/audit")), chromedp.WaitVisible(button("/audit/verify")),
-		chromedp.Click(button("/audit/verify")), chromedp.WaitVisible(chromedp.CSS(`p.ok`)), shot("audit"),
+		click(nav("/lanes")), chromedp.WaitVisible(chromedp.CSS(`ul.cards`)), shot("lanes"),
+		click(nav("/audit")), chromedp.WaitVisible(button("/audit/verify")),
+		click(button("/audit/verify")), chromedp.WaitVisible(chromedp.CSS(`p.ok`)), shot("audit"),
 	)
 
 	// A viewer has no buttons, and a post it makes anyway is refused (the console's own
 	// tests perform that attack form by form; here the screen).
-	run("signing out", chromedp.Click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
+	run("signing out", click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 	signIn("vera")
 	run("a viewer's dead letters", chromedp.Navigate(base+"/dead-letters"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 	if html := mainHTML(); strings.Contains(html, "<button") {
@@ -320,7 +344,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Every screen at 320 px, and axe-core on each at both widths.
-	run("signing out", chromedp.Click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
+	run("signing out", click(button("/auth/logout")), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 	signIn("dana")
 	screens := []string{"/", "/requests", "/requests/" + acme, "/tasks", fmt.Sprintf("/tasks/%d", task), "/dead-letters", "/lanes", "/subject", "/audit"}
 	audit := func(width int64) {
