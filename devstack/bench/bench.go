@@ -123,6 +123,12 @@ type Result struct {
 	SoakDeliveryRowsGrowthRatio float64      `json:"soak_delivery_rows_growth_ratio"`
 	SoakClaimMeanMSFirst        float64      `json:"soak_claim_mean_ms_first"`
 	SoakClaimMeanMSLast         float64      `json:"soak_claim_mean_ms_last"`
+	// SoakRateEPS is the soak's load (the capacity found, when the capacity phase ran,
+	// as a load the stack keeps up with); SoakRetentionS the retention vendor-fanout
+	// ran it with, and SoakWarmupS how long the load ran before the samples began.
+	SoakRateEPS    float64 `json:"soak_rate_eps,omitempty"`
+	SoakRetentionS float64 `json:"soak_retention_s,omitempty"`
+	SoakWarmupS    float64 `json:"soak_warmup_s,omitempty"`
 }
 
 // Run performs every phase and returns the figures.
@@ -303,8 +309,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if runs("soak") {
-		log.Info("soak", "rate", cfg.SustainedRate, "seconds", cfg.Soak.Seconds())
-		p := soakPolicy{Rate: cfg.SustainedRate, For: cfg.Soak, Every: max(cfg.Soak/12, time.Second)}
+		// A soak above capacity would measure the backlog's growth, not the table's.
+		rate := cfg.SustainedRate
+		if res.CapacityActionsPerS > 0 {
+			rate = min(rate, res.CapacityActionsPerS/float64(len(benchVendors)))
+		}
+		p := soakPolicy{Rate: rate, For: cfg.Soak, Every: max(cfg.Soak/12, time.Second), Retention: max(time.Minute, cfg.Soak/3)}
+		log.Info("soak", "rate", p.Rate, "seconds", cfg.Soak.Seconds(), "retention", p.Retention)
 		if err := res.failed(ctx, "soak", soakPhase(ctx, s, res, log, p), log); err != nil {
 			return nil, err
 		}

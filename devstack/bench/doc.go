@@ -45,7 +45,7 @@ func targets(r *Result) []target {
 			absent: r.CapacityRatio == 0 && len(r.CapacityProbes) == 0,
 			value:  fmt.Sprintf("%.2f (%.0f actions/s / %.0f rows/s; %d probes)", r.CapacityRatio, r.CapacityActionsPerS, r.RawCopyRPS, len(r.CapacityProbes))},
 		{name: "CPU per action delivered (four services)", goal: "—", met: true, absent: r.CPUUsPerAction == 0,
-			value: fmt.Sprintf("%.0f µs; %.1f row writes per delivery", r.CPUUsPerAction, r.RowWritesPerDelivery)},
+			value: costValue(r)},
 		{name: "idle latency, one event at a time", goal: "—", met: true, absent: r.IdleP50MS == 0,
 			value: fmt.Sprintf("p50 %s, p99 %s (hops: accepted %.0f, on Kafka %.0f, planned %.0f, called %.0f ms)", ms(r.IdleP50MS), ms(r.IdleP99MS),
 				r.AcceptedMS, r.KafkaMS, r.PlannedMS, r.CalledMS)},
@@ -152,4 +152,15 @@ func UpdateDoc(path, table string) error {
 		doc = append(doc, []byte("\n"+block+"\n")...)
 	}
 	return os.WriteFile(path, doc, 0o644)
+}
+
+// costValue is the services' CPU per action and, where measured, what PostgreSQL and the
+// bench process (broker, simulator, load) took on the same two cores besides.
+func costValue(r *Result) string {
+	v := fmt.Sprintf("%.0f µs; %.1f row writes per delivery", r.CPUUsPerAction, r.RowWritesPerDelivery)
+	if r.Cost != nil && len(r.Cost.OutsideCPUUsPerAction) > 0 {
+		o := r.Cost.OutsideCPUUsPerAction
+		v += fmt.Sprintf(" (besides: PostgreSQL %.0f µs, bench process %.0f µs)", o["postgres"], o["bench (broker, simulator, load)"])
+	}
+	return v
 }

@@ -82,17 +82,23 @@ func searchCapacity(p searchPolicy, probe func(rate float64) (Probe, error)) (be
 // parentheses, so the last ')' ends it — start with the state (field 3); utime and stime
 // are fields 14 and 15, in clock ticks of 1/100 s (USER_HZ, fixed at 100 for /proc on
 // Linux whatever the kernel's own tick).
-func procCPU(stat string) (time.Duration, error) {
+func procCPU(stat string) (time.Duration, error) { return statCPU(stat, 11, 13) }
+
+// procTreeCPU is procCPU with the CPU time of the children the process has waited for
+// (cutime and cstime): a postmaster's exited backends.
+func procTreeCPU(stat string) (time.Duration, error) { return statCPU(stat, 11, 15) }
+
+func statCPU(stat string, from, to int) (time.Duration, error) {
 	end := strings.LastIndexByte(stat, ')')
 	if end < 0 {
 		return 0, errors.New("proc stat: no command name")
 	}
 	f := strings.Fields(stat[end+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat: %d fields after the command name, want at least 13", len(f))
+	if len(f) < to {
+		return 0, fmt.Errorf("proc stat: %d fields after the command name, want at least %d", len(f), to)
 	}
 	var ticks int64
-	for _, s := range f[11:13] {
+	for _, s := range f[from:to] {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("proc stat: utime/stime %q: %w", s, err)
@@ -117,7 +123,7 @@ type SoakSample struct {
 	// with indexes and TOAST.
 	Rows  int64 `json:"rows"`
 	Bytes int64 `json:"bytes"`
-	// ClaimMS is the mean time of the claim's candidate query (see claimProbe).
+	// ClaimMS is the least time of five runs of the claim's candidate query (see claimProbe).
 	ClaimMS float64 `json:"claim_ms"`
 }
 

@@ -86,6 +86,14 @@ func TestProcCPU(t *testing.T) {
 	if err != nil || got != 3*time.Second {
 		t.Errorf("procCPU = %v, %v; want 3s", got, err)
 	}
+	// cutime 100, cstime 20: a postmaster's exited backends count to its tree.
+	tree := "4242 (postgres) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 100 20 20 0 12 0 100 0 0"
+	if got, err := procTreeCPU(tree); err != nil || got != 4200*time.Millisecond {
+		t.Errorf("procTreeCPU = %v, %v; want 4.2s", got, err)
+	}
+	if got, err := procCPU(tree); err != nil || got != 3*time.Second {
+		t.Errorf("procCPU of the same = %v, %v; want 3s (its children are not its own time)", got, err)
+	}
 	for _, bad := range []string{"", "4242 vendor-fanout S 1", "1 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0 0"} {
 		if _, err := procCPU(bad); err == nil {
 			t.Errorf("procCPU(%q) accepted", bad)

@@ -531,6 +531,17 @@ func (s *Stack) signal(name string, sig syscall.Signal) error {
 	return syscall.Kill(pid, sig)
 }
 
+// SetEnv sets one variable of a service's environment for its next start (a Terminate
+// or a crash); an empty value removes it, leaving the service's default.
+func (s *Stack) SetEnv(name, key, value string) error {
+	p, ok := s.proc(name)
+	if !ok {
+		return errors.New("stack: no service " + name)
+	}
+	p.setEnv(key, value)
+	return nil
+}
+
 // Restarts returns how often a service was restarted after dying.
 func (s *Stack) Restarts(name string) int {
 	p, _ := s.proc(name)

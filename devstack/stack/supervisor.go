@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,22 @@ type process struct {
 	done     chan struct{}
 }
 
+// setEnv gives the process's next start key=value in place of what it had.
+func (p *process) setEnv(key, value string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	env := make([]string, 0, len(p.env)+1)
+	for _, kv := range p.env {
+		if !strings.HasPrefix(kv, key+"=") {
+			env = append(env, kv)
+		}
+	}
+	if value != "" {
+		env = append(env, key+"="+value)
+	}
+	p.env = env
+}
+
 func (p *process) start(ctx context.Context) {
 	p.done = make(chan struct{})
 	go p.supervise(ctx)
@@ -42,7 +59,9 @@ func (p *process) supervise(ctx context.Context) {
 	backoff := 500 * time.Millisecond
 	for {
 		cmd := exec.Command(p.path)
+		p.mu.Lock()
 		cmd.Env = p.env
+		p.mu.Unlock()
 		cmd.Stdout, cmd.Stderr = p.out, p.out
 		// Its own process group: Ctrl-C in the terminal reaches only the supervisor,
 		// which then stops the services in order.

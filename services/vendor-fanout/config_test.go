@@ -23,7 +23,7 @@ func TestDeliveryRetentionIsConfiguredAndValidated(t *testing.T) {
 	if err != nil && strings.Contains(err.Error(), "CONSENTRY_DELIVERY_RETENTION") {
 		t.Errorf("the default retention is refused: %v", err)
 	}
-	for _, bad := range []string{"30m", "-1h", "3 days"} {
+	for _, bad := range []string{"30s", "-1h", "3 days"} {
 		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "CONSENTRY_DELIVERY_RETENTION") {
 			t.Errorf("retention %q: error %v does not name CONSENTRY_DELIVERY_RETENTION", bad, err)
 		}
