@@ -158,9 +158,19 @@ func UpdateDoc(path, table string) error {
 // bench process (broker, simulator, load) took on the same two cores besides.
 func costValue(r *Result) string {
 	v := fmt.Sprintf("%.0f µs; %.1f row writes per delivery", r.CPUUsPerAction, r.RowWritesPerDelivery)
-	if r.Cost != nil && len(r.Cost.OutsideCPUUsPerAction) > 0 {
-		o := r.Cost.OutsideCPUUsPerAction
-		v += fmt.Sprintf(" (besides: PostgreSQL %.0f µs, bench process %.0f µs)", o["postgres"], o["bench (broker, simulator, load)"])
+	if r.Cost == nil {
+		return v
+	}
+	// An external database has no processes here to measure: say nothing rather than 0.
+	var besides []string
+	if us, ok := r.Cost.OutsideCPUUsPerAction["postgres"]; ok {
+		besides = append(besides, fmt.Sprintf("PostgreSQL %.0f µs", us))
+	}
+	if us, ok := r.Cost.OutsideCPUUsPerAction["bench (broker, simulator, load)"]; ok {
+		besides = append(besides, fmt.Sprintf("bench process %.0f µs", us))
+	}
+	if len(besides) > 0 {
+		v += " (besides: " + strings.Join(besides, ", ") + ")"
 	}
 	return v
 }

@@ -78,3 +78,16 @@ func TestTableShowsIssue15Figures(t *testing.T) {
 		t.Errorf("unmeasured figures shown as measured:\n%s", empty)
 	}
 }
+
+func TestCostRowNamesWhatSharedTheCores(t *testing.T) {
+	r := &Result{CPUUsPerAction: 566, RowWritesPerDelivery: 8.1, Cost: &CostDetail{
+		OutsideCPUUsPerAction: map[string]float64{"postgres": 557, "bench (broker, simulator, load)": 248}}}
+	if got, want := costValue(r), "566 µs; 8.1 row writes per delivery (besides: PostgreSQL 557 µs, bench process 248 µs)"; got != want {
+		t.Errorf("costValue = %q, want %q", got, want)
+	}
+	// Against an external database there is no PostgreSQL process to measure: no 0 µs.
+	r.Cost.OutsideCPUUsPerAction = map[string]float64{"bench (broker, simulator, load)": 248}
+	if got := costValue(r); strings.Contains(got, "PostgreSQL") {
+		t.Errorf("costValue names PostgreSQL it did not measure: %q", got)
+	}
+}
