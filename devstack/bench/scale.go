@@ -570,20 +570,19 @@ func soakPhase(ctx context.Context, s *stack.Stack, res *Result, log *slog.Logge
 		return err
 	}
 	defer conn.Close(ctx)
-	if err := s.SetEnv("vendor-fanout", retentionEnv, p.Retention.String()); err != nil {
-		return err
-	}
-	if err := restartFanout(ctx, s); err != nil {
+	restoreEnv, err := s.SetEnv("vendor-fanout", retentionEnv, p.Retention.String())
+	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := s.SetEnv("vendor-fanout", retentionEnv, ""); err == nil {
-			err = restartFanout(ctx, s)
-		}
-		if err != nil {
+		restoreEnv()
+		if err := restartFanout(ctx, s); err != nil {
 			log.Error("soak: could not restore vendor-fanout's retention", "error", err)
 		}
 	}()
+	if err := restartFanout(ctx, s); err != nil {
+		return err
+	}
 	res.SoakRateEPS, res.SoakRetentionS = p.Rate, p.Retention.Seconds()
 
 	// The earlier phases' rows go first, with no load: what the samples then see is

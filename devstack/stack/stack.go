@@ -532,14 +532,14 @@ func (s *Stack) signal(name string, sig syscall.Signal) error {
 }
 
 // SetEnv sets one variable of a service's environment for its next start (a Terminate
-// or a crash); an empty value removes it, leaving the service's default.
-func (s *Stack) SetEnv(name, key, value string) error {
+// or a crash); restore puts back the environment it had, for the start after.
+func (s *Stack) SetEnv(name, key, value string) (restore func(), err error) {
 	p, ok := s.proc(name)
 	if !ok {
-		return errors.New("stack: no service " + name)
+		return nil, errors.New("stack: no service " + name)
 	}
-	p.setEnv(key, value)
-	return nil
+	was := p.setEnv(key, value)
+	return func() { p.replaceEnv(was) }, nil
 }
 
 // Restarts returns how often a service was restarted after dying.

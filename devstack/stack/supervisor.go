@@ -33,8 +33,9 @@ type process struct {
 	done     chan struct{}
 }
 
-// setEnv gives the process's next start key=value in place of what it had.
-func (p *process) setEnv(key, value string) {
+// setEnv gives the process's next start key=value in place of what it had, and returns
+// the environment it had.
+func (p *process) setEnv(key, value string) (was []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	env := make([]string, 0, len(p.env)+1)
@@ -43,9 +44,13 @@ func (p *process) setEnv(key, value string) {
 			env = append(env, kv)
 		}
 	}
-	if value != "" {
-		env = append(env, key+"="+value)
-	}
+	was, p.env = p.env, append(env, key+"="+value)
+	return was
+}
+
+func (p *process) replaceEnv(env []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.env = env
 }
 
